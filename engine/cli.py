@@ -1,0 +1,151 @@
+"""The headless command line: train, evaluate, export-data. Bad input is one clear line on stderr
+and exit status 2, never a traceback. Graph export is handed in by the caller (it needs Qt)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from tqdm import tqdm
+
+from engine import __version__
+from engine.checkpoints import CheckpointError, load_checkpoint, model_from_checkpoint
+from engine.config import Config, ConfigError, apply_overrides, load_config
+from engine.data import export_csv, load_splits
+from engine.evaluation import evaluate
+from engine.model import DeviceError, resolve_device
+from engine.runs import Run, RunError
+from engine.trainer import TrainingControl
+
+GraphExporter = Callable[[Path, Config], list[Path]]
+USER_ERRORS = (ConfigError, DeviceError, CheckpointError, RunError)
+EXIT_BAD_INPUT = 2
+EXIT_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own errors also exit 2, without usage noise
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="lstm-workbench", description="LSTM frequency extraction workbench (headless).")
+    parser.add_argument("--version", action="version", version=f"lstm-workbench {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    train = sub.add_parser("train", help="train a model and write a run folder")
+    train.add_argument("--config", type=Path, help="YAML config (default: ./config.yaml)")
+    train.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    train.add_argument("--runs-dir", type=Path, help="folder for run folders (default: training.runs_dir)")
+    train.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue a stopped or killed run")
+    train.add_argument("--no-graphs", action="store_true", help="skip the PNG export")
+    ev = sub.add_parser("evaluate", help="print a checkpoint's metrics as JSON")
+    ev.add_argument("--checkpoint", type=Path, required=True)
+    ex = sub.add_parser("export-data", help="write the train and test sets as CSV")
+    ex.add_argument("--config", type=Path, required=True)
+    ex.add_argument("--out", type=Path, required=True)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, export_graphs: GraphExporter | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "train":
+            return _train(args, export_graphs)
+        if args.command == "evaluate":
+            return _evaluate(args)
+        if args.command == "export-data":
+            return _export_data(args)
+    except USER_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    build_parser().print_help(sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _load(path: Path | None) -> tuple[Config, str | None]:
+    path = path or Path("config.yaml")
+    config = load_config(path)
+    return config, path.read_text(encoding="utf-8")
+
+
+def _train(args: argparse.Namespace, export_graphs: GraphExporter | None) -> int:
+    if args.resume:
+        if args.config or args.overrides:
+            raise ConfigError(["--resume: the run's own config is used; allowed: --resume alone (with --runs-dir ignored)"])
+        run = Run.resume(args.resume)
+    else:
+        config, template = _load(args.config)
+        config = apply_overrides(config, args.overrides)
+        run = Run.start(config, args.runs_dir, template=template)
+    control = TrainingControl()
+    received: list[int] = []
+
+    def on_signal(signum, _frame) -> None:
+        received.append(signum)
+        control.request_stop()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in EXIT_SIGNAL}
+    t = run.config.training
+    print(f"run folder: {run.folder}  device: {run.device}  mode: {t.mode}", file=sys.stderr)
+    bar = tqdm(total=t.num_epochs, initial=run.session.epoch, unit="epoch", file=sys.stderr, dynamic_ncols=True)
+    try:
+        for report in run.epochs(control):
+            bar.set_postfix_str(
+                f"loss {report.train_loss:.4g}  test {report.test_mse:.4g}  {report.epoch_seconds:.2f}s/ep  ETA {report.eta_seconds:.0f}s"
+            )
+            bar.update(1)
+    finally:
+        bar.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    metrics = run.finish()
+    if run.status == "diverged":
+        print(f"error: {run.message}", file=sys.stderr)
+    else:
+        _summary(metrics)
+        if export_graphs is not None and run.status != "diverged":
+            paths = export_graphs(run.folder, run.config)
+            print(f"graphs: {len(paths)} PNG files in {run.folder / 'graphs'}", file=sys.stderr)
+    print(run.folder)
+    if received:
+        return EXIT_SIGNAL[signal.Signals(received[0])]
+    return 1 if run.status == "diverged" else 0
+
+
+def _summary(metrics: dict) -> None:
+    test, train = metrics["test"], metrics["train"]
+    lines = [
+        f"status {metrics['status']}  epochs {metrics['epochs_completed']}  {metrics['seconds_per_epoch']:.3f} s/epoch",
+        f"MSE train {train['mse']:.5f}  test {test['mse']:.5f}  gap {metrics['generalization_gap']:.2%}  "
+        + ("PASS" if metrics["generalization_pass"] else "FAIL"),
+        "per frequency (test): " + "  ".join(f"{row['frequency_hz']:g} Hz {row['mse']:.5f}" for row in test["per_frequency"]),
+    ]
+    print("\n".join(lines), file=sys.stderr)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    payload = load_checkpoint(args.checkpoint)
+    config, model = model_from_checkpoint(payload, args.checkpoint)
+    model.to(resolve_device(config.training.device))
+    splits = load_splits(config, Path(config.data.data_dir))
+    t = config.training
+    result = evaluate(model, splits.train, splits.test, t.mode, t.batch_size, config.evaluation.generalization_threshold)
+    print(json.dumps({"mode": t.mode, "epoch": payload.get("progress", {}).get("epoch"), **result.to_dict()}, indent=2))
+    return 0
+
+
+def _export_data(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    splits = load_splits(config, Path(config.data.data_dir))
+    for name, signals in (("train", splits.train), ("test", splits.test)):
+        path = args.out / f"{name}.csv"
+        try:
+            export_csv(signals, path)
+        except OSError as exc:
+            raise RunError(f"--out: cannot write {path} ({exc.strerror or exc})") from None
+        print(path)
+    return 0

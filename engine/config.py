@@ -1,0 +1,368 @@
+"""The experiment's settings: a typed schema with defaults, YAML load/validate/save.
+
+Every key has a default that reproduces the user's own experiment (interleaved traversal), so
+their file, which predates most keys, loads unchanged. Validation reports every problem at once,
+each message naming the key, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import io
+import math
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+from ruamel.yaml import YAML
+
+from engine.files import atomic_write_text
+
+MODES = ("interleaved", "streams")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+LR_SCHEDULES = ("constant", "cosine")
+SELECTIONS = ("train_loss", "validation")
+
+
+class ConfigError(ValueError):
+    """One or more invalid settings; ``messages`` holds one line per problem."""
+
+    def __init__(self, messages: list[str]):
+        self.messages = list(messages)
+        super().__init__("\n".join(self.messages))
+
+
+def _f(default: Any, help: str, **limits: Any) -> Any:
+    """A schema field: its default, a one-line help text and its limits (min, max, choices)."""
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"help": help, **limits})
+    return field(default=default, metadata={"help": help, **limits})
+
+
+@dataclass
+class DataConfig:
+    frequencies: list[float] = _f([1.0, 3.0, 5.0, 7.0], "Frequencies (Hz) mixed into S; one one-hot selector each.", min=0.0)
+    sampling_rate: int = _f(1000, "Samples per second (Hz); frequencies must stay below half of it.", min=1, max=1_000_000)
+    duration: float = _f(10.0, "Signal length in seconds; n = sampling_rate x duration samples.", min=0.001, max=3600.0)
+    train_seed: int = _f(1, "Noise seed of the training set.", min=0, max=2**32 - 1)
+    test_seed: int = _f(2, "Noise seed of the test set (same frequencies, other noise).", min=0, max=2**32 - 1)
+    validation_seed: int = _f(3, "Noise seed of the validation set used to pick the best checkpoint.", min=0, max=2**32 - 1)
+    phase_multiplier: float = _f(
+        0.01,
+        "Phase noise is drawn from U(0, multiplier x 2pi) per sample. 0.01 (up to 3.6 deg of jitter) is the "
+        "user's deliberate choice; 1.0 is the course text's full 2pi, which destroys temporal structure.",
+        min=0.0,
+        max=1.0,
+    )
+    amp_min: float = _f(0.8, "Lower bound of the per-sample amplitude noise A ~ U(amp_min, amp_max).", min=0.0, max=100.0)
+    amp_max: float = _f(1.2, "Upper bound of the per-sample amplitude noise.", min=0.0, max=100.0)
+    data_dir: str = _f("data", "Folder that caches generated data sets (keyed by the data settings).")
+
+
+@dataclass
+class ModelConfig:
+    input_size: int = _f(5, "Network input: S(t) plus the one-hot selector, so 1 + number of frequencies.", min=2, max=1025)
+    hidden_size: int = _f(128, "LSTM hidden units per layer.", min=1, max=4096)
+    num_layers: int = _f(1, "Stacked LSTM layers. L=1 means sequence length 1 and does not limit this.", min=1, max=8)
+    dropout: float = _f(0.0, "Dropout between stacked LSTM layers (used only when num_layers > 1).", min=0.0, max=0.9)
+    seed: int = _f(0, "Seed of the weight initialisation and of any training randomness.", min=0, max=2**32 - 1)
+
+
+@dataclass
+class TrainingConfig:
+    mode: str = _f(
+        "interleaved",
+        "interleaved: the user's method (rows in order, batch position j carries its own state, "
+        "TBPTT of 1 step). streams: each frequency's sequence in time, cut into segments, TBPTT of tbptt_steps.",
+        choices=MODES,
+    )
+    learning_rate: float = _f(0.0001, "Adam learning rate.", min=1e-9, max=100.0)
+    lr_schedule: str = _f("constant", "Learning-rate schedule over the run: constant or cosine decay.", choices=LR_SCHEDULES)
+    num_epochs: int = _f(100, "Passes over the training set.", min=1, max=1_000_000)
+    batch_size: int = _f(
+        32, "interleaved: consecutive rows per optimizer step, each position a sequence with its own state (L=1).", min=1, max=65536
+    )
+    tbptt_steps: int = _f(50, "streams: samples fed (one per step, state carried) between gradient cuts.", min=1, max=100000)
+    segments: int = _f(1, "streams: contiguous segments each frequency's sequence is cut into, run side by side.", min=1, max=10000)
+    clip_grad_norm: float = _f(1.0, "Gradient-norm clipping threshold (0 turns clipping off).", min=0.0, max=1e6)
+    time_budget_s: float = _f(0.0, "Stop training after this many seconds of training (0: no budget).", min=0.0, max=1e7)
+    selection: str = _f(
+        "validation",
+        "What picks best.pt: validation (lowest MSE of the frozen weights on a set with its own noise seed) or "
+        "train_loss (the user's original pick; the loss is measured while the weights move). The test set never chooses.",
+        choices=SELECTIONS,
+    )
+    device: str = _f("auto", "auto: CUDA, else Apple MPS, else CPU; or name one.", choices=DEVICES)
+    num_threads: int = _f(0, "CPU threads for torch (0: all cores).", min=0, max=1024)
+    save_dir: str = _f("models", "Kept for the user's file; checkpoints now live in each run folder.")
+    runs_dir: str = _f("runs", "Folder that holds one sub-folder per run.")
+
+
+@dataclass
+class EvaluationConfig:
+    generalization_threshold: float = _f(
+        0.1, "A run passes when |MSE_test - MSE_train| / MSE_train is below this, overall and per frequency.", min=0.0, max=100.0
+    )
+
+
+@dataclass
+class VisualizationConfig:
+    comparison_freq_idx: int = _f(1, "Index (0-based) of the frequency shown in Graph 1.", min=0, max=1024)
+    time_window: int = _f(1000, "Samples shown in Graphs 1 and 2.", min=2, max=10_000_000)
+    dpi: int = _f(300, "Resolution of exported PNGs: an image of w x h inches is w*dpi x h*dpi pixels.", min=50, max=1200)
+    output_dir: str = _f("outputs/graphs", "Kept for the user's file; graphs now live in each run folder.")
+
+
+@dataclass
+class PathsConfig:
+    """The user's original output paths; accepted, and superseded by the run folder (see README)."""
+
+    train_data: str = _f("data/train_data.npy", "Superseded: data sets are cached in data_dir.")
+    test_data: str = _f("data/test_data.npy", "Superseded: data sets are cached in data_dir.")
+    model_checkpoint: str = _f("models/best_model.pth", "Superseded: RUN/checkpoints/best.pt.")
+    metrics: str = _f("outputs/metrics.json", "Superseded: RUN/metrics.json.")
+    predictions: str = _f("outputs/predictions.npz", "Superseded: RUN/predictions.npz.")
+    training_history: str = _f("models/training_history.json", "Superseded: RUN/history.csv.")
+    log_file: str = _f("logs/lstm_extraction.log", "Superseded: RUN/train.log.")
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    visualization: VisualizationConfig = field(default_factory=VisualizationConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+
+    @property
+    def n_samples(self) -> int:
+        """Samples per frequency block (fs x T)."""
+        return samples_per_block(self.data.sampling_rate, self.data.duration)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return dataclasses.asdict(self)
+
+
+SECTION_TYPES = {
+    "data": DataConfig,
+    "model": ModelConfig,
+    "training": TrainingConfig,
+    "evaluation": EvaluationConfig,
+    "visualization": VisualizationConfig,
+    "paths": PathsConfig,
+}
+
+
+def samples_per_block(sampling_rate: int, duration: float) -> int:
+    """n = fs x T, rounded, as the spec's time axis t_k = k / fs for k < n."""
+    return round(sampling_rate * duration)
+
+
+def schema_fields(section: str) -> list[dataclasses.Field]:
+    """The fields of one section, in file order; the GUI builds its form from these."""
+    return list(fields(SECTION_TYPES[section]))
+
+
+def _allowed(f: dataclasses.Field, kind: type) -> str:
+    meta = f.metadata
+    if "choices" in meta:
+        return "one of " + ", ".join(meta["choices"])
+    word = {int: "an integer", float: "a number", str: "a text", bool: "true or false"}.get(kind, "a list of numbers")
+    lo, hi = meta.get("min"), meta.get("max")
+    if lo is not None and hi is not None:
+        return f"{word} from {lo} to {hi}"
+    if lo is not None:
+        return f"{word} >= {lo}"
+    return word
+
+
+def _check_value(key: str, f: dataclasses.Field, value: Any) -> tuple[Any, list[str]]:
+    """Coerce one value to its field's type, or return messages saying what is allowed."""
+    kind = type(f.default) if f.default is not dataclasses.MISSING else list
+    meta = f.metadata
+    if kind is list:
+        if not isinstance(value, list) or not value:
+            return None, [f"{key}: {value!r} is not allowed; allowed: a non-empty list of numbers, e.g. [1, 3, 5, 7]"]
+        items, errors = [], []
+        for item in value:
+            if isinstance(item, bool) or not isinstance(item, (int, float)) or not math.isfinite(item):
+                errors.append(f"{key}: item {item!r} is not allowed; allowed: finite numbers > 0")
+            elif item <= meta.get("min", -math.inf):
+                errors.append(f"{key}: item {item!r} is not allowed; allowed: numbers > {meta['min']}")
+            else:
+                items.append(float(item))
+        return items, errors
+    bad = [f"{key}: {value!r} is not allowed; allowed: {_allowed(f, kind)}"]
+    if kind is str:
+        if not isinstance(value, str) or (value == "" and "choices" not in meta):
+            return None, bad
+        if "choices" in meta and value not in meta["choices"]:
+            return None, bad
+        return value, []
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None, bad
+    if kind is int:
+        if isinstance(value, float) and not value.is_integer():
+            return None, bad
+        value = int(value)
+    else:
+        value = float(value)
+        if not math.isfinite(value):
+            return None, bad
+    if value < meta.get("min", -math.inf) or value > meta.get("max", math.inf):
+        return None, bad
+    return value, []
+
+
+def _nearest(name: str, options: list[str]) -> str:
+    match = difflib.get_close_matches(name, options, n=1, cutoff=0.5)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def config_from_dict(raw: Any) -> Config:
+    """Validate a parsed YAML document; raise ConfigError listing every problem."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError([f"config: the document is a {type(raw).__name__}; allowed: a mapping of sections ({', '.join(SECTION_TYPES)})"])
+    errors: list[str] = []
+    sections: dict[str, Any] = {}
+    for name in raw:
+        if name not in SECTION_TYPES:
+            errors.append(f"{name}: unknown section{_nearest(str(name), list(SECTION_TYPES))}; allowed: {', '.join(SECTION_TYPES)}")
+    for name, cls in SECTION_TYPES.items():
+        body = raw.get(name, {}) or {}
+        if not isinstance(body, dict):
+            errors.append(f"{name}: {body!r} is not allowed; allowed: a mapping of keys")
+            sections[name] = cls()
+            continue
+        by_name = {f.name: f for f in fields(cls)}
+        values = {}
+        for key, value in body.items():
+            if key not in by_name:
+                errors.append(f"{name}.{key}: unknown key{_nearest(str(key), list(by_name))}; allowed: {', '.join(by_name)}")
+                continue
+            checked, problems = _check_value(f"{name}.{key}", by_name[key], value)
+            errors.extend(problems)
+            if not problems:
+                values[key] = checked
+        sections[name] = cls(**values)
+    config = Config(**sections)
+    errors.extend(cross_check(config))
+    if errors:
+        raise ConfigError(errors)
+    return config
+
+
+def cross_check(config: Config) -> list[str]:
+    """Rules that tie keys together (Nyquist, input size, indices, amplitude range)."""
+    errors = []
+    d = config.data
+    nyquist = d.sampling_rate / 2
+    for f in d.frequencies:
+        if f >= nyquist:
+            errors.append(
+                f"data.frequencies: {f:g} Hz is at or above Nyquist ({nyquist:g} Hz for sampling_rate {d.sampling_rate}); "
+                f"allowed: frequencies below {nyquist:g} Hz"
+            )
+    if len(set(d.frequencies)) != len(d.frequencies):
+        errors.append(f"data.frequencies: {d.frequencies} repeats a frequency; allowed: distinct frequencies")
+    n_freq = len(d.frequencies)
+    if config.model.input_size != 1 + n_freq:
+        errors.append(
+            f"model.input_size: {config.model.input_size} does not fit {n_freq} frequencies; "
+            f"allowed: {1 + n_freq} (S plus one selector each)"
+        )
+    if not 0 <= config.visualization.comparison_freq_idx < n_freq:
+        errors.append(
+            f"visualization.comparison_freq_idx: {config.visualization.comparison_freq_idx} is out of range; allowed: 0 to {n_freq - 1}"
+        )
+    if d.amp_min > d.amp_max:
+        errors.append(f"data.amp_min: {d.amp_min} is above data.amp_max ({d.amp_max}); allowed: amp_min <= amp_max")
+    if config.n_samples < 2:
+        errors.append(
+            f"data.duration: {d.duration} s at {d.sampling_rate} Hz gives {config.n_samples} samples; allowed: at least 2 samples"
+        )
+    if config.n_samples > 10_000_000:
+        errors.append(
+            f"data.duration: {d.duration} s at {d.sampling_rate} Hz gives {config.n_samples} samples; allowed: at most 10,000,000"
+        )
+    if config.training.mode == "streams" and config.training.segments > config.n_samples:
+        errors.append(
+            f"training.segments: {config.training.segments} exceeds the {config.n_samples} samples per sequence; "
+            f"allowed: 1 to {config.n_samples}"
+        )
+    return errors
+
+
+def parse_yaml(text: str, source: str = "config") -> Any:
+    """Parse YAML text, turning a syntax error into a ConfigError naming the file and line."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" (line {where.line + 1})" if where is not None else ""
+        raise ConfigError([f"{source}: not valid YAML{line}; allowed: a YAML mapping like the shipped config.yaml"]) from None
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a YAML config file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot be read ({exc.__class__.__name__}: {exc}); allowed: a readable UTF-8 YAML file"]) from None
+    return config_from_dict(parse_yaml(text, str(path)))
+
+
+def apply_overrides(config: Config, assignments: list[str]) -> Config:
+    """Apply ``section.key=value`` strings (values parsed as YAML) and re-validate."""
+    raw = config.to_dict()
+    errors = []
+    for item in assignments:
+        key, sep, text = item.partition("=")
+        section, dot, name = key.strip().partition(".")
+        if not sep or not dot:
+            errors.append(f"--set {item!r}: allowed: section.key=value, e.g. training.num_epochs=5")
+            continue
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            value = text
+        raw.setdefault(section, {})[name] = value
+    if errors:
+        raise ConfigError(errors)
+    return config_from_dict(raw)
+
+
+def dump_config(config: Config, template: str | None = None) -> str:
+    """YAML text of a config; with the text of an existing file, its comments and order are kept."""
+    rt = YAML()
+    rt.preserve_quotes = True
+    rt.indent(mapping=2, sequence=4, offset=2)
+    doc = rt.load(template) if template else None
+    if not isinstance(doc, dict):
+        return yaml.safe_dump(config.to_dict(), sort_keys=False, default_flow_style=None)
+    defaults = Config().to_dict()
+    for section, values in config.to_dict().items():
+        target = doc.get(section)
+        for key, value in values.items():
+            present = isinstance(target, dict) and key in target
+            if present:
+                if target[key] != value:
+                    target[key] = value
+            elif value != defaults[section][key]:
+                if not isinstance(target, dict):
+                    doc[section] = target = {}
+                target[key] = value
+    out = io.StringIO()
+    rt.dump(doc, out)
+    return out.getvalue()
+
+
+def save_config(config: Config, path: str | Path, keep_comments_from: str | None = None) -> None:
+    """Write a config atomically; pass the file's previous text to keep the user's comments."""
+    atomic_write_text(Path(path), dump_config(config, keep_comments_from))

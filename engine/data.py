@@ -1,0 +1,123 @@
+"""Data sets per spec section 1: a noisy mixture S of N sines and N clean targets, in N*n rows."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.config import Config, DataConfig, samples_per_block
+from engine.files import atomic_write, atomic_write_bytes
+
+CACHE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class SignalSet:
+    """One data set: time axis, the noisy mixture and the clean target of each frequency."""
+
+    frequencies: tuple[float, ...]
+    t: np.ndarray  # (n,) seconds, t_k = k / fs
+    mixture: np.ndarray  # (n,) S(t_k)
+    targets: np.ndarray  # (N, n) sin(2 pi f_i t_k)
+
+    @property
+    def n_frequencies(self) -> int:
+        return len(self.frequencies)
+
+    @property
+    def n_samples(self) -> int:
+        return self.t.shape[0]
+
+    def rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """The N*n rows: inputs [S, one-hot C] (float32, block i selects frequency i) and targets."""
+        n_freq, n = self.n_frequencies, self.n_samples
+        inputs = np.zeros((n_freq * n, 1 + n_freq), dtype=np.float32)
+        inputs[:, 0] = np.tile(self.mixture, n_freq)
+        for i in range(n_freq):
+            inputs[i * n : (i + 1) * n, 1 + i] = 1.0
+        return inputs, self.targets.reshape(-1).astype(np.float32)
+
+
+def generate(data: DataConfig, seed: int) -> SignalSet:
+    """Draw a fresh amplitude and phase at every sample for every frequency (never once per signal)."""
+    freqs = np.asarray(data.frequencies, dtype=np.float64)
+    n = samples_per_block(data.sampling_rate, data.duration)
+    t = np.arange(n, dtype=np.float64) / data.sampling_rate
+    rng = np.random.default_rng(seed)
+    amplitude = rng.uniform(data.amp_min, data.amp_max, size=(n, freqs.size))
+    phase = rng.uniform(0.0, data.phase_multiplier * 2.0 * np.pi, size=(n, freqs.size))
+    omega_t = 2.0 * np.pi * t[:, None] * freqs[None, :]
+    mixture = (amplitude * np.sin(omega_t + phase)).sum(axis=1) / freqs.size
+    targets = np.sin(omega_t).T
+    return SignalSet(tuple(float(f) for f in freqs), t, mixture, np.ascontiguousarray(targets))
+
+
+def cache_key(data: DataConfig, seed: int) -> str:
+    """A digest of every setting the data depends on, so a changed setting never reuses a stale file."""
+    spec = {
+        "format": CACHE_FORMAT,
+        "frequencies": [float(f) for f in data.frequencies],
+        "sampling_rate": data.sampling_rate,
+        "duration": float(data.duration),
+        "seed": seed,
+        "phase_multiplier": float(data.phase_multiplier),
+        "amp": [float(data.amp_min), float(data.amp_max)],
+    }
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def load_or_generate(data: DataConfig, seed: int, data_dir: Path | None = None) -> SignalSet:
+    """Generate a set, reusing the cached copy in ``data_dir`` when its key matches."""
+    if data_dir is None:
+        return generate(data, seed)
+    path = Path(data_dir) / f"signals-{cache_key(data, seed)}.npz"
+    if path.exists():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                return SignalSet(tuple(z["frequencies"].tolist()), z["t"], z["mixture"], z["targets"])
+        except (OSError, ValueError, KeyError):
+            pass  # a damaged cache file is regenerated below
+    signals = generate(data, seed)
+    buffer = io.BytesIO()
+    np.savez(buffer, frequencies=np.asarray(signals.frequencies), t=signals.t, mixture=signals.mixture, targets=signals.targets)
+    with contextlib.suppress(OSError):  # the cache is an optimisation; an unwritable data_dir must not stop a run
+        atomic_write_bytes(path, buffer.getvalue())
+    return signals
+
+
+@dataclass(frozen=True)
+class Splits:
+    """The three sets of an experiment; validation has its own noise seed and never the test's."""
+
+    train: SignalSet
+    test: SignalSet
+    validation: SignalSet
+
+
+def load_splits(config: Config, data_dir: Path | None = None) -> Splits:
+    d = config.data
+    return Splits(
+        load_or_generate(d, d.train_seed, data_dir),
+        load_or_generate(d, d.test_seed, data_dir),
+        load_or_generate(d, d.validation_seed, data_dir),
+    )
+
+
+def export_csv(signals: SignalSet, path: Path) -> None:
+    """The course's table: one row per (frequency, sample) with t, S, C1..CN and the target."""
+    inputs, outputs = signals.rows()
+    t = np.tile(signals.t, signals.n_frequencies)
+    table = np.column_stack([t, inputs, outputs])
+    header = ",".join(["t", "S", *[f"C{i + 1}" for i in range(signals.n_frequencies)], "target"])
+    fmt = ["%.9g", "%.7f", *["%d"] * signals.n_frequencies, "%.7f"]
+
+    def write(handle) -> None:
+        np.savetxt(handle, table, delimiter=",", header=header, comments="", fmt=fmt)
+
+    atomic_write(path, write)

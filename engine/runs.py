@@ -1,0 +1,278 @@
+"""Run folders: one per training, holding everything the run produced, each file written atomically.
+
+RUN/config.yaml          the config snapshot
+RUN/checkpoints/last.pt  after every completed epoch (and before the first): resume from here
+RUN/checkpoints/best.pt  the best epoch by training loss or validation MSE (never the test set)
+RUN/history.csv          one row per epoch, wall time included
+RUN/metrics.json         final evaluation of best.pt (spec section 3), status, versions, seeds
+RUN/predictions.npz      test-set mixture, targets and outputs for the graphs
+RUN/graphs/              PNG exports (written by the plotting layer)
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import platform
+import statistics
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from engine import __version__
+from engine.checkpoints import config_of, load_checkpoint, save_checkpoint
+from engine.config import Config, ConfigError, dump_config, load_config
+from engine.data import Splits, load_splits
+from engine.evaluation import Evaluation, evaluate
+from engine.files import atomic_write_bytes, atomic_write_json, atomic_write_text
+from engine.model import resolve_device
+from engine.trainer import DivergenceError, EpochReport, Session, TrainingControl
+
+RUN_ARTEFACTS = ("config.yaml", "metrics.json", "history.csv", "predictions.npz", "checkpoints", "graphs")
+QUALITY_LEVELS = (0.01, 0.001)
+
+
+class RunError(RuntimeError):
+    """A run folder that cannot be created, written or resumed."""
+
+
+def new_run_folder(runs_dir: Path, mode: str) -> Path:
+    """runs_dir/YYYYmmdd-HHMMSS-mode, made now; a writable check before any training starts."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    try:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        for suffix in ["", *[f"-{k}" for k in range(2, 1000)]]:
+            folder = runs_dir / f"{stamp}-{mode}{suffix}"
+            try:
+                folder.mkdir()
+                break
+            except FileExistsError:
+                continue
+        (folder / "checkpoints").mkdir()
+        (folder / "graphs").mkdir()
+        probe = folder / ".write-test"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as exc:
+        raise RunError(
+            f"training.runs_dir: cannot write a run folder in {runs_dir} ({exc.strerror or exc}); allowed: a writable folder"
+        ) from None
+    return folder
+
+
+def environment(config: Config, device: torch.device) -> dict[str, Any]:
+    return {
+        "workbench": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "seeds": {
+            "model": config.model.seed,
+            "train": config.data.train_seed,
+            "test": config.data.test_seed,
+            "validation": config.data.validation_seed,
+        },
+    }
+
+
+def time_to_quality(history: list[dict[str, Any]], level: float) -> float | None:
+    """Wall seconds until the test MSE first reached ``level`` (None if it never did)."""
+    for row in history:
+        if row["test_mse"] <= level:
+            return row["wall_seconds"]
+    return None
+
+
+def history_csv(history: list[dict[str, Any]], frequencies: list[float]) -> str:
+    columns = [
+        "epoch",
+        "train_loss",
+        "test_mse",
+        *[f"test_mse_{f:g}hz" for f in frequencies],
+        "validation_mse",
+        "learning_rate",
+        "epoch_seconds",
+        "wall_seconds",
+    ]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for row in history:
+        per = list(row["test_mse_per_frequency"])
+        val = "" if row["validation_mse"] is None else row["validation_mse"]
+        writer.writerow(
+            [row["epoch"], row["train_loss"], row["test_mse"], *per, val, row["learning_rate"], row["epoch_seconds"], row["wall_seconds"]]
+        )
+    return out.getvalue()
+
+
+class Run:
+    """A training bound to its folder: every epoch's checkpoint, history and finally its metrics."""
+
+    def __init__(self, folder: Path, config: Config, checkpoint: dict[str, Any] | None = None, data_dir: Path | None = None):
+        self.folder = folder
+        self.config = config
+        self.device = resolve_device(config.training.device)
+        self.splits: Splits = load_splits(config, data_dir if data_dir is not None else Path(config.data.data_dir))
+        self.session = Session(config, self.splits, self.device, checkpoint)
+        self.status = "running"
+        self.message = ""
+        self.evaluation: Evaluation | None = None
+
+    @classmethod
+    def start(cls, config: Config, runs_dir: Path | None = None, data_dir: Path | None = None, template: str | None = None) -> Run:
+        """A new run folder with the config snapshot (keeping the comments of ``template``)."""
+        folder = new_run_folder(Path(runs_dir or config.training.runs_dir), config.training.mode)
+        run = cls(folder, config, None, data_dir)
+        run._write(lambda: atomic_write_text(folder / "config.yaml", dump_config(config, template)))
+        run._save_checkpoint("last.pt")
+        return run
+
+    @classmethod
+    def resume(cls, folder: Path, data_dir: Path | None = None) -> Run:
+        """Continue a stopped or killed run from its last.pt."""
+        path = Path(folder) / "checkpoints" / "last.pt"
+        if not path.exists():
+            raise RunError(f"--resume: {folder} has no checkpoints/last.pt; allowed: a run folder made by this workbench")
+        payload = load_checkpoint(path)
+        config = config_of(payload, path)
+        return cls(Path(folder), config, payload, data_dir)
+
+    def _write(self, write) -> None:
+        try:
+            write()
+        except OSError as exc:
+            raise RunError(
+                f"cannot write into the run folder {self.folder} ({exc.strerror or exc}); the previous files are intact"
+            ) from None
+
+    def _save_checkpoint(self, name: str) -> None:
+        self._write(lambda: save_checkpoint(self.folder / "checkpoints" / name, self.session.checkpoint()))
+
+    def epochs(self, control: TrainingControl | None = None) -> Iterator[EpochReport]:
+        """Train, saving last.pt, best.pt and history.csv after every epoch; yield each report."""
+        control = control or TrainingControl()
+        frequencies = self.config.data.frequencies
+        try:
+            for report in self.session.epochs(control):
+                self._save_checkpoint("last.pt")
+                if report.is_best:
+                    self._save_checkpoint("best.pt")
+                self._write(lambda: atomic_write_text(self.folder / "history.csv", history_csv(self.session.history, frequencies)))
+                yield report
+        except DivergenceError as exc:
+            self.status, self.message = "diverged", str(exc)
+            return
+        self.status = "stopped" if control.stop_requested and not self.session.finished else "completed"
+
+    def finish(self) -> dict[str, Any]:
+        """Evaluate best.pt (else last.pt) per spec section 3; write metrics.json and predictions.npz."""
+        checkpoints = self.folder / "checkpoints"
+        source = checkpoints / ("best.pt" if (checkpoints / "best.pt").exists() else "last.pt")
+        model = self.session.model
+        model.load_state_dict(load_checkpoint(source)["model"])
+        t = self.config.training
+        self.evaluation = evaluate(
+            model, self.splits.train, self.splits.test, t.mode, t.batch_size, self.config.evaluation.generalization_threshold
+        )
+        history = self.session.history
+        seconds = [row["epoch_seconds"] for row in history]
+        metrics = {
+            "status": self.status,
+            "message": self.message,
+            "mode": t.mode,
+            "device": str(self.device),
+            "epochs_completed": self.session.epoch,
+            "best_epoch": self.session.best_epoch,
+            "selected_by": t.selection,
+            "evaluated_checkpoint": source.name,
+            "seconds_per_epoch": statistics.median(seconds) if seconds else None,
+            "wall_seconds": self.session.elapsed,
+            "time_to_test_mse": {str(level): time_to_quality(history, level) for level in QUALITY_LEVELS},
+            **self.evaluation.to_dict(),
+            "environment": environment(self.config, self.device),
+            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+        buffer = io.BytesIO()
+        np.savez(
+            buffer,
+            frequencies=np.asarray(self.splits.test.frequencies),
+            t=self.splits.test.t,
+            mixture=self.splits.test.mixture,
+            targets=self.splits.test.targets,
+            outputs=self.evaluation.test_predictions,
+        )
+        self._write(lambda: atomic_write_bytes(self.folder / "predictions.npz", buffer.getvalue()))
+        self._write(lambda: atomic_write_json(self.folder / "metrics.json", metrics))
+        return metrics
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What a finished or stopped run folder holds, read back for listing, graphs and comparison."""
+
+    folder: Path
+    config: Config | None
+    metrics: dict[str, Any]
+    history: dict[str, np.ndarray]
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    def predictions(self) -> dict[str, np.ndarray] | None:
+        path = self.folder / "predictions.npz"
+        if not path.exists():
+            return None
+        with np.load(path, allow_pickle=False) as z:
+            return {key: z[key] for key in z.files}
+
+
+def read_history(path: Path) -> dict[str, np.ndarray]:
+    """history.csv as columns of floats (empty cells become NaN)."""
+    if not path.exists():
+        return {}
+    with path.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    if not rows:
+        return {}
+    header, body = rows[0], rows[1:]
+    columns: dict[str, np.ndarray] = {}
+    for k, name in enumerate(header):
+        columns[name] = np.array([float(r[k]) if k < len(r) and r[k] != "" else np.nan for r in body], dtype=float)
+    return columns
+
+
+def load_run(folder: Path) -> RunRecord:
+    """Read a run folder; missing or damaged pieces come back empty instead of raising."""
+    folder = Path(folder)
+    try:
+        config = load_config(folder / "config.yaml")
+    except ConfigError:
+        config = None
+    try:
+        metrics = json.loads((folder / "metrics.json").read_text())
+    except (OSError, ValueError):
+        metrics = {}
+    try:
+        history = read_history(folder / "history.csv")
+    except (OSError, ValueError, IndexError):
+        history = {}
+    return RunRecord(folder, config, metrics, history)
+
+
+def list_runs(runs_dir: Path) -> list[Path]:
+    """Run folders (those with a checkpoints/ folder), newest first."""
+    runs_dir = Path(runs_dir)
+    if not runs_dir.is_dir():
+        return []
+    return sorted((p for p in runs_dir.iterdir() if (p / "checkpoints").is_dir()), key=lambda p: p.name, reverse=True)

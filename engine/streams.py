@@ -1,0 +1,68 @@
+"""The streams traversal (spec section 2.2): each frequency's block as a sequence in time.
+
+Each block may be cut into ``segments`` contiguous pieces that run side by side as the batch.
+One sample per sequence per step, state carried; the gradient graph is cut every
+``tbptt_steps`` samples. A call of the LSTM on a window of k samples with carried state is the
+same computation as k single-sample calls (tests/test_streams.py proves it), and much faster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from engine.model import FrequencyLSTM
+
+
+def segment_sequences(inputs: torch.Tensor, targets: torch.Tensor, n_freq: int, segments: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows (N*n, I) -> (N*segments, L, I) contiguous pieces in time; the n % segments tail is dropped."""
+    n = inputs.shape[0] // n_freq
+    length = n // segments
+    x = inputs.view(n_freq, n, -1)[:, : length * segments].reshape(n_freq * segments, length, -1)
+    y = targets.view(n_freq, n)[:, : length * segments].reshape(n_freq * segments, length)
+    return x.contiguous(), y.contiguous()
+
+
+class StreamsTrainer:
+    """Truncated BPTT over windows of ``tbptt_steps`` samples with the state carried across windows."""
+
+    def __init__(
+        self,
+        model: FrequencyLSTM,
+        n_freq: int,
+        segments: int,
+        tbptt_steps: int,
+        learning_rate: float,
+        clip_grad_norm: float,
+    ):
+        self.model = model
+        self.n_freq = n_freq
+        self.segments = segments
+        self.tbptt_steps = tbptt_steps
+        self.clip = clip_grad_norm
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+
+    def set_learning_rate(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    def train_epoch(self, inputs: torch.Tensor, targets: torch.Tensor, should_continue: Callable[[], bool]) -> float | None:
+        """One pass over every window; the mean window loss, or None when stopped before the end."""
+        x, y = segment_sequences(inputs, targets, self.n_freq, self.segments)
+        self.model.train()
+        state = self.model.zero_state(x.shape[0])
+        losses = []
+        for start in range(0, x.shape[1], self.tbptt_steps):
+            if not should_continue():
+                return None
+            out, state = self.model(x[:, start : start + self.tbptt_steps], state)
+            loss = torch.nn.functional.mse_loss(out, y[:, start : start + self.tbptt_steps])
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if self.clip > 0:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip)
+            self.optimizer.step()
+            state = (state[0].detach(), state[1].detach())
+            losses.append(loss.detach())
+        return float(torch.stack(losses).mean())

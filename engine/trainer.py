@@ -1,0 +1,211 @@
+"""The training session: one generator that yields after every epoch, checked for stop/pause
+before every optimizer step. It knows nothing of files or windows: a run or a front end
+consumes its reports (napari's generator-worker pattern, Orange3's plain state object)."""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from engine.config import Config
+from engine.data import Splits
+from engine.evaluation import SetMetrics, predict
+from engine.interleaved import InterleavedTrainer
+from engine.model import FrequencyLSTM
+from engine.streams import StreamsTrainer
+
+
+class TrainingControl:
+    """Thread-safe stop and pause flags; a paused loop blocks on an Event instead of spinning."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+        self._running.set()  # wake a paused loop so it can see the stop
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def should_continue(self) -> bool:
+        """Called before each optimizer step: blocks while paused, False once a stop was asked."""
+        if not self._running.is_set():
+            self._running.wait()
+        return not self._stop.is_set()
+
+
+class DivergenceError(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+    def __init__(self, epoch: int, loss: float):
+        self.epoch = epoch
+        self.loss = loss
+        super().__init__(
+            f"training diverged at epoch {epoch}: the training loss is {loss}; the last finite epoch's "
+            f"weights are kept in last.pt (try a lower training.learning_rate or clip_grad_norm)"
+        )
+
+
+@dataclass(frozen=True)
+class EpochReport:
+    """What one epoch produced; plain numbers, safe to hand to another thread."""
+
+    epoch: int
+    num_epochs: int
+    train_loss: float
+    test_mse: float
+    test_mse_per_frequency: tuple[float, ...]
+    validation_mse: float | None
+    learning_rate: float
+    epoch_seconds: float
+    wall_seconds: float
+    eta_seconds: float
+    is_best: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def learning_rate_at(config: Config, epoch: int, elapsed: float) -> float:
+    """Constant, or cosine decay over the run's progress (epochs, or the time budget if sooner)."""
+    t = config.training
+    if t.lr_schedule == "constant":
+        return t.learning_rate
+    progress = epoch / t.num_epochs
+    if t.time_budget_s > 0:
+        progress = max(progress, elapsed / t.time_budget_s)
+    return t.learning_rate * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def default_threads(config: Config) -> int:
+    return config.training.num_threads or os.cpu_count() or 1
+
+
+class Session:
+    """Model, optimizer and progress of one training; resumable from its own checkpoint payload."""
+
+    def __init__(self, config: Config, splits: Splits, device: torch.device, checkpoint: dict[str, Any] | None = None):
+        self.config = config
+        self.splits = splits
+        self.device = device
+        torch.set_num_threads(default_threads(config))
+        torch.manual_seed(config.model.seed)
+        self.generator = torch.Generator(device=device)
+        self.generator.manual_seed(config.model.seed)
+        self.model = FrequencyLSTM.from_config(config.model).to(device)
+        inputs, targets = splits.train.rows()
+        self.inputs = torch.from_numpy(inputs).to(device)
+        self.targets = torch.from_numpy(targets).to(device)
+        self.epoch = 0
+        self.elapsed = 0.0
+        self.history: list[dict[str, Any]] = []
+        self.best_value = math.inf
+        self.best_epoch = 0
+        if checkpoint is not None:
+            self.model.load_state_dict(checkpoint["model"])
+        t = config.training
+        if t.mode == "streams":
+            self.trainer: InterleavedTrainer | StreamsTrainer = StreamsTrainer(
+                self.model, len(config.data.frequencies), t.segments, t.tbptt_steps, t.learning_rate, t.clip_grad_norm
+            )
+        else:
+            self.trainer = InterleavedTrainer(self.model, t.batch_size, t.learning_rate, t.clip_grad_norm, self.generator)
+        if checkpoint is not None:
+            self._restore(checkpoint)
+
+    def _restore(self, checkpoint: dict[str, Any]) -> None:
+        self.trainer.optimizer.load_state_dict(checkpoint["optimizer"])
+        progress = checkpoint["progress"]
+        self.epoch = int(progress["epoch"])
+        self.elapsed = float(progress["elapsed"])
+        self.best_value = float(progress["best_value"])
+        self.best_epoch = int(progress["best_epoch"])
+        self.history = list(checkpoint["history"])
+        torch.set_rng_state(checkpoint["rng"]["torch"])
+        self.generator.set_state(checkpoint["rng"]["generator"])
+
+    def checkpoint(self) -> dict[str, Any]:
+        """Everything needed to continue exactly where this session is (plain data and tensors)."""
+        return {
+            "model": {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()},
+            "optimizer": self.trainer.optimizer.state_dict(),
+            "config": self.config.to_dict(),
+            "mode": self.config.training.mode,
+            "progress": {
+                "epoch": self.epoch,
+                "elapsed": self.elapsed,
+                "best_value": self.best_value,
+                "best_epoch": self.best_epoch,
+            },
+            "history": self.history,
+            "rng": {"torch": torch.get_rng_state(), "generator": self.generator.get_state()},
+        }
+
+    @property
+    def finished(self) -> bool:
+        t = self.config.training
+        return self.epoch >= t.num_epochs or (t.time_budget_s > 0 and self.elapsed >= t.time_budget_s)
+
+    def _predict(self, which: str) -> np.ndarray:
+        signals = getattr(self.splits, which)
+        return predict(self.model, signals, self.config.training.mode, self.config.training.batch_size)
+
+    def epochs(self, control: TrainingControl | None = None) -> Iterator[EpochReport]:
+        """Train until done, stopped or out of time budget, yielding a report after each epoch.
+
+        A stop inside an epoch abandons that partial epoch: the checkpoint taken after the last
+        completed epoch is the one to resume from, so resuming equals never having stopped.
+        """
+        control = control or TrainingControl()
+        t = self.config.training
+        while not self.finished:
+            lr = learning_rate_at(self.config, self.epoch, self.elapsed)
+            self.trainer.set_learning_rate(lr)
+            started = time.perf_counter()
+            loss = self.trainer.train_epoch(self.inputs, self.targets, control.should_continue)
+            train_seconds = time.perf_counter() - started
+            if loss is None:
+                return
+            if not math.isfinite(loss):
+                raise DivergenceError(self.epoch + 1, loss)
+            test = SetMetrics.of(self._predict("test"), self.splits.test.targets)
+            validation = None
+            if t.selection == "validation":
+                validation = SetMetrics.of(self._predict("validation"), self.splits.validation.targets).mse
+            self.epoch += 1
+            self.elapsed += time.perf_counter() - started
+            score = validation if validation is not None else loss
+            is_best = score < self.best_value
+            if is_best:
+                self.best_value, self.best_epoch = score, self.epoch
+            remaining = t.num_epochs - self.epoch
+            eta = self.elapsed / self.epoch * remaining if self.epoch else 0.0
+            if t.time_budget_s > 0:
+                eta = min(eta, max(0.0, t.time_budget_s - self.elapsed))
+            report = EpochReport(
+                self.epoch, t.num_epochs, loss, test.mse, test.per_frequency, validation, lr, train_seconds, self.elapsed, eta, is_best
+            )
+            self.history.append(report.to_dict())
+            yield report

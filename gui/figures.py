@@ -1,0 +1,392 @@
+"""Every graph of the workbench, drawn once with pyqtgraph: the live panels embed these widgets
+and the PNG export renders the very same widgets, so screen and file always agree."""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QBuffer, QIODevice, QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtWidgets import QApplication, QGraphicsItem
+
+from engine.config import Config
+from engine.files import atomic_write_bytes
+from engine.runs import load_run
+
+# Okabe-Ito: distinguishable for colour-blind readers; frequency i always gets colour i.
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8B6D00", "#000000"]
+GREY = "#9a9a9a"
+LOGICAL_DPI = 96  # widget pixels per inch when a figure is laid out for export
+
+pg.setConfigOptions(background="w", foreground="#222222", antialias=True)
+
+
+def color(index: int) -> str:
+    return PALETTE[index % len(PALETTE)]
+
+
+def ensure_app() -> QApplication:
+    """The QApplication, created offscreen when there is no display (headless export)."""
+    app = QApplication.instance()
+    if app is None:
+        if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        app = QApplication([])
+    return app
+
+
+def _pen(index_or_color: int | str, width: float = 1.6, style: Qt.PenStyle = Qt.PenStyle.SolidLine, alpha: int = 255):
+    c = QColor(color(index_or_color) if isinstance(index_or_color, int) else index_or_color)
+    c.setAlpha(alpha)
+    return pg.mkPen(c, width=width, style=style)
+
+
+def _style_plot(plot: pg.PlotItem, title: str, x_label: str, x_unit: str | None, y_label: str, y_unit: str | None = None) -> None:
+    plot.setTitle(title, size="11pt")
+    plot.setLabel("bottom", x_label, units=x_unit)
+    plot.setLabel("left", y_label, units=y_unit)
+    plot.showGrid(x=True, y=True, alpha=0.25)
+    for axis in ("bottom", "left"):
+        plot.getAxis(axis).enableAutoSIPrefix(False)
+    plot.setClipToView(True)
+    plot.setDownsampling(auto=True, mode="peak")
+
+
+class Figure(pg.GraphicsLayoutWidget):
+    """A figure of one or more plots with a size in inches for export."""
+
+    size_inches = (10.0, 6.0)
+    file_stem = "figure"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ci.setContentsMargins(8, 8, 16, 8)
+
+    def export_png(self, path: Path, dpi: int) -> tuple[int, int]:
+        """Render to a PNG of (inches x dpi) pixels with dpi metadata; written atomically.
+
+        The figure is laid out at 96 logical pixels per inch and drawn through a scaled painter,
+        so text and lines keep their proportions at any dpi.
+        """
+        width_in, height_in = self.size_inches
+        logical = (round(width_in * LOGICAL_DPI), round(height_in * LOGICAL_DPI))
+        if not self.isVisible():  # lay the hidden figure out without putting a window on screen
+            self.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+            self.show()
+        self.resize(*logical)
+        QApplication.processEvents()
+        pixels = (round(width_in * dpi), round(height_in * dpi))
+        image = QImage(pixels[0], pixels[1], QImage.Format.Format_ARGB32)
+        image.fill(QColor("white"))
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        with _scaled_pens(self.scene(), dpi / LOGICAL_DPI):
+            self.scene().render(painter, QRectF(0, 0, *pixels), QRectF(0, 0, *logical))
+        painter.end()
+        dots_per_metre = round(dpi / 0.0254)  # set after painting: fonts must lay out at 96 dpi
+        image.setDotsPerMeterX(dots_per_metre)
+        image.setDotsPerMeterY(dots_per_metre)
+        buffer = QBuffer()
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        image.save(buffer, "PNG")
+        atomic_write_bytes(Path(path), bytes(buffer.data()))
+        return pixels
+
+
+@contextmanager
+def _scaled_pens(scene, scale: float):
+    """Curve pens are cosmetic (device pixels): widen them while rendering at a higher dpi, as
+    pyqtgraph's own exporter does for scatter symbols through ``setExportMode``."""
+    saved = []
+    for item in scene.items():
+        if isinstance(item, pg.PlotDataItem) and item.opts["pen"] is not None:
+            pen = QPen(pg.mkPen(item.opts["pen"]))
+            saved.append((item, item.opts["pen"]))
+            pen.setWidthF(max(pen.widthF(), 1.0) * scale)
+            item.setPen(pen)
+    items = [item for item in scene.items() if hasattr(item, "setExportMode")]
+    for item in items:
+        item.setExportMode(True, {"antialias": True, "resolutionScale": scale})
+    # legends ignore transformations on screen, which would leave them at 96 dpi in the file
+    legends = [item for item in scene.items() if isinstance(item, pg.LegendItem)]
+    ignores = QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations
+    for legend in legends:
+        legend.setFlag(ignores, False)
+    try:
+        yield
+    finally:
+        for item in items:
+            item.setExportMode(False)
+        for legend in legends:
+            legend.setFlag(ignores, True)
+        for item, pen in saved:
+            item.setPen(pen)
+
+
+class ComparisonFigure(Figure):
+    """Graph 1: one frequency over the first samples: target line, model output dots, S faint behind."""
+
+    size_inches = (10.0, 5.0)
+    file_stem = "graph1_comparison"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.plot = self.addPlot()
+        _style_plot(self.plot, "Graph 1", "time", "s", "amplitude")
+        self.plot.addLegend(offset=(-10, 10))
+        self.mixture = self.plot.plot(pen=_pen(GREY, 1.0, alpha=140), name="noisy mixture S")
+        self.target = self.plot.plot(pen=_pen(0, 2.0), name="target")
+        self.output = self.plot.plot(pen=None, symbol="o", symbolSize=4, name="model output")
+
+    def set_data(
+        self, t: np.ndarray, mixture: np.ndarray, target: np.ndarray, output: np.ndarray | None, index: int, frequency: float
+    ) -> None:
+        self.plot.setTitle(f"Graph 1 \u2014 f{index + 1} = {frequency:g} Hz: target vs model output (test set)", size="11pt")
+        self.mixture.setData(t, mixture)
+        self.target.setData(t, target)
+        self.target.setPen(_pen(index, 2.0))
+        brush = pg.mkBrush(QColor(color(index)).darker(140))
+        self.output.setData(t, output if output is not None else np.full_like(t, np.nan), symbolBrush=brush, symbolPen=None)
+
+
+class GridFigure(Figure):
+    """Graph 2: one panel per frequency, target line vs model output."""
+
+    size_inches = (12.0, 8.0)
+    file_stem = "graph2_all_frequencies"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.panels: list[tuple[pg.PlotItem, pg.PlotDataItem, pg.PlotDataItem]] = []
+
+    def _layout(self, count: int) -> None:
+        if len(self.panels) == count:
+            return
+        self.clear()
+        self.panels = []
+        cols = 2 if count > 1 else 1
+        for i in range(count):
+            plot = self.addPlot(row=i // cols, col=i % cols)
+            _style_plot(plot, "", "time", "s", "amplitude")
+            plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+            target = plot.plot(pen=_pen(GREY, 2.2), name="target")
+            output = plot.plot(pen=_pen(i, 1.4), name="output")
+            self.panels.append((plot, target, output))
+
+    def set_data(self, t: np.ndarray, targets: np.ndarray, outputs: np.ndarray | None, frequencies: list[float]) -> None:
+        self._layout(len(frequencies))
+        for i, (plot, target, output) in enumerate(self.panels):
+            plot.setTitle(f"f{i + 1} = {frequencies[i]:g} Hz", size="10pt")
+            target.setData(t, targets[i])
+            output.setData(t, outputs[i] if outputs is not None else np.full_like(t, np.nan))
+            output.setPen(_pen(i, 1.4))
+
+
+class LossFigure(Figure):
+    """Training loss and test MSE per epoch, log y."""
+
+    size_inches = (10.0, 5.0)
+    file_stem = "loss_curve"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.plot = self.addPlot()
+        _style_plot(self.plot, "Training loss and test MSE per epoch", "epoch", None, "MSE")
+        self.plot.setLogMode(y=True)
+        self.plot.addLegend(offset=(-10, 10))
+        self.train = self.plot.plot(pen=_pen("#333333", 2.0), name="train loss")
+        self.test = self.plot.plot(pen=_pen("#D55E00", 2.0, Qt.PenStyle.DashLine), name="test MSE")
+
+    def set_data(self, x: np.ndarray, train: np.ndarray, test: np.ndarray) -> None:
+        self.train.setData(x, _positive(train))
+        self.test.setData(x, _positive(test))
+
+
+class PerFrequencyFigure(Figure):
+    """Test MSE per frequency per epoch, log y, one colour per frequency."""
+
+    size_inches = (10.0, 5.0)
+    file_stem = "per_frequency_mse"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.plot = self.addPlot()
+        _style_plot(self.plot, "Test MSE per frequency", "epoch", None, "MSE")
+        self.plot.setLogMode(y=True)
+        self.legend = self.plot.addLegend(offset=(-10, 10))
+        self.curves: list[pg.PlotDataItem] = []
+
+    def set_data(self, x: np.ndarray, per_frequency: np.ndarray, frequencies: list[float]) -> None:
+        """per_frequency: (epochs, N)."""
+        if len(self.curves) != len(frequencies):
+            for curve in self.curves:
+                self.plot.removeItem(curve)
+            self.legend.clear()
+            self.curves = [self.plot.plot(pen=_pen(i, 2.0), name=f"{f:g} Hz") for i, f in enumerate(frequencies)]
+        for i, curve in enumerate(self.curves):
+            curve.setData(x, _positive(per_frequency[:, i]) if per_frequency.size else per_frequency)
+
+
+class SpectrumFigure(Figure):
+    """FFT magnitude of S, of each target and each model output: the selected frequency isolated."""
+
+    size_inches = (12.0, 8.0)
+    file_stem = "fft_spectrum"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.panels: list[tuple[pg.PlotItem, pg.PlotDataItem, pg.PlotDataItem, pg.PlotDataItem]] = []
+
+    def _layout(self, count: int) -> None:
+        if len(self.panels) == count:
+            return
+        self.clear()
+        self.panels = []
+        cols = 2 if count > 1 else 1
+        for i in range(count):
+            plot = self.addPlot(row=i // cols, col=i % cols)
+            _style_plot(plot, "", "frequency", "Hz", "|FFT|")
+            plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+            mixture = plot.plot(pen=_pen(GREY, 1.2, alpha=160), name="S (input)")
+            target = plot.plot(pen=_pen("#222222", 2.4, Qt.PenStyle.DashLine), name="target")
+            output = plot.plot(pen=_pen(i, 1.6), name="output")
+            self.panels.append((plot, mixture, target, output))
+
+    def set_data(
+        self, mixture: np.ndarray, targets: np.ndarray, outputs: np.ndarray | None, frequencies: list[float], sampling_rate: float
+    ) -> None:
+        self._layout(len(frequencies))
+        freqs, s_mag = spectrum(mixture, sampling_rate)
+        shown = freqs <= max(2.0 * max(frequencies), 1.0) + 1.0
+        for i, (plot, mix_curve, target_curve, output_curve) in enumerate(self.panels):
+            plot.setTitle(f"Spectrum for selector f{i + 1} = {frequencies[i]:g} Hz", size="10pt")
+            mix_curve.setData(freqs[shown], s_mag[shown])
+            target_curve.setData(freqs[shown], spectrum(targets[i], sampling_rate)[1][shown])
+            if outputs is not None:
+                output_curve.setData(freqs[shown], spectrum(outputs[i], sampling_rate)[1][shown])
+            output_curve.setPen(_pen(i, 1.6))
+
+
+class SignalFigure(Figure):
+    """Preview of a data set: S, the clean components, one noisy component, and the FFT of S."""
+
+    size_inches = (12.0, 8.0)
+    file_stem = "signal_preview"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.time_plot = self.addPlot(row=0, col=0)
+        _style_plot(self.time_plot, "Noisy mixture S and its clean components", "time", "s", "amplitude")
+        self.time_plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        self.noisy_plot = self.addPlot(row=1, col=0)
+        _style_plot(self.noisy_plot, "Selected component: clean vs noisy", "time", "s", "amplitude")
+        self.noisy_plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        self.fft_plot = self.addPlot(row=2, col=0)
+        _style_plot(self.fft_plot, "FFT of S", "frequency", "Hz", "|FFT|")
+        self.mixture = self.time_plot.plot(pen=_pen(GREY, 1.0), name="S")
+        self.components: list[pg.PlotDataItem] = []
+        self.clean = self.noisy_plot.plot(pen=_pen(0, 2.0), name="clean")
+        self.noisy = self.noisy_plot.plot(pen=_pen(0, 1.0, alpha=150), name="noisy")
+        self.fft = self.fft_plot.plot(pen=_pen("#333333", 1.4))
+
+    def set_data(self, t, mixture, targets, noisy_component, selected: int, frequencies: list[float], sampling_rate: float) -> None:
+        if len(self.components) != len(frequencies):
+            for curve in self.components:
+                self.time_plot.removeItem(curve)
+            self.components = [self.time_plot.plot(pen=_pen(i, 1.4), name=f"{f:g} Hz") for i, f in enumerate(frequencies)]
+        self.mixture.setData(t, mixture)
+        for i, curve in enumerate(self.components):
+            curve.setData(t, targets[i])
+        self.noisy_plot.setTitle(f"Component {frequencies[selected]:g} Hz: clean vs with its per-sample noise", size="11pt")
+        self.clean.setData(t, targets[selected])
+        self.clean.setPen(_pen(selected, 2.0))
+        self.noisy.setData(t, noisy_component)
+        self.noisy.setPen(_pen(selected, 1.0, alpha=150))
+        freqs, mag = spectrum(mixture, sampling_rate)
+        shown = freqs <= max(2.0 * max(frequencies), 1.0) + 1.0
+        self.fft.setData(freqs[shown], mag[shown])
+
+
+def _positive(values: np.ndarray) -> np.ndarray:
+    """Log axes cannot show zero or negatives: those become NaN (a gap) instead of an error."""
+    values = np.asarray(values, dtype=float)
+    return np.where(values > 0, values, np.nan)
+
+
+def spectrum(signal: np.ndarray, sampling_rate: float) -> tuple[np.ndarray, np.ndarray]:
+    """One-sided amplitude spectrum: a unit sine shows a peak of height 1 at its frequency."""
+    signal = np.asarray(signal, dtype=float)
+    n = signal.size
+    magnitude = np.abs(np.fft.rfft(signal)) * 2.0 / max(n, 1)
+    return np.fft.rfftfreq(n, d=1.0 / sampling_rate), magnitude
+
+
+def history_x(history: dict[str, np.ndarray], axis: str = "epoch") -> np.ndarray:
+    return history.get("wall_seconds" if axis == "wall" else "epoch", np.array([]))
+
+
+def per_frequency_columns(history: dict[str, np.ndarray]) -> np.ndarray:
+    cols = [k for k in history if k.startswith("test_mse_") and k.endswith("hz")]
+    if not cols:
+        return np.zeros((0, 0))
+    return np.column_stack([history[k] for k in cols])
+
+
+def figures_for_run(
+    history: dict[str, np.ndarray], predictions: dict[str, np.ndarray] | None, comparison_index: int, time_window: int, sampling_rate: float
+) -> list[Figure]:
+    """The five result figures of spec section 4, filled from a run's history and predictions."""
+    figures: list[Figure] = []
+    loss = LossFigure()
+    if history:
+        loss.set_data(history["epoch"], history["train_loss"], history["test_mse"])
+    figures.append(loss)
+    if predictions is not None:
+        frequencies = [float(f) for f in predictions["frequencies"]]
+        per_freq = PerFrequencyFigure()
+        if history:
+            per_freq.set_data(history["epoch"], per_frequency_columns(history), frequencies)
+        figures.append(per_freq)
+        window = slice(0, min(time_window, predictions["t"].size))
+        t = predictions["t"][window]
+        index = min(comparison_index, len(frequencies) - 1)
+        comparison = ComparisonFigure()
+        comparison.set_data(
+            t,
+            predictions["mixture"][window],
+            predictions["targets"][index, window],
+            predictions["outputs"][index, window],
+            index,
+            frequencies[index],
+        )
+        grid = GridFigure()
+        grid.set_data(t, predictions["targets"][:, window], predictions["outputs"][:, window], frequencies)
+        fft = SpectrumFigure()
+        fft.set_data(predictions["mixture"], predictions["targets"], predictions["outputs"], frequencies, sampling_rate)
+        figures += [comparison, grid, fft]
+    return figures
+
+
+def export_figures(figures: list[Figure], folder: Path, dpi: int) -> list[Path]:
+    """Write each figure as folder/<stem>.png at ``dpi``; returns the paths."""
+    paths = []
+    for figure in figures:
+        path = Path(folder) / f"{figure.file_stem}.png"
+        figure.export_png(path, dpi)
+        paths.append(path)
+    return paths
+
+
+def export_run_graphs(folder: Path, config: Config) -> list[Path]:
+    """Headless export of a run's graphs into RUN/graphs at the configured dpi."""
+    ensure_app()
+    record = load_run(folder)
+    v = config.visualization
+    figures = figures_for_run(record.history, record.predictions(), v.comparison_freq_idx, v.time_window, config.data.sampling_rate)
+    return export_figures(figures, Path(folder) / "graphs", v.dpi)

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from PySide6.QtGui import QImage
+
+import main
+from tests.conftest import ROOT
+
+
+def small_args(tmp_path: Path) -> list[str]:
+    return [
+        "--set", "data.sampling_rate=100", "--set", "data.duration=1.0", "--set", f"data.data_dir={tmp_path / 'data'}",
+        "--set", "model.hidden_size=8", "--set", "training.num_epochs=2", "--set", "visualization.dpi=50",
+        "--set", "visualization.time_window=50",
+    ]  # fmt: skip
+
+
+def test_train_writes_a_run_with_graphs_and_prints_its_folder_last(tmp_path, capsys):
+    code = main.cli_main(["train", "--config", str(ROOT / "config.yaml"), "--runs-dir", str(tmp_path / "runs"), *small_args(tmp_path)])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert code == 0
+    folder = Path(out[-1])
+    assert folder.parent == tmp_path / "runs" and (folder / "metrics.json").exists()
+    graphs = {p.name: p for p in (folder / "graphs").glob("*.png")}
+    assert set(graphs) == {
+        "loss_curve.png",
+        "per_frequency_mse.png",
+        "graph1_comparison.png",
+        "graph2_all_frequencies.png",
+        "fft_spectrum.png",
+    }
+    image = QImage(str(graphs["graph2_all_frequencies.png"]))
+    assert (image.width(), image.height()) == (12 * 50, 8 * 50)  # inches x dpi
+    assert round(image.dotsPerMeterX() * 0.0254) == 50
+
+    assert main.cli_main(["evaluate", "--checkpoint", str(folder / "checkpoints" / "best.pt")]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["mode"] == "interleaved" and len(result["test"]["per_frequency"]) == 4
+
+
+def test_export_data_writes_both_csvs(tmp_path, capsys):
+    config = tmp_path / "c.yaml"
+    config.write_text(f"data:\n  sampling_rate: 20\n  duration: 1\n  data_dir: {tmp_path / 'data'}\n")
+    assert main.cli_main(["export-data", "--config", str(config), "--out", str(tmp_path / "csv")]) == 0
+    assert (tmp_path / "csv" / "train.csv").read_text().count("\n") == 81
+    assert (tmp_path / "csv" / "test.csv").exists()
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def test_bad_input_is_one_clear_message_and_exit_2_without_traceback(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("training:\n  batch_size: 0\n  learnig_rate: 1\n")
+    cases = [
+        (["train", "--config", str(bad)], ["training.batch_size: 0", "did you mean 'learning_rate'"]),
+        (["train", "--config", str(tmp_path / "missing.yaml")], ["cannot be read"]),
+        (["train", "--config", str(ROOT / "config.yaml"), "--set", "training.device=cuda"], ["'cuda' is not available"]),
+        (["evaluate", "--checkpoint", str(bad)], ["not a readable checkpoint"]),
+        (["train", "--resume", str(tmp_path)], ["has no checkpoints/last.pt"]),
+        (["frobnicate"], ["invalid choice"]),
+    ]
+    for args, expected in cases:
+        result = run_cli(*args, cwd=tmp_path)
+        assert result.returncode == 2, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+        for part in expected:
+            assert part in result.stderr, (args, result.stderr)

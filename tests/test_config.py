@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.config import Config, ConfigError, apply_overrides, config_from_dict, dump_config, load_config, save_config
+from tests.conftest import ROOT
+
+
+def messages(raw) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        config_from_dict(raw)
+    return info.value.messages
+
+
+def test_user_file_loads_unchanged_with_their_values():
+    config = load_config(ROOT / "config.yaml")
+    assert config.data.frequencies == [1.0, 3.0, 5.0, 7.0]
+    assert (config.data.sampling_rate, config.data.duration) == (1000, 10.0)
+    assert (config.data.train_seed, config.data.test_seed) == (1, 2)
+    assert config.data.phase_multiplier == 0.01  # not in their file: the default is their choice
+    assert (config.model.hidden_size, config.model.num_layers, config.model.input_size) == (128, 1, 5)
+    assert (config.training.learning_rate, config.training.batch_size, config.training.num_epochs) == (0.0001, 32, 100)
+    assert config.training.mode == "interleaved"
+    assert config.paths.model_checkpoint == "models/best_model.pth"
+    assert config.n_samples == 10_000
+
+
+def test_shipped_files_are_the_users_own_file():
+    seed = (ROOT / "resources" / "presets" / "seed.yaml").read_text()
+    assert (ROOT / "config.yaml").read_text() == seed
+    assert "L=1 CONSTRAINT EXPLANATION" in seed
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({"training": {"learnig_rate": 0.1}}, ["training.learnig_rate: unknown key", "did you mean 'learning_rate'"]),
+        ({"trainig": {}}, ["trainig: unknown section", "did you mean 'training'"]),
+        ({"training": {"batch_size": "big"}}, ["training.batch_size: 'big'", "an integer from 1 to 65536"]),
+        ({"training": {"batch_size": 0}}, ["training.batch_size: 0", "from 1 to"]),
+        ({"training": {"batch_size": 2.5}}, ["training.batch_size: 2.5"]),
+        ({"training": {"learning_rate": -1}}, ["training.learning_rate: -1"]),
+        ({"training": {"mode": "random"}}, ["training.mode: 'random'", "one of interleaved, streams"]),
+        ({"training": {"device": "tpu"}}, ["training.device: 'tpu'", "auto, cpu, cuda, mps"]),
+        ({"data": {"frequencies": [1, 3, 600]}}, ["data.frequencies: 600 Hz is at or above Nyquist (500 Hz"]),
+        ({"data": {"frequencies": "1,3"}}, ["data.frequencies: '1,3'", "a non-empty list of numbers"]),
+        ({"data": {"frequencies": [1, 3, 5]}}, ["model.input_size: 5 does not fit 3 frequencies; allowed: 4"]),
+        ({"visualization": {"comparison_freq_idx": 4}}, ["visualization.comparison_freq_idx: 4 is out of range; allowed: 0 to 3"]),
+        ({"data": {"amp_min": 2.0}}, ["data.amp_min: 2.0 is above data.amp_max"]),
+        ({"data": {"phase_multiplier": 2.0}}, ["data.phase_multiplier: 2.0", "from 0.0 to 1.0"]),
+        ({"model": {"dropout": True}}, ["model.dropout: True"]),
+        (["a", "list"], ["the document is a list"]),
+    ],
+)
+def test_each_invalid_value_is_named_with_what_is_allowed(raw, expected):
+    text = "\n".join(messages(raw))
+    for part in expected:
+        assert part in text
+
+
+def test_every_problem_is_reported_at_once():
+    found = messages({"training": {"batch_size": 0, "mode": "x"}, "model": {"hidden_size": -3}, "extra": 1})
+    assert len(found) == 4
+
+
+def test_unreadable_and_non_yaml_files(tmp_path: Path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data: [1, 2\n  model: {")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+    with pytest.raises(ConfigError, match="cannot be read"):
+        load_config(tmp_path / "missing.yaml")
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ConfigError):
+        load_config(binary)
+
+
+def test_nothing_is_hard_wired_to_four_frequencies_or_1000_hz():
+    config = config_from_dict({"data": {"frequencies": [2, 10, 40], "sampling_rate": 200, "duration": 3}, "model": {"input_size": 4}})
+    assert config.n_samples == 600
+
+
+def test_overrides_parse_yaml_values_and_revalidate():
+    config = apply_overrides(Config(), ["training.num_epochs=5", "data.frequencies=[1, 2]", "model.input_size=3"])
+    assert config.training.num_epochs == 5 and config.data.frequencies == [1.0, 2.0]
+    with pytest.raises(ConfigError, match=r"training\.num_epochs"):
+        apply_overrides(Config(), ["training.num_epochs=zero"])
+    with pytest.raises(ConfigError, match=r"section\.key=value"):
+        apply_overrides(Config(), ["num_epochs"])
+
+
+def test_saving_keeps_the_users_comments_and_round_trips(tmp_path: Path):
+    original = (ROOT / "config.yaml").read_text()
+    config = apply_overrides(load_config(ROOT / "config.yaml"), ["model.hidden_size=64", "training.mode=streams"])
+    path = tmp_path / "mine.yaml"
+    save_config(config, path, keep_comments_from=original)
+    text = path.read_text()
+    assert "# IMPORTANT: L=1 CONSTRAINT EXPLANATION" in text
+    assert "hidden_size: 64" in text and "# LSTM hidden dimension" in text
+    assert "mode: streams" in text
+    assert load_config(path) == config
+    assert "phase_multiplier" not in text  # untouched defaults are not added to the user's file
+
+
+def test_dump_without_template_is_complete_yaml():
+    assert config_from_dict(__import__("yaml").safe_load(dump_config(Config()))) == Config()

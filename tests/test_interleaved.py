@@ -1,0 +1,99 @@
+"""The fast path is the user's method: same gradients, same losses, same traversal as evaluation."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from benchmarks.reference_interleaved import train_epoch_reference
+from engine.config import Config
+from engine.data import generate
+from engine.evaluation import predict
+from engine.interleaved import InterleavedTrainer
+from engine.model import FrequencyLSTM
+
+
+def rows(config: Config, seed: int = 1):
+    signals = generate(config.data, seed)
+    x, y = signals.rows()
+    return signals, torch.from_numpy(x), torch.from_numpy(y)
+
+
+def test_three_epochs_match_the_plain_reference_within_1e4():
+    _, x, y = rows(Config())
+    torch.manual_seed(0)
+    model = FrequencyLSTM(5, 128)
+    reference = copy.deepcopy(model)
+    fast = InterleavedTrainer(model, 32, 1e-4, 1.0)
+    optimizer = torch.optim.Adam(reference.parameters(), lr=1e-4)
+    for _ in range(3):
+        fast_loss = fast.train_epoch(x, y, lambda: True)
+        reference_loss = train_epoch_reference(reference, optimizer, x, y, 32, 1.0)
+    assert abs(fast_loss - reference_loss) < 1e-4
+    for a, b in zip(model.parameters(), reference.parameters(), strict=True):
+        assert torch.allclose(a, b, atol=1e-4)
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_hand_written_backward_equals_autograd_with_clipping(layers):
+    torch.manual_seed(1)
+    model = FrequencyLSTM(5, 12, layers)
+    reference = copy.deepcopy(model)
+    x, y = torch.randn(3 * 8 + 5, 5), torch.randn(3 * 8 + 5)  # a last batch of another size
+    fast = InterleavedTrainer(model, 8, 1e-2, 0.05)  # a small clip so that clipping is active
+    optimizer = torch.optim.Adam(reference.parameters(), lr=1e-2)
+    fast_loss = fast.train_epoch(x, y, lambda: True)
+    reference_loss = train_epoch_reference(reference, optimizer, x, y, 8, 0.05)
+    assert fast_loss == pytest.approx(reference_loss, abs=1e-6)
+    for a, b in zip(model.parameters(), reference.parameters(), strict=True):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_predictions_equal_a_manual_row_by_row_loop_with_carried_state():
+    config = Config()
+    config.data.duration = 0.5
+    signals, x, _ = rows(config)
+    torch.manual_seed(2)
+    model = FrequencyLSTM(5, 16).eval()
+    batch = 32
+    expected = []
+    state = None
+    with torch.no_grad():
+        for start in range(0, x.shape[0], batch):
+            xb = x[start : start + batch]
+            if state is None or state[0].shape[1] != xb.shape[0]:
+                state = model.zero_state(xb.shape[0])
+            out, state = model(xb.unsqueeze(1), state)
+            expected.append(out.squeeze(1))
+    manual = torch.cat(expected).reshape(4, -1).numpy()
+    assert x.shape[0] % batch != 0  # the odd last batch is covered
+    assert abs(predict(model, signals, "interleaved", batch) - manual).max() < 1e-5
+
+
+def test_training_traversal_is_the_evaluation_traversal():
+    signals, x, y = rows(Config())
+    torch.manual_seed(0)
+    model = FrequencyLSTM(5, 32)
+    fast = InterleavedTrainer(model, 32, 0.0, 1.0)  # lr 0: the epoch loss is a frozen evaluation
+    loss = fast.train_epoch(x, y, lambda: True)
+    frozen = ((predict(model, signals, "interleaved", 32) - signals.targets) ** 2).mean()
+    assert loss == pytest.approx(frozen, rel=1e-5)
+
+
+def test_stop_is_honoured_within_one_step_and_leaves_the_model_untouched():
+    _, x, y = rows(Config())
+    torch.manual_seed(0)
+    model = FrequencyLSTM(5, 16)
+    before = copy.deepcopy(model.state_dict())
+    calls = []
+
+    def should_continue() -> bool:
+        calls.append(1)
+        return len(calls) <= 5
+
+    assert InterleavedTrainer(model, 32, 1e-3, 1.0).train_epoch(x, y, should_continue) is None
+    assert len(calls) == 6
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, before[key])
