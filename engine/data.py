@@ -14,7 +14,7 @@ import numpy as np
 from engine.config import Config, DataConfig, samples_per_block
 from engine.files import atomic_write, atomic_write_bytes
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class SignalSet:
     t: np.ndarray  # (n,) seconds, t_k = k / fs
     mixture: np.ndarray  # (n,) S(t_k)
     targets: np.ndarray  # (N, n) sin(2 pi f_i t_k)
+    components: np.ndarray  # (N, n) A_i(t_k) sin(2 pi f_i t_k + phi_i(t_k)): the noisy parts of S
 
     @property
     def n_frequencies(self) -> int:
@@ -53,9 +54,10 @@ def generate(data: DataConfig, seed: int) -> SignalSet:
     amplitude = rng.uniform(data.amp_min, data.amp_max, size=(n, freqs.size))
     phase = rng.uniform(0.0, data.phase_multiplier * 2.0 * np.pi, size=(n, freqs.size))
     omega_t = 2.0 * np.pi * t[:, None] * freqs[None, :]
-    mixture = (amplitude * np.sin(omega_t + phase)).sum(axis=1) / freqs.size
-    targets = np.sin(omega_t).T
-    return SignalSet(tuple(float(f) for f in freqs), t, mixture, np.ascontiguousarray(targets))
+    components = np.ascontiguousarray((amplitude * np.sin(omega_t + phase)).T)
+    mixture = components.sum(axis=0) / freqs.size
+    targets = np.ascontiguousarray(np.sin(omega_t).T)
+    return SignalSet(tuple(float(f) for f in freqs), t, mixture, targets, components)
 
 
 def cache_key(data: DataConfig, seed: int) -> str:
@@ -80,12 +82,19 @@ def load_or_generate(data: DataConfig, seed: int, data_dir: Path | None = None) 
     if path.exists():
         try:
             with np.load(path, allow_pickle=False) as z:
-                return SignalSet(tuple(z["frequencies"].tolist()), z["t"], z["mixture"], z["targets"])
+                return SignalSet(tuple(z["frequencies"].tolist()), z["t"], z["mixture"], z["targets"], z["components"])
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache file is regenerated below
     signals = generate(data, seed)
     buffer = io.BytesIO()
-    np.savez(buffer, frequencies=np.asarray(signals.frequencies), t=signals.t, mixture=signals.mixture, targets=signals.targets)
+    np.savez(
+        buffer,
+        frequencies=np.asarray(signals.frequencies),
+        t=signals.t,
+        mixture=signals.mixture,
+        targets=signals.targets,
+        components=signals.components,
+    )
     with contextlib.suppress(OSError):  # the cache is an optimisation; an unwritable data_dir must not stop a run
         atomic_write_bytes(path, buffer.getvalue())
     return signals

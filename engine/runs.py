@@ -67,12 +67,13 @@ def new_run_folder(runs_dir: Path, mode: str) -> Path:
     return folder
 
 
+def versions() -> dict[str, str]:
+    return {"workbench": __version__, "python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__}
+
+
 def environment(config: Config, device: torch.device) -> dict[str, Any]:
     return {
-        "workbench": __version__,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "numpy": np.__version__,
+        **versions(),
         "device": str(device),
         "threads": torch.get_num_threads(),
         "seeds": {

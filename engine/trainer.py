@@ -123,6 +123,7 @@ class Session:
         self.history: list[dict[str, Any]] = []
         self.best_value = math.inf
         self.best_epoch = 0
+        self.latest_test_predictions: np.ndarray | None = None
         if checkpoint is not None:
             self.model.load_state_dict(checkpoint["model"])
         t = config.training
@@ -190,7 +191,8 @@ class Session:
                 return
             if not math.isfinite(loss):
                 raise DivergenceError(self.epoch + 1, loss)
-            test = SetMetrics.of(self._predict("test"), self.splits.test.targets)
+            self.latest_test_predictions = self._predict("test")  # a fresh array each epoch: safe to hand over
+            test = SetMetrics.of(self.latest_test_predictions, self.splits.test.targets)
             validation = None
             if t.selection == "validation":
                 validation = SetMetrics.of(self._predict("validation"), self.splits.validation.targets).mse

@@ -15,6 +15,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QApplication, QGraphicsItem
 
 from engine.config import Config
+from engine.data import SignalSet
 from engine.files import atomic_write_bytes
 from engine.runs import load_run
 
@@ -40,7 +41,7 @@ def ensure_app() -> QApplication:
     return app
 
 
-def _pen(index_or_color: int | str, width: float = 1.6, style: Qt.PenStyle = Qt.PenStyle.SolidLine, alpha: int = 255):
+def pen(index_or_color: int | str, width: float = 1.6, style: Qt.PenStyle = Qt.PenStyle.SolidLine, alpha: int = 255):
     c = QColor(color(index_or_color) if isinstance(index_or_color, int) else index_or_color)
     c.setAlpha(alpha)
     return pg.mkPen(c, width=width, style=style)
@@ -140,8 +141,8 @@ class ComparisonFigure(Figure):
         self.plot = self.addPlot()
         _style_plot(self.plot, "Graph 1", "time", "s", "amplitude")
         self.plot.addLegend(offset=(-10, 10))
-        self.mixture = self.plot.plot(pen=_pen(GREY, 1.0, alpha=140), name="noisy mixture S")
-        self.target = self.plot.plot(pen=_pen(0, 2.0), name="target")
+        self.mixture = self.plot.plot(pen=pen(GREY, 1.0, alpha=140), name="noisy mixture S")
+        self.target = self.plot.plot(pen=pen(0, 2.0), name="target")
         self.output = self.plot.plot(pen=None, symbol="o", symbolSize=4, name="model output")
 
     def set_data(
@@ -150,7 +151,7 @@ class ComparisonFigure(Figure):
         self.plot.setTitle(f"Graph 1 \u2014 f{index + 1} = {frequency:g} Hz: target vs model output (test set)", size="11pt")
         self.mixture.setData(t, mixture)
         self.target.setData(t, target)
-        self.target.setPen(_pen(index, 2.0))
+        self.target.setPen(pen(index, 2.0))
         brush = pg.mkBrush(QColor(color(index)).darker(140))
         self.output.setData(t, output if output is not None else np.full_like(t, np.nan), symbolBrush=brush, symbolPen=None)
 
@@ -175,8 +176,8 @@ class GridFigure(Figure):
             plot = self.addPlot(row=i // cols, col=i % cols)
             _style_plot(plot, "", "time", "s", "amplitude")
             plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
-            target = plot.plot(pen=_pen(GREY, 2.2), name="target")
-            output = plot.plot(pen=_pen(i, 1.4), name="output")
+            target = plot.plot(pen=pen(GREY, 2.2), name="target")
+            output = plot.plot(pen=pen(i, 1.4), name="output")
             self.panels.append((plot, target, output))
 
     def set_data(self, t: np.ndarray, targets: np.ndarray, outputs: np.ndarray | None, frequencies: list[float]) -> None:
@@ -185,52 +186,98 @@ class GridFigure(Figure):
             plot.setTitle(f"f{i + 1} = {frequencies[i]:g} Hz", size="10pt")
             target.setData(t, targets[i])
             output.setData(t, outputs[i] if outputs is not None else np.full_like(t, np.nan))
-            output.setPen(_pen(i, 1.4))
+            output.setPen(pen(i, 1.4))
 
 
-class LossFigure(Figure):
-    """Training loss and test MSE per epoch, log y."""
+class CurveFigure(Figure):
+    """Per-epoch curves as TensorBoard shows them: EMA-smoothed on top of the faint raw curve."""
 
     size_inches = (10.0, 5.0)
+
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self.plot = self.addPlot()
+        _style_plot(self.plot, title, "epoch", None, "MSE")
+        self.plot.setLogMode(y=True)
+        self.legend = self.plot.addLegend(offset=(-10, 10))
+        self.curves: list[tuple[pg.PlotDataItem, pg.PlotDataItem]] = []
+        self.columns: dict[str, np.ndarray] = {}
+
+    def _ensure(self, styles: list[tuple[str, QPen]]) -> None:
+        if len(self.curves) == len(styles) and all(c[1].name() == name for c, (name, _) in zip(self.curves, styles, strict=True)):
+            return
+        for raw, smooth in self.curves:
+            self.plot.removeItem(raw)
+            self.plot.removeItem(smooth)
+        self.legend.clear()
+        self.curves = []
+        for name, pen in styles:
+            faint = QColor(pen.color())
+            faint.setAlpha(70)
+            raw = self.plot.plot(pen=pg.mkPen(faint, width=1.0))
+            smooth = self.plot.plot(pen=pen, name=name)
+            self.curves.append((raw, smooth))
+
+    def set_curves(self, x: np.ndarray, series: list[tuple[str, QPen, np.ndarray]], smoothing: float = 0.0, x_label: str = "epoch") -> None:
+        """``series``: (name, pen, values); smoothing in [0, 1) is the EMA weight of the past."""
+        self._ensure([(name, pen) for name, pen, _ in series])
+        self.plot.setLabel("bottom", x_label, units="s" if x_label == "wall time" else None)
+        self.columns = {x_label: np.asarray(x, dtype=float)}
+        for (raw, smooth), (name, _, values) in zip(self.curves, series, strict=True):
+            values = _positive(values)
+            self.columns[name] = values
+            raw.setData(x, values)
+            raw.setVisible(smoothing > 0)
+            smooth.setData(x, ema(values, smoothing) if smoothing > 0 else values)
+
+    def csv_text(self) -> str:
+        """The plotted raw columns as CSV."""
+        names = list(self.columns)
+        rows = np.column_stack([self.columns[n] for n in names]) if names else np.zeros((0, 0))
+        lines = [",".join(names)] + [",".join("" if not np.isfinite(v) else f"{v:.9g}" for v in row) for row in rows]
+        return "\n".join(lines) + "\n"
+
+
+class LossFigure(CurveFigure):
+    """Training loss and test MSE per epoch, log y."""
+
     file_stem = "loss_curve"
 
     def __init__(self) -> None:
-        super().__init__()
-        self.plot = self.addPlot()
-        _style_plot(self.plot, "Training loss and test MSE per epoch", "epoch", None, "MSE")
-        self.plot.setLogMode(y=True)
-        self.plot.addLegend(offset=(-10, 10))
-        self.train = self.plot.plot(pen=_pen("#333333", 2.0), name="train loss")
-        self.test = self.plot.plot(pen=_pen("#D55E00", 2.0, Qt.PenStyle.DashLine), name="test MSE")
+        super().__init__("Training loss and test MSE per epoch")
 
-    def set_data(self, x: np.ndarray, train: np.ndarray, test: np.ndarray) -> None:
-        self.train.setData(x, _positive(train))
-        self.test.setData(x, _positive(test))
+    def set_data(self, x: np.ndarray, train: np.ndarray, test: np.ndarray, smoothing: float = 0.0, x_label: str = "epoch") -> None:
+        series = [("train loss", pen("#333333", 2.0), train), ("test MSE", pen("#D55E00", 2.0, Qt.PenStyle.DashLine), test)]
+        self.set_curves(x, series, smoothing, x_label)
 
 
-class PerFrequencyFigure(Figure):
+class PerFrequencyFigure(CurveFigure):
     """Test MSE per frequency per epoch, log y, one colour per frequency."""
 
-    size_inches = (10.0, 5.0)
     file_stem = "per_frequency_mse"
 
     def __init__(self) -> None:
-        super().__init__()
-        self.plot = self.addPlot()
-        _style_plot(self.plot, "Test MSE per frequency", "epoch", None, "MSE")
-        self.plot.setLogMode(y=True)
-        self.legend = self.plot.addLegend(offset=(-10, 10))
-        self.curves: list[pg.PlotDataItem] = []
+        super().__init__("Test MSE per frequency")
 
-    def set_data(self, x: np.ndarray, per_frequency: np.ndarray, frequencies: list[float]) -> None:
+    def set_data(self, x, per_frequency: np.ndarray, frequencies: list[float], smoothing: float = 0.0, x_label: str = "epoch") -> None:
         """per_frequency: (epochs, N)."""
-        if len(self.curves) != len(frequencies):
-            for curve in self.curves:
-                self.plot.removeItem(curve)
-            self.legend.clear()
-            self.curves = [self.plot.plot(pen=_pen(i, 2.0), name=f"{f:g} Hz") for i, f in enumerate(frequencies)]
-        for i, curve in enumerate(self.curves):
-            curve.setData(x, _positive(per_frequency[:, i]) if per_frequency.size else per_frequency)
+        columns = per_frequency if per_frequency.size else np.zeros((0, len(frequencies)))
+        series = [(f"{f:g} Hz", pen(i, 2.0), columns[:, i]) for i, f in enumerate(frequencies)]
+        self.set_curves(x, series, smoothing, x_label)
+
+
+def ema(values: np.ndarray, weight: float) -> np.ndarray:
+    """TensorBoard's debiased exponential moving average (display smoothing only)."""
+    out = np.empty_like(values, dtype=float)
+    last, count = 0.0, 0
+    for k, v in enumerate(values):
+        if not np.isfinite(v):
+            out[k] = np.nan
+            continue
+        last = last * weight + (1 - weight) * v
+        count += 1
+        out[k] = last / (1 - weight**count)
+    return out
 
 
 class SpectrumFigure(Figure):
@@ -253,9 +300,9 @@ class SpectrumFigure(Figure):
             plot = self.addPlot(row=i // cols, col=i % cols)
             _style_plot(plot, "", "frequency", "Hz", "|FFT|")
             plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
-            mixture = plot.plot(pen=_pen(GREY, 1.2, alpha=160), name="S (input)")
-            target = plot.plot(pen=_pen("#222222", 2.4, Qt.PenStyle.DashLine), name="target")
-            output = plot.plot(pen=_pen(i, 1.6), name="output")
+            mixture = plot.plot(pen=pen(GREY, 1.2, alpha=160), name="S (input)")
+            target = plot.plot(pen=pen("#222222", 2.4, Qt.PenStyle.DashLine), name="target")
+            output = plot.plot(pen=pen(i, 1.6), name="output")
             self.panels.append((plot, mixture, target, output))
 
     def set_data(
@@ -270,7 +317,7 @@ class SpectrumFigure(Figure):
             target_curve.setData(freqs[shown], spectrum(targets[i], sampling_rate)[1][shown])
             if outputs is not None:
                 output_curve.setData(freqs[shown], spectrum(outputs[i], sampling_rate)[1][shown])
-            output_curve.setPen(_pen(i, 1.6))
+            output_curve.setPen(pen(i, 1.6))
 
 
 class SignalFigure(Figure):
@@ -289,28 +336,32 @@ class SignalFigure(Figure):
         self.noisy_plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
         self.fft_plot = self.addPlot(row=2, col=0)
         _style_plot(self.fft_plot, "FFT of S", "frequency", "Hz", "|FFT|")
-        self.mixture = self.time_plot.plot(pen=_pen(GREY, 1.0), name="S")
+        self.mixture = self.time_plot.plot(pen=pen(GREY, 1.0), name="S")
         self.components: list[pg.PlotDataItem] = []
-        self.clean = self.noisy_plot.plot(pen=_pen(0, 2.0), name="clean")
-        self.noisy = self.noisy_plot.plot(pen=_pen(0, 1.0, alpha=150), name="noisy")
-        self.fft = self.fft_plot.plot(pen=_pen("#333333", 1.4))
+        self.clean = self.noisy_plot.plot(pen=pen(0, 2.0), name="clean")
+        self.noisy = self.noisy_plot.plot(pen=pen(0, 1.0, alpha=150), name="noisy")
+        self.fft = self.fft_plot.plot(pen=pen("#333333", 1.4))
 
-    def set_data(self, t, mixture, targets, noisy_component, selected: int, frequencies: list[float], sampling_rate: float) -> None:
+    def set_data(self, signals: SignalSet, shown: slice, selected: int) -> None:
+        """Plot the samples in ``shown``; the FFT always covers the whole signal."""
+        frequencies = list(signals.frequencies)
         if len(self.components) != len(frequencies):
             for curve in self.components:
                 self.time_plot.removeItem(curve)
-            self.components = [self.time_plot.plot(pen=_pen(i, 1.4), name=f"{f:g} Hz") for i, f in enumerate(frequencies)]
-        self.mixture.setData(t, mixture)
+            self.components = [self.time_plot.plot(pen=pen(i, 1.4), name=f"{f:g} Hz") for i, f in enumerate(frequencies)]
+        t = signals.t[shown]
+        self.mixture.setData(t, signals.mixture[shown])
         for i, curve in enumerate(self.components):
-            curve.setData(t, targets[i])
+            curve.setData(t, signals.targets[i, shown])
         self.noisy_plot.setTitle(f"Component {frequencies[selected]:g} Hz: clean vs with its per-sample noise", size="11pt")
-        self.clean.setData(t, targets[selected])
-        self.clean.setPen(_pen(selected, 2.0))
-        self.noisy.setData(t, noisy_component)
-        self.noisy.setPen(_pen(selected, 1.0, alpha=150))
-        freqs, mag = spectrum(mixture, sampling_rate)
-        shown = freqs <= max(2.0 * max(frequencies), 1.0) + 1.0
-        self.fft.setData(freqs[shown], mag[shown])
+        self.clean.setData(t, signals.targets[selected, shown])
+        self.clean.setPen(pen(selected, 2.0))
+        self.noisy.setData(t, signals.components[selected, shown])
+        self.noisy.setPen(pen(selected, 1.0, alpha=150))
+        sampling_rate = 1.0 / (signals.t[1] - signals.t[0]) if signals.n_samples > 1 else 1.0
+        freqs, mag = spectrum(signals.mixture, sampling_rate)
+        visible = freqs <= max(2.0 * max(frequencies), 1.0) + 1.0
+        self.fft.setData(freqs[visible], mag[visible])
 
 
 def _positive(values: np.ndarray) -> np.ndarray:

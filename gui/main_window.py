@@ -1,0 +1,323 @@
+"""The main window: tabs for the experiment, training, results and runs; menus and shortcuts;
+one training thread at a time; settings kept between sessions."""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+
+import pyqtgraph as pg
+import PySide6
+from PySide6.QtCore import QSettings, Qt, QThread
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QTabWidget,
+)
+
+from engine.config import Config, ConfigError, load_config, save_config
+from engine.data import generate
+from engine.runs import load_run, versions
+from gui.config_form import ConfigForm
+from gui.preview_panel import PreviewPanel
+from gui.results_panel import ResultsPanel
+from gui.runs_panel import RunsPanel
+from gui.training_panel import TrainingPanel
+from gui.worker import TrainingWorker, start_worker
+
+SETTINGS_VERSION = 1
+MAX_RECENT = 8
+
+
+def migrate_settings(settings: QSettings) -> None:
+    """Settings carry a version; older layouts are upgraded here (none differ yet)."""
+    version = int(settings.value("version", 0))
+    if version < SETTINGS_VERSION:
+        settings.setValue("version", SETTINGS_VERSION)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, presets_dir: Path, settings: QSettings | None = None, default_config: Path | None = None):
+        super().__init__()
+        self.presets_dir = presets_dir
+        self.settings = settings or QSettings()
+        migrate_settings(self.settings)
+        self.config_path: Path | None = None
+        self.config_text: str | None = None  # the file's text, to keep its comments on save
+        self.saved_config: Config | None = None
+        self.config: Config | None = None
+        self.thread: QThread | None = None
+        self.worker: TrainingWorker | None = None
+        self.last_run_folder: Path | None = None
+
+        self.form = ConfigForm()
+        self.preview = PreviewPanel()
+        self.training = TrainingPanel()
+        self.results = ResultsPanel()
+        self.runs = RunsPanel()
+        experiment = QSplitter()
+        experiment.addWidget(self.form)
+        experiment.addWidget(self.preview)
+        experiment.setSizes([420, 1000])
+        self.tabs = QTabWidget()
+        self.tabs.addTab(experiment, "Experiment")
+        self.tabs.addTab(self.training, "Training")
+        self.tabs.addTab(self.results, "Results")
+        self.tabs.addTab(self.runs, "Runs")
+        self.setCentralWidget(self.tabs)
+        self.device_label = QLabel()
+        self.statusBar().addPermanentWidget(self.device_label)
+
+        self._build_actions()
+        self.form.edited.connect(self.on_edited)
+        self.runs.open_requested.connect(self.open_run)
+        self.runs.config_requested.connect(self.load_config_object)
+        self.runs.resume_requested.connect(self.resume_run)
+        self._restore(default_config)
+
+    # ----- actions -------------------------------------------------------------------------
+    def _action(self, text: str, slot, shortcut: QKeySequence | str | None = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        return action
+
+    def _build_actions(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(self._action("&Open config…", self.open_config_dialog, QKeySequence.StandardKey.Open))
+        file_menu.addAction(self._action("&Save config", self.save, QKeySequence.StandardKey.Save))
+        file_menu.addAction(self._action("Save config &as…", self.save_as, QKeySequence.StandardKey.SaveAs))
+        self.presets_menu = file_menu.addMenu("&Presets")
+        for path in sorted(self.presets_dir.glob("*.yaml")):
+            self.presets_menu.addAction(self._action(path.stem, lambda _=False, p=path: self.open_config(p, as_template=True)))
+        self.recent_menu = file_menu.addMenu("&Recent")
+        file_menu.addSeparator()
+        file_menu.addAction(self._action("Choose runs &folder…", self.choose_runs_dir))
+        file_menu.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
+        run_menu = self.menuBar().addMenu("&Run")
+        self.start_action = self._action("&Start training", self.start_training, "Ctrl+R")
+        self.pause_action = self._action("&Pause", self.toggle_pause, "Ctrl+P")
+        self.stop_action = self._action("S&top", self.stop_training, "Ctrl+.")
+        for action in (self.start_action, self.pause_action, self.stop_action):
+            run_menu.addAction(action)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self._action("&About", self.about))
+        toolbar = self.addToolBar("Run")
+        toolbar.setObjectName("run-toolbar")
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        for action in (self.start_action, self.pause_action, self.stop_action):
+            toolbar.addAction(action)
+        self._set_running(False)
+
+    def _restore(self, default_config: Path | None) -> None:
+        geometry = self.settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1440, 900)
+        self.runs.set_runs_dir(Path(str(self.settings.value("runs_dir", "runs"))))
+        last = self.settings.value("last_config")
+        candidate = Path(str(last)) if last else default_config
+        if candidate is not None and candidate.exists():
+            self.open_config(candidate)
+        else:
+            self.load_config_object(Config())
+        self._refresh_recent()
+
+    # ----- config --------------------------------------------------------------------------
+    def open_config_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open config", "", "YAML (*.yaml *.yml)")
+        if path:
+            self.open_config(Path(path))
+
+    def open_config(self, path: Path, as_template: bool = False) -> bool:
+        """Load a YAML file; a preset opens as an untitled copy so the shipped file stays intact."""
+        try:
+            config = load_config(path)
+        except ConfigError as exc:
+            QMessageBox.warning(self, "Cannot open config", "\n".join(exc.messages))
+            return False
+        self.config_text = path.read_text(encoding="utf-8")
+        self.config_path = None if as_template else path
+        self.saved_config = None if as_template else config
+        if not as_template:
+            self._remember(path)
+        self.form.set_config(config)
+        return True
+
+    def load_config_object(self, config: Config) -> None:
+        self.config_path, self.saved_config = None, None
+        self.form.set_config(config)
+
+    def on_edited(self, config: Config | None, errors: list[str]) -> None:
+        self.config = config
+        self.start_action.setEnabled(config is not None and self.thread is None)
+        if config is not None:
+            self.preview.set_config(config)
+            self.statusBar().showMessage("")
+        else:
+            self.statusBar().showMessage(f"{len(errors)} invalid setting(s): {errors[0]}")
+        self._update_title()
+
+    def _update_title(self) -> None:
+        name = self.config_path.name if self.config_path else "untitled"
+        modified = self.config is None or self.config != self.saved_config
+        self.setWindowModified(modified)
+        self.setWindowTitle(f"{name}[*] — LSTM Frequency Extraction Workbench")
+
+    def save(self) -> bool:
+        if self.config_path is None:
+            return self.save_as()
+        return self._save_to(self.config_path)
+
+    def save_as(self, path: str | None = None) -> bool:
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(self, "Save config", "config.yaml", "YAML (*.yaml *.yml)")
+        return bool(path) and self._save_to(Path(path))
+
+    def _save_to(self, path: Path) -> bool:
+        if self.config is None:
+            QMessageBox.warning(self, "Cannot save", "Fix the marked settings first.")
+            return False
+        try:
+            save_config(self.config, path, keep_comments_from=self.config_text)
+        except OSError as exc:
+            QMessageBox.warning(self, "Cannot save", f"{path}: {exc.strerror or exc}")
+            return False
+        self.config_text = path.read_text(encoding="utf-8")
+        self.config_path, self.saved_config = path, self.config
+        self._remember(path)
+        self._update_title()
+        return True
+
+    def _remember(self, path: Path) -> None:
+        recent = [str(path.resolve())] + [p for p in self._recent() if p != str(path.resolve())]
+        self.settings.setValue("recent", recent[:MAX_RECENT])
+        self.settings.setValue("last_config", str(path.resolve()))
+        self._refresh_recent()
+
+    def _recent(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _refresh_recent(self) -> None:
+        self.recent_menu.clear()
+        for item in self._recent():
+            self.recent_menu.addAction(self._action(item, lambda _=False, p=item: self.open_config(Path(p))))
+
+    def choose_runs_dir(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Runs folder", str(self.runs.runs_dir))
+        if folder:
+            self.settings.setValue("runs_dir", folder)
+            self.runs.set_runs_dir(Path(folder))
+
+    # ----- training ------------------------------------------------------------------------
+    def _set_running(self, running: bool) -> None:
+        self.start_action.setEnabled(not running and getattr(self, "config", None) is not None)
+        self.pause_action.setEnabled(running)
+        self.stop_action.setEnabled(running)
+        self.pause_action.setText("&Pause")
+        self.form.setEnabled(not running)
+        self.presets_menu.setEnabled(not running)
+
+    def start_training(self) -> None:
+        if self.config is None or self.thread is not None:
+            return
+        config = copy.deepcopy(self.config)
+        if config.training.num_threads == 0:  # leave a core for the GUI so it never waits on training
+            config.training.num_threads = max(1, (os.cpu_count() or 2) - 1)
+        self._launch(TrainingWorker(config, self.runs.runs_dir, template=self.config_text), config)
+
+    def resume_run(self, folder: Path) -> None:
+        if self.thread is not None:
+            return
+        record = load_run(folder)
+        if record.config is None:
+            QMessageBox.warning(self, "Cannot resume", f"{folder} has no readable config.yaml")
+            return
+        self._launch(TrainingWorker(None, None, resume=folder), record.config)
+
+    def _launch(self, worker: TrainingWorker, config: Config) -> None:
+        test = generate(config.data, config.data.test_seed)
+        window = min(config.visualization.time_window, test.n_samples)
+        self.training.reset(config.training.num_epochs, list(test.frequencies), test.t, test.targets, window)
+        self.worker = worker
+        worker.started.connect(self.on_started)
+        worker.epoch_done.connect(self.training.add_epoch)
+        worker.finished.connect(self.on_finished)
+        self.thread = start_worker(worker)
+        self.thread.finished.connect(self._thread_done)
+        self._set_running(True)
+        self.tabs.setCurrentWidget(self.training)
+
+    def on_started(self, folder: str, device: str) -> None:
+        self.last_run_folder = Path(folder)
+        self.device_label.setText(f"device: {device}   run: {Path(folder).name}")
+
+    def toggle_pause(self) -> None:
+        if self.worker is None:
+            return
+        control = self.worker.control
+        if control.paused:
+            control.resume()
+            self.pause_action.setText("&Pause")
+        else:
+            control.pause()
+            self.pause_action.setText("&Resume")
+
+    def stop_training(self) -> None:
+        if self.worker is not None:
+            self.worker.control.request_stop()
+
+    def on_finished(self, status: str, message: str, metrics: dict | None) -> None:
+        self.statusBar().showMessage(f"run {status}" + (f": {message}" if message else ""))
+        if status in ("diverged", "failed"):
+            QMessageBox.warning(self, f"Training {status}", message)
+        if self.last_run_folder is not None and metrics is not None:
+            self.open_run(load_run(self.last_run_folder), switch=status == "completed")
+        self.runs.refresh()
+
+    def _thread_done(self) -> None:
+        self.thread.deleteLater()
+        self.thread, self.worker = None, None
+        self._set_running(False)
+
+    def open_run(self, record, switch: bool = True) -> None:
+        self.results.show_run(record)
+        if switch:
+            self.tabs.setCurrentWidget(self.results)
+
+    # ----- window --------------------------------------------------------------------------
+    def about(self) -> None:
+        v = versions()
+        QMessageBox.about(
+            self,
+            "About",
+            f"<b>LSTM Frequency Extraction Workbench</b> {v['workbench']}<br>"
+            f"Python {v['python']} · PySide6 {PySide6.__version__} · pyqtgraph {pg.__version__}<br>"
+            f"torch {v['torch']} · numpy {v['numpy']}",
+        )
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        if self.thread is not None:
+            answer = QMessageBox.question(self, "Training is running", "Stop the run (its last checkpoint is kept) and quit?")
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+            self.shutdown()
+        self.settings.setValue("geometry", self.saveGeometry())
+        event.accept()
+
+    def shutdown(self) -> None:
+        """Stop a running training and wait for its thread to end."""
+        if self.thread is not None:
+            self.worker.control.request_stop()
+            self.thread.quit()
+            self.thread.wait()
+            self._thread_done()

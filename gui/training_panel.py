@@ -1,0 +1,161 @@
+"""Live training: progress, loss and per-frequency curves, and output vs target on the test set.
+The worker's signals only store data; a GUI timer redraws at its own pace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.files import atomic_write_text
+from gui.figures import GridFigure, LossFigure, PerFrequencyFigure
+
+REDRAW_MS = 250
+
+
+def format_seconds(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    return f"{seconds // 3600:d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+class TrainingPanel(QWidget):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.progress = QProgressBar()
+        self.progress.setFormat("epoch %v / %m")
+        self.status = QLabel("No run yet. Edit the experiment, then press Start (Ctrl+R).")
+        self.loss = LossFigure()
+        self.per_frequency = PerFrequencyFigure()
+        self.outputs = GridFigure()
+        self.smoothing = QSlider(Qt.Orientation.Horizontal)
+        self.smoothing.setRange(0, 99)
+        self.smoothing.setToolTip("EMA smoothing of the curves; the raw curve stays faint behind")
+        self.log_y = QCheckBox("log y")
+        self.log_y.setChecked(True)
+        self.x_axis = QComboBox()
+        self.x_axis.addItems(["epoch", "wall time"])
+        self.readout = QLabel(" ")
+        self.readout.setMinimumWidth(260)
+        export_csv = QPushButton("Export curves CSV…")
+        export_csv.clicked.connect(self.export_csv)
+
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("Smoothing"))
+        controls.addWidget(self.smoothing)
+        controls.addWidget(self.log_y)
+        controls.addWidget(QLabel("x:"))
+        controls.addWidget(self.x_axis)
+        controls.addWidget(self.readout, 1)
+        controls.addWidget(export_csv)
+
+        curves = QWidget()
+        grid = QGridLayout(curves)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(self.loss, 0, 0)
+        grid.addWidget(self.per_frequency, 0, 1)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(curves)
+        splitter.addWidget(self.outputs)
+        splitter.setSizes([1, 1])
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addLayout(controls)
+        layout.addWidget(splitter, 1)
+
+        self.reports: list = []
+        self.predictions: np.ndarray | None = None
+        self.test = None  # (t, targets, frequencies, window) of the running experiment
+        self._dirty = False
+        self.timer = QTimer(self, interval=REDRAW_MS)
+        self.timer.timeout.connect(self.redraw)
+        self.timer.start()
+        for widget in (self.smoothing, self.x_axis):
+            signal = widget.valueChanged if isinstance(widget, QSlider) else widget.currentIndexChanged
+            signal.connect(self.mark_dirty)
+        self.log_y.toggled.connect(self._set_log)
+        self.loss.scene().sigMouseMoved.connect(lambda pos: self._hover(self.loss, pos))
+        self.per_frequency.scene().sigMouseMoved.connect(lambda pos: self._hover(self.per_frequency, pos))
+
+    def reset(self, num_epochs: int, frequencies: list[float], t: np.ndarray, targets: np.ndarray, window: int) -> None:
+        self.reports = []
+        self.predictions = None
+        self.frequencies = frequencies
+        self.test = (t[:window], targets[:, :window])
+        self.progress.setRange(0, num_epochs)
+        self.progress.setValue(0)
+        self.mark_dirty()
+
+    def mark_dirty(self, *_) -> None:
+        self._dirty = True
+
+    def add_epoch(self, report, predictions: np.ndarray | None) -> None:
+        """Slot for the worker's per-epoch signal: store, never draw here."""
+        self.reports.append(report)
+        if predictions is not None:
+            self.predictions = predictions
+        self.progress.setMaximum(report.num_epochs)
+        self.progress.setValue(report.epoch)
+        self.status.setText(
+            f"epoch {report.epoch}/{report.num_epochs}   train loss {report.train_loss:.5f}   test MSE {report.test_mse:.5f}   "
+            f"{report.epoch_seconds:.2f} s/epoch   elapsed {format_seconds(report.wall_seconds)}   ETA {format_seconds(report.eta_seconds)}"
+        )
+        self._dirty = True
+
+    def _set_log(self, on: bool) -> None:
+        for figure in (self.loss, self.per_frequency):
+            figure.plot.setLogMode(y=on)
+
+    def redraw(self) -> None:
+        if not self._dirty or self.test is None:
+            return
+        self._dirty = False
+        wall = self.x_axis.currentText() == "wall time"
+        reports = self.reports
+        x = np.array([r.wall_seconds if wall else r.epoch for r in reports], dtype=float)
+        smoothing = self.smoothing.value() / 100
+        label = "wall time" if wall else "epoch"
+        self.loss.set_data(x, np.array([r.train_loss for r in reports]), np.array([r.test_mse for r in reports]), smoothing, label)
+        per = np.array([r.test_mse_per_frequency for r in reports]) if reports else np.zeros((0, len(self.frequencies)))
+        self.per_frequency.set_data(x, per, self.frequencies, smoothing, label)
+        t, targets = self.test
+        outputs = None if self.predictions is None else self.predictions[:, : t.size]
+        self.outputs.set_data(t, targets, outputs, self.frequencies)
+
+    def _hover(self, figure, pos) -> None:
+        """Read out the exact epoch and values nearest the mouse."""
+        if not figure.plot.sceneBoundingRect().contains(pos) or not self.reports:
+            return
+        x = figure.plot.vb.mapSceneToView(pos).x()
+        columns = figure.columns
+        names = list(columns)
+        xs = columns[names[0]]
+        if not xs.size:
+            return
+        k = int(np.nanargmin(np.abs(xs - x)))
+        values = "   ".join(f"{n} {columns[n][k]:.5g}" for n in names[1:])
+        self.readout.setText(f"{names[0]} {xs[k]:g}:   {values}")
+
+    def export_csv(self, path: str | None = None) -> None:
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(self, "Export curves", "curves.csv", "CSV (*.csv)")
+        if path:
+            atomic_write_text(Path(path), self.loss.csv_text())
+            atomic_write_text(Path(path).with_name(Path(path).stem + "_per_frequency.csv"), self.per_frequency.csv_text())

@@ -1,0 +1,137 @@
+"""The real window, driven offscreen: waits are qtbot signals and conditions, never sleeps."""
+
+from __future__ import annotations
+
+import gc
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, QThread
+from PySide6.QtGui import QImage
+
+from engine.config import load_config
+from gui.app import RESOURCES
+from gui.main_window import MainWindow
+from tests.conftest import small_config
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("runs_dir", str(tmp_path / "runs"))
+    win = MainWindow(RESOURCES / "presets", settings)
+    qtbot.addWidget(win)
+    win.load_config_object(small_config(tmp_path))
+    yield win
+    win.shutdown()
+    with warnings.catch_warnings():  # isinstance over every live object touches torch's deprecated aliases
+        warnings.simplefilter("ignore")
+        running = [t for t in gc.get_objects() if isinstance(t, QThread) and t.isRunning()]
+    assert not running, f"test leaked running QThreads: {running}"
+
+
+def start(qtbot, win: MainWindow, epochs: int):
+    win.form.editors["training.num_epochs"].setValue(epochs)
+    qtbot.waitUntil(lambda: win.config is not None and win.config.training.num_epochs == epochs)
+    win.start_training()
+    assert win.worker is not None
+    return win.worker
+
+
+def test_editing_a_data_field_updates_the_preview(qtbot, window):
+    before = window.preview.signals.mixture.copy()
+    window.form.editors["data.frequencies"].setText("2, 3, 5, 7")
+    qtbot.waitUntil(lambda: window.preview.component.itemText(0) == "2 Hz")
+    assert window.preview.signals.frequencies[0] == 2.0
+    assert not (window.preview.signals.mixture == before).all()
+
+
+def test_an_invalid_value_is_marked_and_blocks_start(qtbot, window):
+    assert window.start_action.isEnabled()
+    window.form.editors["model.input_size"].setValue(7)
+    qtbot.waitUntil(lambda: not window.start_action.isEnabled())
+    assert "model.input_size: 7 does not fit 4 frequencies; allowed: 5" in window.form.errors.text()
+    assert "border" in window.form.editors["model.input_size"].styleSheet()
+    window.form.editors["model.input_size"].setValue(5)
+    qtbot.waitUntil(window.start_action.isEnabled)
+    assert window.form.errors.text() == ""
+
+
+def test_a_two_epoch_training_delivers_each_epoch_and_the_results(qtbot, window):
+    worker = start(qtbot, window, 2)
+    with qtbot.waitSignal(worker.finished, timeout=60_000) as finished:
+        pass
+    status, _, metrics = finished.args
+    assert status == "completed" and metrics["epochs_completed"] == 2
+    assert [r.epoch for r in window.training.reports] == [1, 2]
+    qtbot.waitUntil(lambda: window.thread is None)
+    assert window.results.record is not None and window.results.table.rowCount() == 5
+    assert window.form.isEnabled() and window.start_action.isEnabled()
+
+
+def test_pause_resume_and_stop_within_a_second_leaving_last_pt(qtbot, window):
+    worker = start(qtbot, window, 100_000)
+    assert not window.form.isEnabled()  # editing is locked while a run is active
+    with qtbot.waitSignal(worker.epoch_done, timeout=30_000):
+        pass
+    window.toggle_pause()
+    assert worker.control.paused
+    seen = len(window.training.reports)
+    with qtbot.assertNotEmitted(worker.epoch_done, wait=300):
+        pass
+    window.toggle_pause()
+    with qtbot.waitSignal(worker.epoch_done, timeout=30_000):
+        pass
+    assert len(window.training.reports) > seen
+    asked = time.perf_counter()
+    with qtbot.waitSignal(worker.finished, timeout=5_000) as finished:
+        window.stop_training()
+    assert time.perf_counter() - asked < 1.0
+    assert finished.args[0] == "stopped"
+    assert (window.last_run_folder / "checkpoints" / "last.pt").exists()
+    qtbot.waitUntil(lambda: window.thread is None)
+
+
+def test_export_a_graph_at_the_configured_dpi_and_open_a_past_run(qtbot, window, tmp_path):
+    worker = start(qtbot, window, 2)
+    with qtbot.waitSignal(worker.finished, timeout=60_000):
+        pass
+    qtbot.waitUntil(lambda: window.thread is None)
+    window.results.tabs.setCurrentIndex(3)  # Graph 2: 12 x 8 inches
+    path = window.results.export_current(str(tmp_path / "g2.png"))
+    image = QImage(str(path))
+    assert (image.width(), image.height()) == (12 * 50, 8 * 50)
+
+    runs = window.runs
+    runs.refresh()
+    assert runs.table.rowCount() == 1
+    runs.table.selectRow(0)
+    runs.open_selected()
+    assert window.results.record.folder == window.last_run_folder
+    assert window.last_run_folder.name in window.results.title.text()
+
+
+def test_save_and_reload_a_config(qtbot, window, tmp_path):
+    window.form.editors["model.hidden_size"].setValue(24)
+    qtbot.waitUntil(lambda: window.config is not None and window.config.model.hidden_size == 24)
+    assert window.isWindowModified()
+    path = tmp_path / "saved.yaml"
+    assert window.save_as(str(path))
+    assert not window.isWindowModified()
+    assert load_config(path) == window.config
+    window.load_config_object(small_config(tmp_path))
+    assert window.open_config(path)
+    qtbot.waitUntil(lambda: window.config is not None and window.config.model.hidden_size == 24)
+
+
+def test_saving_the_users_file_keeps_their_comments(qtbot, window, tmp_path):
+    mine = tmp_path / "config.yaml"
+    mine.write_text(Path(RESOURCES / "presets" / "seed.yaml").read_text())
+    assert window.open_config(mine)
+    window.form.editors["training.batch_size"].setValue(64)
+    qtbot.waitUntil(lambda: window.config is not None and window.config.training.batch_size == 64)
+    assert window.save()
+    text = mine.read_text()
+    assert "batch_size: 64" in text and "L=1 CONSTRAINT EXPLANATION" in text
