@@ -43,7 +43,10 @@ def main() -> None:
         start = time.perf_counter()
         fast_loss = fast.train_epoch(x, y, lambda: True)
         times["fast"].append(time.perf_counter() - start)
-        print(f"epoch {epoch + 1}: reference {times['reference'][-1]:.3f} s (loss {ref_loss:.6f})  fast {times['fast'][-1]:.3f} s (loss {fast_loss:.6f})")
+        print(
+            f"epoch {epoch + 1}: reference {times['reference'][-1]:.3f} s (loss {ref_loss:.6f})  "
+            f"fast {times['fast'][-1]:.3f} s (loss {fast_loss:.6f})"
+        )
     ref, fst = statistics.median(times["reference"]), statistics.median(times["fast"])
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; median s/epoch: reference {ref:.3f}, fast {fst:.3f}")
     print(f"speed-up (reference / fast): {ref / fst:.2f}x")

@@ -156,29 +156,39 @@ class ComparisonFigure(Figure):
         self.output.setData(t, output if output is not None else np.full_like(t, np.nan), symbolBrush=brush, symbolPen=None)
 
 
-class GridFigure(Figure):
-    """Graph 2: one panel per frequency, target line vs model output."""
-
-    size_inches = (12.0, 8.0)
-    file_stem = "graph2_all_frequencies"
+class PanelsFigure(Figure):
+    """One panel per frequency in two columns; subclasses say what a panel holds."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.panels: list[tuple[pg.PlotItem, pg.PlotDataItem, pg.PlotDataItem]] = []
+        self.panels: list[tuple] = []
+
+    def _make_panel(self, plot: pg.PlotItem, index: int) -> tuple:
+        raise NotImplementedError
 
     def _layout(self, count: int) -> None:
         if len(self.panels) == count:
             return
         self.clear()
-        self.panels = []
         cols = 2 if count > 1 else 1
+        self.panels = []
         for i in range(count):
             plot = self.addPlot(row=i // cols, col=i % cols)
-            _style_plot(plot, "", "time", "s", "amplitude")
             plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
-            target = plot.plot(pen=pen(GREY, 2.2), name="target")
-            output = plot.plot(pen=pen(i, 1.4), name="output")
-            self.panels.append((plot, target, output))
+            self.panels.append(self._make_panel(plot, i))
+
+
+class GridFigure(PanelsFigure):
+    """Graph 2: one panel per frequency, target line vs model output."""
+
+    size_inches = (12.0, 8.0)
+    file_stem = "graph2_all_frequencies"
+
+    def _make_panel(self, plot: pg.PlotItem, index: int) -> tuple:
+        _style_plot(plot, "", "time", "s", "amplitude")
+        target = plot.plot(pen=pen(GREY, 2.2), name="target")
+        output = plot.plot(pen=pen(index, 1.4), name="output")
+        return plot, target, output
 
     def set_data(self, t: np.ndarray, targets: np.ndarray, outputs: np.ndarray | None, frequencies: list[float]) -> None:
         self._layout(len(frequencies))
@@ -280,30 +290,18 @@ def ema(values: np.ndarray, weight: float) -> np.ndarray:
     return out
 
 
-class SpectrumFigure(Figure):
+class SpectrumFigure(PanelsFigure):
     """FFT magnitude of S, of each target and each model output: the selected frequency isolated."""
 
     size_inches = (12.0, 8.0)
     file_stem = "fft_spectrum"
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.panels: list[tuple[pg.PlotItem, pg.PlotDataItem, pg.PlotDataItem, pg.PlotDataItem]] = []
-
-    def _layout(self, count: int) -> None:
-        if len(self.panels) == count:
-            return
-        self.clear()
-        self.panels = []
-        cols = 2 if count > 1 else 1
-        for i in range(count):
-            plot = self.addPlot(row=i // cols, col=i % cols)
-            _style_plot(plot, "", "frequency", "Hz", "|FFT|")
-            plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
-            mixture = plot.plot(pen=pen(GREY, 1.2, alpha=160), name="S (input)")
-            target = plot.plot(pen=pen("#222222", 2.4, Qt.PenStyle.DashLine), name="target")
-            output = plot.plot(pen=pen(i, 1.6), name="output")
-            self.panels.append((plot, mixture, target, output))
+    def _make_panel(self, plot: pg.PlotItem, index: int) -> tuple:
+        _style_plot(plot, "", "frequency", "Hz", "|FFT|")
+        mixture = plot.plot(pen=pen(GREY, 1.2, alpha=160), name="S (input)")
+        target = plot.plot(pen=pen("#222222", 2.4, Qt.PenStyle.DashLine), name="target")
+        output = plot.plot(pen=pen(index, 1.6), name="output")
+        return plot, mixture, target, output
 
     def set_data(
         self, mixture: np.ndarray, targets: np.ndarray, outputs: np.ndarray | None, frequencies: list[float], sampling_rate: float
