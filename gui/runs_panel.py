@@ -10,10 +10,8 @@ import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QHBoxLayout,
     QLabel,
     QMessageBox,
-    QPushButton,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -23,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from engine.runs import RunRecord, list_runs, load_run
 from gui.figures import CurveFigure, pen
+from gui.widgets import button_row
 
 
 class RunsPanel(QWidget):
@@ -42,18 +41,15 @@ class RunsPanel(QWidget):
         self.table.itemSelectionChanged.connect(self.overlay_selected)
         self.table.doubleClicked.connect(lambda _: self.open_selected())
         self.overlay = CurveFigure("Training loss of the selected runs")
-        buttons = QHBoxLayout()
-        for text, slot in (
-            ("Refresh", self.refresh),
-            ("Open", self.open_selected),
-            ("Load config", self.load_config),
-            ("Resume", self.resume_selected),
-            ("Delete…", self.delete_selected),
-        ):
-            button = QPushButton(text)
-            button.clicked.connect(slot)
-            buttons.addWidget(button)
-        buttons.addStretch(1)
+        buttons = button_row(
+            [
+                ("Refresh", self.refresh),
+                ("Open", self.open_selected),
+                ("Load config", self.load_config),
+                ("Resume", self.resume_selected),
+                ("Delete…", self.delete_selected),
+            ]
+        )
         splitter = QSplitter()
         splitter.addWidget(self.table)
         splitter.addWidget(self.overlay)

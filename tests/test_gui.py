@@ -135,3 +135,19 @@ def test_saving_the_users_file_keeps_their_comments(qtbot, window, tmp_path):
     assert window.save()
     text = mine.read_text()
     assert "batch_size: 64" in text and "L=1 CONSTRAINT EXPLANATION" in text
+
+
+def test_the_delete_button_asks_before_deleting_a_run(qtbot, window, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox, QPushButton
+
+    worker = start(qtbot, window, 1)
+    with qtbot.waitSignal(worker.finished, timeout=60_000):
+        pass
+    qtbot.waitUntil(lambda: window.thread is None)
+    window.runs.refresh()
+    window.runs.table.selectRow(0)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: asked.append(args) or QMessageBox.StandardButton.No)
+    delete = next(b for b in window.runs.findChildren(QPushButton) if b.text() == "Delete…")
+    delete.click()
+    assert len(asked) == 1 and window.last_run_folder.exists()
