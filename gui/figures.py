@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication, QGraphicsItem
 from engine.config import Config
 from engine.data import SignalSet
 from engine.files import atomic_write_bytes
-from engine.runs import load_run
+from engine.runs import RunRecord, load_run
 
 # Okabe-Ito: distinguishable for colour-blind readers; frequency i always gets colour i.
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8B6D00", "#000000"]
@@ -308,7 +308,7 @@ class SpectrumFigure(PanelsFigure):
     ) -> None:
         self._layout(len(frequencies))
         freqs, s_mag = spectrum(mixture, sampling_rate)
-        shown = freqs <= max(2.0 * max(frequencies), 1.0) + 1.0
+        shown = spectrum_range(freqs, frequencies)
         for i, (plot, mix_curve, target_curve, output_curve) in enumerate(self.panels):
             plot.setTitle(f"Spectrum for selector f{i + 1} = {frequencies[i]:g} Hz", size="10pt")
             mix_curve.setData(freqs[shown], s_mag[shown])
@@ -358,7 +358,7 @@ class SignalFigure(Figure):
         self.noisy.setPen(pen(selected, 1.0, alpha=150))
         sampling_rate = 1.0 / (signals.t[1] - signals.t[0]) if signals.n_samples > 1 else 1.0
         freqs, mag = spectrum(signals.mixture, sampling_rate)
-        visible = freqs <= max(2.0 * max(frequencies), 1.0) + 1.0
+        visible = spectrum_range(freqs, frequencies)
         self.fft.setData(freqs[visible], mag[visible])
 
 
@@ -376,8 +376,9 @@ def spectrum(signal: np.ndarray, sampling_rate: float) -> tuple[np.ndarray, np.n
     return np.fft.rfftfreq(n, d=1.0 / sampling_rate), magnitude
 
 
-def history_x(history: dict[str, np.ndarray], axis: str = "epoch") -> np.ndarray:
-    return history.get("wall_seconds" if axis == "wall" else "epoch", np.array([]))
+def spectrum_range(freqs: np.ndarray, frequencies: list[float]) -> np.ndarray:
+    """The part of a spectrum worth showing: up to twice the highest mixed frequency, plus 1 Hz."""
+    return freqs <= max(2.0 * max(frequencies), 1.0) + 1.0
 
 
 def per_frequency_columns(history: dict[str, np.ndarray]) -> np.ndarray:
@@ -432,10 +433,13 @@ def export_figures(figures: list[Figure], folder: Path, dpi: int) -> list[Path]:
     return paths
 
 
+def figures_for_record(record: RunRecord, config: Config) -> list[Figure]:
+    """The result figures of a run folder, laid out by ``config``'s visualization settings."""
+    v = config.visualization
+    return figures_for_run(record.history, record.predictions(), v.comparison_freq_idx, v.time_window, config.data.sampling_rate)
+
+
 def export_run_graphs(folder: Path, config: Config) -> list[Path]:
     """Headless export of a run's graphs into RUN/graphs at the configured dpi."""
     ensure_app()
-    record = load_run(folder)
-    v = config.visualization
-    figures = figures_for_run(record.history, record.predictions(), v.comparison_freq_idx, v.time_window, config.data.sampling_rate)
-    return export_figures(figures, Path(folder) / "graphs", v.dpi)
+    return export_figures(figures_for_record(load_run(folder), config), Path(folder) / "graphs", config.visualization.dpi)

@@ -219,7 +219,7 @@ class MainWindow(QMainWindow):
 
     # ----- training ------------------------------------------------------------------------
     def _set_running(self, running: bool) -> None:
-        self.start_action.setEnabled(not running and getattr(self, "config", None) is not None)
+        self.start_action.setEnabled(not running and self.config is not None)
         self.pause_action.setEnabled(running)
         self.stop_action.setEnabled(running)
         self.pause_action.setText("&Pause")

@@ -10,9 +10,7 @@ from pathlib import Path
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QFileDialog,
-    QHBoxLayout,
     QLabel,
-    QPushButton,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -24,7 +22,8 @@ from PySide6.QtWidgets import (
 from engine.config import Config
 from engine.files import atomic_write_json, atomic_write_text
 from engine.runs import RunRecord
-from gui.figures import Figure, export_figures, figures_for_run
+from gui.figures import Figure, export_figures, figures_for_record
+from gui.widgets import button_row
 
 PASS, FAIL = QColor("#d9f2e3"), QColor("#fbe0d6")
 FIGURE_TITLES = {
@@ -46,16 +45,9 @@ class ResultsPanel(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.setMinimumWidth(380)
         self.verdict = QLabel()
-        buttons = QHBoxLayout()
-        for text, slot in (
-            ("Export this graph…", self.export_current),
-            ("Export all graphs…", self.export_all),
-            ("Export metrics…", self.export_metrics),
-        ):
-            button = QPushButton(text)
-            button.clicked.connect(slot)
-            buttons.addWidget(button)
-        buttons.addStretch(1)
+        buttons = button_row(
+            [("Export this graph…", self.export_current), ("Export all graphs…", self.export_all), ("Export metrics…", self.export_metrics)]
+        )
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
@@ -77,13 +69,9 @@ class ResultsPanel(QWidget):
 
     def show_run(self, record: RunRecord) -> None:
         self.record = record
-        config = record.config or Config()
-        v = config.visualization
-        self.dpi = v.dpi
+        self.dpi = (record.config or Config()).visualization.dpi
         self.tabs.clear()
-        self.figures = figures_for_run(
-            record.history, record.predictions(), v.comparison_freq_idx, v.time_window, config.data.sampling_rate
-        )
+        self.figures = self._fresh_figures()
         for figure in self.figures:
             self.tabs.addTab(figure, FIGURE_TITLES.get(figure.file_stem, figure.file_stem))
         m = record.metrics
@@ -123,7 +111,7 @@ class ResultsPanel(QWidget):
             path, _ = QFileDialog.getSaveFileName(self, "Export graph", f"{figure.file_stem}.png", "PNG (*.png)")
         if not path:
             return None
-        export_twin(figure, self.record, self.figures.index(figure), Path(path), self.dpi)
+        self._fresh_figures()[self.figures.index(figure)].export_png(Path(path), self.dpi)
         return Path(path)
 
     def export_all(self, folder: str | None = None) -> list[Path]:
@@ -134,12 +122,8 @@ class ResultsPanel(QWidget):
         return export_figures(self._fresh_figures(), Path(folder), self.dpi)
 
     def _fresh_figures(self) -> list[Figure]:
-        """Figures filled like the ones on screen but off it, so an export never disturbs the view."""
-        config = self.record.config or Config()
-        v = config.visualization
-        return figures_for_run(
-            self.record.history, self.record.predictions(), v.comparison_freq_idx, v.time_window, config.data.sampling_rate
-        )
+        """Newly built figures of the run: for the tabs, and for exports so they never disturb the view."""
+        return figures_for_record(self.record, self.record.config or Config())
 
     def export_metrics(self, path: str | None = None) -> None:
         if self.record is None:
@@ -152,17 +136,6 @@ class ResultsPanel(QWidget):
             atomic_write_text(Path(path), metrics_csv(self.record.metrics))
         else:
             atomic_write_json(Path(path), self.record.metrics)
-
-
-def export_twin(figure: Figure, record: RunRecord | None, index: int, path: Path, dpi: int) -> None:
-    """Export the off-screen twin of an on-screen figure (same class, same data)."""
-    if record is None:
-        figure.export_png(path, dpi)
-        return
-    config = record.config or Config()
-    v = config.visualization
-    twins = figures_for_run(record.history, record.predictions(), v.comparison_freq_idx, v.time_window, config.data.sampling_rate)
-    twins[index].export_png(path, dpi)
 
 
 def metrics_csv(metrics: dict) -> str:
