@@ -15,7 +15,7 @@ from tqdm import tqdm
 from engine import __version__
 from engine.checkpoints import CheckpointError, load_checkpoint, model_from_checkpoint
 from engine.config import Config, ConfigError, apply_overrides, load_config
-from engine.data import export_csv, load_splits
+from engine.data import export_csv, is_exported_table, load_splits
 from engine.evaluation import evaluate
 from engine.model import DeviceError, resolve_device
 from engine.runs import Run, RunError
@@ -90,7 +90,8 @@ def _train(args: argparse.Namespace, export_graphs: GraphExporter | None) -> int
 
     previous = {sig: signal.signal(sig, on_signal) for sig in EXIT_SIGNAL}
     t = run.config.training
-    print(f"run folder: {run.folder}  device: {run.device}  mode: {t.mode}", file=sys.stderr)
+    data_dir = Path(run.config.data.data_dir).expanduser().resolve()
+    print(f"run folder: {run.folder}  data: {data_dir}  device: {run.device}  mode: {t.mode}", file=sys.stderr)
     bar = tqdm(total=t.num_epochs, initial=run.session.epoch, unit="epoch", file=sys.stderr, dynamic_ncols=True)
     try:
         for report in run.epochs(control):
@@ -143,6 +144,8 @@ def _export_data(args: argparse.Namespace) -> int:
     splits = load_splits(config, Path(config.data.data_dir))
     for name, signals in (("train", splits.train), ("test", splits.test)):
         path = args.out / f"{name}.csv"
+        if path.exists() and not is_exported_table(path):
+            raise RunError(f"--out: {path} exists and is not a table this workbench wrote; it was left alone; allowed: a new folder")
         try:
             export_csv(signals, path)
         except OSError as exc:

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 from ruamel.yaml import YAML
 
-from engine.files import atomic_write_text
+from engine.files import atomic_write_text, system_folder
 
 MODES = ("interleaved", "streams")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -87,6 +87,13 @@ class TrainingConfig:
     tbptt_steps: int = _f(50, "streams: samples fed (one per step, state carried) between gradient cuts.", min=1, max=100000)
     segments: int = _f(1, "streams: contiguous segments each frequency's sequence is cut into, run side by side.", min=1, max=10000)
     clip_grad_norm: float = _f(1.0, "Gradient-norm clipping threshold (0 turns clipping off).", min=0.0, max=1e6)
+    input_noise: float = _f(
+        0.0,
+        "streams: std of Gaussian noise added to S while training, drawn afresh each epoch, so the model cannot "
+        "memorise the training set's own noise (0: off, the user's behaviour).",
+        min=0.0,
+        max=10.0,
+    )
     time_budget_s: float = _f(0.0, "Stop training after this many seconds of training (0: no budget).", min=0.0, max=1e7)
     selection: str = _f(
         "validation",
@@ -197,7 +204,7 @@ def _check_value(key: str, f: dataclasses.Field, value: Any) -> tuple[Any, list[
         return items, errors
     bad = [f"{key}: {value!r} is not allowed; allowed: {_allowed(f, kind)}"]
     if kind is str:
-        if not isinstance(value, str) or (value == "" and "choices" not in meta):
+        if not isinstance(value, str) or (value == "" and "choices" not in meta) or "\x00" in value:
             return None, bad
         if "choices" in meta and value not in meta["choices"]:
             return None, bad
@@ -295,6 +302,13 @@ def cross_check(config: Config) -> list[str]:
             f"training.segments: {config.training.segments} exceeds the {config.n_samples} samples per sequence; "
             f"allowed: 1 to {config.n_samples}"
         )
+    for key, value in (("data.data_dir", d.data_dir), ("training.runs_dir", config.training.runs_dir)):
+        folder = system_folder(value)
+        if folder is not None:
+            errors.append(
+                f"{key}: {value!r} resolves to {Path(value).expanduser().resolve()}, inside the system folder {folder}; "
+                "allowed: a folder of your own (relative paths start at the working directory)"
+            )
     return errors
 
 

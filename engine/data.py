@@ -118,6 +118,16 @@ def load_splits(config: Config, data_dir: Path | None = None) -> Splits:
     )
 
 
+def is_exported_table(path: Path) -> bool:
+    """True when ``path`` holds a table this workbench wrote (so replacing it loses nothing else)."""
+    try:
+        with Path(path).open(encoding="utf-8") as handle:
+            first = handle.readline().strip()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return first.startswith("t,S,C1,") and first.endswith(",target")
+
+
 def export_csv(signals: SignalSet, path: Path) -> None:
     """The course's table: one row per (frequency, sample) with t, S, C1..CN and the target."""
     inputs, outputs = signals.rows()

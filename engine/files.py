@@ -9,6 +9,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
+POSIX_SYSTEM_FOLDERS = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc", "/sbin", "/sys", "/usr", "/System")
+WINDOWS_SYSTEM_FOLDERS = tuple(os.environ.get(name, "") for name in ("SystemRoot", "ProgramFiles", "ProgramFiles(x86)"))
+SYSTEM_FOLDERS = tuple(Path(p) for p in (*POSIX_SYSTEM_FOLDERS, *WINDOWS_SYSTEM_FOLDERS) if p)
+
+
+def system_folder(path: str | Path) -> Path | None:
+    """The operating-system folder ``path`` resolves into (after .., links and ~), or None."""
+    try:
+        resolved = Path(path).expanduser().resolve()
+    except (OSError, RuntimeError, ValueError):  # unresolvable names fail later, at the write, with a message
+        return None
+    for folder in SYSTEM_FOLDERS:
+        if resolved == folder or folder in resolved.parents:
+            return folder
+    return None
+
 
 def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
     """Write through ``write`` into a temporary file beside ``path``, fsync, then rename over it."""

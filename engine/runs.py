@@ -46,6 +46,7 @@ class RunError(RuntimeError):
 def new_run_folder(runs_dir: Path, mode: str) -> Path:
     """runs_dir/YYYYmmdd-HHMMSS-mode, made now; a writable check before any training starts."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    runs_dir = runs_dir.expanduser().resolve()  # shown to the user as it is, with any .. resolved
     try:
         runs_dir.mkdir(parents=True, exist_ok=True)
         for suffix in ["", *[f"-{k}" for k in range(2, 1000)]]:
@@ -146,6 +147,8 @@ class Run:
             raise RunError(f"--resume: {folder} has no checkpoints/last.pt; allowed: a run folder made by this workbench")
         payload = load_checkpoint(path)
         config = config_of(payload, path)
+        for stale in [*Path(folder).glob(".*.tmp"), *(Path(folder) / "checkpoints").glob(".*.tmp")]:
+            stale.unlink(missing_ok=True)  # a write cut short by a kill; the file it was replacing is intact
         return cls(Path(folder), config, payload, data_dir)
 
     def _write(self, write) -> None:

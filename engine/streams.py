@@ -35,12 +35,16 @@ class StreamsTrainer:
         tbptt_steps: int,
         learning_rate: float,
         clip_grad_norm: float,
+        input_noise: float = 0.0,
+        generator: torch.Generator | None = None,
     ):
         self.model = model
         self.n_freq = n_freq
         self.segments = segments
         self.tbptt_steps = tbptt_steps
         self.clip = clip_grad_norm
+        self.input_noise = input_noise
+        self.generator = generator
         self.optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
 
     def set_learning_rate(self, lr: float) -> None:
@@ -50,6 +54,10 @@ class StreamsTrainer:
     def train_epoch(self, inputs: torch.Tensor, targets: torch.Tensor, should_continue: Callable[[], bool]) -> float | None:
         """One pass over every window; the mean window loss, or None when stopped before the end."""
         x, y = segment_sequences(inputs, targets, self.n_freq, self.segments)
+        if self.input_noise > 0:
+            noise = torch.randn(x.shape[:2], generator=self.generator, device=x.device, dtype=x.dtype)
+            x = x.clone()
+            x[..., 0] += self.input_noise * noise
         self.model.train()
         state = self.model.zero_state(x.shape[0])
         losses = []

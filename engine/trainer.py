@@ -56,16 +56,25 @@ class TrainingControl:
         return not self._stop.is_set()
 
 
+DIVERGENCE_FACTOR = 100.0
+
+
 class DivergenceError(RuntimeError):
-    """The training loss became NaN or infinite."""
+    """The training loss became NaN, infinite, or exploded past any useful value."""
 
     def __init__(self, epoch: int, loss: float):
         self.epoch = epoch
         self.loss = loss
         super().__init__(
-            f"training diverged at epoch {epoch}: the training loss is {loss}; the last finite epoch's "
-            f"weights are kept in last.pt (try a lower training.learning_rate or clip_grad_norm)"
+            f"training diverged at epoch {epoch}: the training loss is {loss:.4g} (NaN, infinite, or over "
+            f"{DIVERGENCE_FACTOR:g}x what a model that outputs zeros scores); the last good epoch's weights "
+            f"are kept in last.pt (try a lower training.learning_rate or clip_grad_norm)"
         )
+
+
+def diverged(loss: float, target_power: float) -> bool:
+    """Adam with a huge learning rate rarely reaches NaN (tanh saturates): an exploded loss counts too."""
+    return not math.isfinite(loss) or loss > DIVERGENCE_FACTOR * max(target_power, 1e-12)
 
 
 @dataclass(frozen=True)
@@ -118,6 +127,7 @@ class Session:
         inputs, targets = splits.train.rows()
         self.inputs = torch.from_numpy(inputs).to(device)
         self.targets = torch.from_numpy(targets).to(device)
+        self.target_power = float(np.mean(targets.astype(np.float64) ** 2))
         self.epoch = 0
         self.elapsed = 0.0
         self.history: list[dict[str, Any]] = []
@@ -129,7 +139,14 @@ class Session:
         t = config.training
         if t.mode == "streams":
             self.trainer: InterleavedTrainer | StreamsTrainer = StreamsTrainer(
-                self.model, len(config.data.frequencies), t.segments, t.tbptt_steps, t.learning_rate, t.clip_grad_norm
+                self.model,
+                len(config.data.frequencies),
+                t.segments,
+                t.tbptt_steps,
+                t.learning_rate,
+                t.clip_grad_norm,
+                t.input_noise,
+                self.generator,
             )
         else:
             self.trainer = InterleavedTrainer(self.model, t.batch_size, t.learning_rate, t.clip_grad_norm, self.generator)
@@ -189,7 +206,7 @@ class Session:
             train_seconds = time.perf_counter() - started
             if loss is None:
                 return
-            if not math.isfinite(loss):
+            if diverged(loss, self.target_power):
                 raise DivergenceError(self.epoch + 1, loss)
             self.latest_test_predictions = self._predict("test")  # a fresh array each epoch: safe to hand over
             test = SetMetrics.of(self.latest_test_predictions, self.splits.test.targets)

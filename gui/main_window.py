@@ -54,6 +54,7 @@ class MainWindow(QMainWindow):
         self.thread: QThread | None = None
         self.worker: TrainingWorker | None = None
         self.last_run_folder: Path | None = None
+        self.error_box: QMessageBox | None = None
 
         self.form = ConfigForm()
         self.preview = PreviewPanel()
@@ -277,8 +278,9 @@ class MainWindow(QMainWindow):
 
     def on_finished(self, status: str, message: str, metrics: dict | None) -> None:
         self.statusBar().showMessage(f"run {status}" + (f": {message}" if message else ""))
-        if status in ("diverged", "failed"):
-            QMessageBox.warning(self, f"Training {status}", message)
+        if status in ("diverged", "failed"):  # non-modal: the window stays usable behind the message
+            self.error_box = QMessageBox(QMessageBox.Icon.Warning, f"Training {status}", message, parent=self)
+            self.error_box.open()
         if self.last_run_folder is not None and metrics is not None:
             self.open_run(load_run(self.last_run_folder), switch=status == "completed")
         self.runs.refresh()

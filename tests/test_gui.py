@@ -94,6 +94,25 @@ def test_pause_resume_and_stop_within_a_second_leaving_last_pt(qtbot, window):
     qtbot.waitUntil(lambda: window.thread is None)
 
 
+def test_a_diverging_run_is_shown_and_the_window_stays_usable(qtbot, window):
+    window.form.editors["training.learning_rate"].setValue(10)
+    worker = start(qtbot, window, 5)
+    with qtbot.waitSignal(worker.finished, timeout=60_000) as finished:
+        pass
+    assert finished.args[0] == "diverged"
+    qtbot.waitUntil(lambda: window.thread is None)
+    assert window.error_box is not None and window.error_box.isVisible()
+    assert "diverged at epoch 1" in window.error_box.text()
+    assert (window.last_run_folder / "checkpoints" / "last.pt").exists()
+    assert window.form.isEnabled() and window.start_action.isEnabled()
+    window.form.editors["training.learning_rate"].setValue(0.003)  # still editable, and trains again
+    worker = start(qtbot, window, 1)
+    with qtbot.waitSignal(worker.finished, timeout=60_000) as finished:
+        pass
+    assert finished.args[0] == "completed"
+    qtbot.waitUntil(lambda: window.thread is None)
+
+
 def test_export_a_graph_at_the_configured_dpi_and_open_a_past_run(qtbot, window, tmp_path):
     worker = start(qtbot, window, 2)
     with qtbot.waitSignal(worker.finished, timeout=60_000):
