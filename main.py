@@ -1,4 +1,8 @@
-"""LSTM Frequency Extraction Workbench: `python main.py` opens the window; a subcommand runs headless."""
+"""LSTM Frequency Extraction Workbench: `python main.py` opens the window; a subcommand runs headless.
+
+`--version` and `--self-test` work from every entry point, so an installed build can be checked
+without a screen.
+"""
 
 from __future__ import annotations
 
@@ -12,21 +16,37 @@ def export_graphs(folder: Path, config) -> list[Path]:
     return export_run_graphs(folder, config)
 
 
+def _checks(argv: list[str]) -> int | None:
+    """Handle --self-test (a 2-epoch headless run); None when argv asks for something else."""
+    if argv[:1] == ["--self-test"]:
+        from gui.self_test import self_test
+
+        return self_test()
+    return None
+
+
 def cli_main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    code = _checks(argv)
+    if code is not None:
+        return code
     from engine.cli import main
 
     return main(argv, export_graphs=export_graphs)
 
 
 def gui_main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] in (["--self-test"], ["--version"]):
+        return cli_main(argv)
     from gui.app import run_app
 
-    return run_app(argv if argv is not None else sys.argv[1:])
+    return run_app(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if (argv and not argv[0].startswith("-")) or any(a in ("--version", "-h", "--help") for a in argv[:1]):
+    if (argv and not argv[0].startswith("-")) or argv[:1] in (["--version"], ["-h"], ["--help"]):
         return cli_main(argv)
     return gui_main(argv)
 

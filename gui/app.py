@@ -1,19 +1,61 @@
-"""Application start-up: QApplication with name, icon and desktop file name, then the window."""
+"""Application start-up: where the app's files live, QApplication with name and icon, the window.
+
+Run from a clone, resources are the repo's resources/ and the user's config and runs sit beside
+the repo. Installed (wheel or bundle), resources are package data and the user's files live in
+the per-user data folder (platformdirs), so nothing depends on the working directory.
+"""
 
 from __future__ import annotations
 
+import importlib.resources
+import os
+import shutil
 import sys
 from pathlib import Path
 
+import platformdirs
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+SOURCE_ROOT = Path(__file__).resolve().parent.parent
+APP_NAME = "lstm-workbench"
+
+
+def running_from_clone() -> bool:
+    return not getattr(sys, "frozen", False) and (SOURCE_ROOT / "pyproject.toml").is_file() and (SOURCE_ROOT / "resources").is_dir()
+
+
+def resources_dir() -> Path:
+    """Icons and presets (presets/seed.yaml is the default config): the repo's, or the package data."""
+    if running_from_clone():
+        return SOURCE_ROOT / "resources"
+    return Path(str(importlib.resources.files("gui") / "resources"))
+
+
+def home_dir() -> Path:
+    """Where the user's config.yaml, data cache and runs/ live."""
+    if running_from_clone():
+        return SOURCE_ROOT
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+RESOURCES = resources_dir()
+
+
+def prepare_home() -> Path:
+    """Make the home folder, give it the default config on first start, and work from it."""
+    home = home_dir()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "config.yaml"
+    if not config.exists():
+        shutil.copyfile(RESOURCES / "presets" / "seed.yaml", config)
+    os.chdir(home)  # relative data_dir and runs_dir in configs land in the home folder
+    return config
 
 
 def app_icon() -> QIcon:
     icon = QIcon()
-    for path in sorted((RESOURCES / "icons").glob("lstm-workbench-*.png")):
+    for path in sorted((RESOURCES / "icons").glob(f"{APP_NAME}-*.png")):
         icon.addFile(str(path))
     return icon
 
@@ -21,8 +63,8 @@ def app_icon() -> QIcon:
 def create_app(argv: list[str]) -> QApplication:
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     app.setApplicationName("LSTM Workbench")
-    app.setOrganizationName("lstm-workbench")
-    app.setDesktopFileName("lstm-workbench")  # lets Wayland match the window to its .desktop icon
+    app.setOrganizationName(APP_NAME)
+    app.setDesktopFileName(APP_NAME)  # lets Wayland match the window to its .desktop icon
     app.setWindowIcon(app_icon())
     return app
 
@@ -31,6 +73,9 @@ def run_app(argv: list[str]) -> int:
     from gui.main_window import MainWindow
 
     app = create_app(argv)
-    window = MainWindow(RESOURCES / "presets", default_config=Path("config.yaml"))
+    opened = [Path(a).resolve() for a in argv if not a.startswith("-")]  # the launcher's %f, before the chdir
+    window = MainWindow(RESOURCES / "presets", default_config=prepare_home())
+    if opened:
+        window.open_config(opened[0])
     window.show()
     return app.exec()

@@ -1,0 +1,40 @@
+"""`--self-test`: prove an installed build works without a screen (tiny set, 2 CPU epochs, PNGs)."""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+
+
+def self_test() -> int:
+    """Print OK and return 0 when resources load, 2 epochs train and the graphs export; else FAIL, 1."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from engine.config import apply_overrides, load_config
+    from engine.runs import Run
+    from gui.app import RESOURCES, app_icon, create_app
+    from gui.figures import export_run_graphs
+
+    started = time.perf_counter()
+    create_app([])
+    problems = [] if not app_icon().isNull() else [f"no icon found in {RESOURCES / 'icons'}"]
+    with tempfile.TemporaryDirectory(prefix="lstm-workbench-self-test-") as tmp:
+        settings = ["data.sampling_rate=100", "data.duration=1", f"data.data_dir={tmp}/data", "model.hidden_size=8"]
+        settings += ["training.num_epochs=2", "training.device=cpu", f"training.runs_dir={tmp}/runs", "visualization.dpi=50"]
+        config = apply_overrides(load_config(RESOURCES / "presets" / "seed.yaml"), settings)
+        run = Run.start(config)
+        losses = [report.train_loss for report in run.epochs()]
+        metrics = run.finish()
+        pngs = export_run_graphs(run.folder, config)
+        if len(losses) != 2 or not all(math.isfinite(v) for v in losses) or metrics["status"] != "completed":
+            problems.append(f"training: {metrics['status']} after {len(losses)} epochs, losses {losses}")
+        if not pngs or any(Path(p).stat().st_size == 0 or Path(p).read_bytes()[:4] != b"\x89PNG" for p in pngs):
+            problems.append(f"graph export: {pngs}")
+    if problems:
+        print("self-test FAIL: " + "; ".join(problems))
+        return 1
+    seconds = time.perf_counter() - started
+    print(f"self-test OK: 2 epochs on cpu (test MSE {metrics['test']['mse']:.4f}), {len(pngs)} PNGs exported, {seconds:.1f} s")
+    return 0
