@@ -30,6 +30,59 @@ FOLDER_KEYS = {"data_dir", "runs_dir", "save_dir", "output_dir"}
 INVALID_STYLE = "border: 2px solid #d55e00; background: #fff1ea;"
 
 
+class FrequencyListEditor(QWidget):
+    """The frequency list: one spin box (Hz) per frequency, a remove button each, and Add."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.spins: list[QDoubleSpinBox] = []
+        self.rows = QVBoxLayout(self)
+        self.rows.setContentsMargins(0, 0, 0, 0)
+        self.rows.setSpacing(2)
+        self.add_button = QPushButton("+ Add frequency")
+        self.add_button.clicked.connect(lambda: self.add(self.values()[-1] + 2 if self.spins else 1.0))
+        self.rows.addWidget(self.add_button, 0, Qt.AlignmentFlag.AlignLeft)
+
+    def values(self) -> list[float]:
+        return [spin.value() for spin in self.spins]
+
+    def set_values(self, values: list[float]) -> None:
+        while self.spins:
+            self._remove(self.spins[-1], emit=False)
+        for value in values:
+            self.add(value, emit=False)
+
+    def add(self, value: float, emit: bool = True) -> None:
+        row = QWidget()
+        line = QHBoxLayout(row)
+        line.setContentsMargins(0, 0, 0, 0)
+        spin = QDoubleSpinBox()
+        spin.setRange(0.001, 1e6)
+        spin.setDecimals(3)
+        spin.setSuffix(" Hz")
+        spin.setValue(value)
+        spin.valueChanged.connect(self.changed)
+        remove = QPushButton("Remove")
+        remove.setToolTip("Remove this frequency")
+        remove.clicked.connect(lambda: self._remove(spin))
+        line.addWidget(spin, 1)
+        line.addWidget(remove)
+        self.spins.append(spin)
+        self.rows.insertWidget(self.rows.count() - 1, row)
+        if emit:
+            self.changed.emit()
+
+    def _remove(self, spin: QDoubleSpinBox, emit: bool = True) -> None:
+        self.spins.remove(spin)
+        row = spin.parentWidget()
+        self.rows.removeWidget(row)
+        row.deleteLater()
+        if emit:
+            self.changed.emit()
+
+
 def _float_decimals(f: dataclasses.Field) -> int:
     return 6 if f.metadata.get("min", 1) < 0.01 or f.name in ("learning_rate",) else 3
 
@@ -79,7 +132,10 @@ class ConfigForm(QWidget):
     def _make_editor(self, f: dataclasses.Field) -> QWidget:
         meta = f.metadata
         default = f.default if f.default is not dataclasses.MISSING else None
-        if "choices" in meta:
+        if f.name == "frequencies":
+            editor = FrequencyListEditor()
+            editor.changed.connect(self._changed)
+        elif "choices" in meta:
             editor = QComboBox()
             editor.addItems(list(meta["choices"]))
             editor.currentIndexChanged.connect(self._changed)
@@ -131,8 +187,10 @@ class ConfigForm(QWidget):
                 value = values[section][name]
                 if isinstance(editor, QComboBox):
                     editor.setCurrentText(str(value))
+                elif isinstance(editor, FrequencyListEditor):
+                    editor.set_values(value)
                 elif isinstance(editor, QLineEdit):
-                    editor.setText(", ".join(f"{v:g}" for v in value) if isinstance(value, list) else str(value))
+                    editor.setText(str(value))
                 else:
                     editor.setValue(value)
         finally:
@@ -147,10 +205,10 @@ class ConfigForm(QWidget):
             section, name = key.split(".")
             if isinstance(editor, QComboBox):
                 value: Any = editor.currentText()
+            elif isinstance(editor, FrequencyListEditor):
+                value = editor.values()
             elif isinstance(editor, QLineEdit):
                 value = editor.text().strip()
-                if name == "frequencies":
-                    value = _parse_list(value)
             else:
                 value = editor.value()
             raw[section][name] = value
@@ -176,12 +234,3 @@ class ConfigForm(QWidget):
         self.errors.setText("")
         self.edited.emit(config, [])
         return config
-
-
-def _parse_list(text: str) -> Any:
-    """'1, 3, 5, 7' -> [1.0, 3.0, 5.0, 7.0]; anything unparsable goes to the engine as text."""
-    parts = [p for p in text.replace("[", "").replace("]", "").replace(";", ",").split(",") if p.strip()]
-    try:
-        return [float(p) for p in parts]
-    except ValueError:
-        return text

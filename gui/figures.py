@@ -10,8 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QBuffer, QIODevice, QRectF, Qt
+from PySide6.QtCore import QBuffer, QIODevice, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QApplication, QGraphicsItem
 
 from engine.config import Config
@@ -68,6 +69,22 @@ class Figure(pg.GraphicsLayoutWidget):
         super().__init__()
         self.ci.setContentsMargins(8, 8, 16, 8)
 
+    @contextmanager
+    def _laid_out_for_export(self):
+        """Size the figure to its inches at 96 logical dpi, then give an on-screen panel its size back."""
+        logical = (round(self.size_inches[0] * LOGICAL_DPI), round(self.size_inches[1] * LOGICAL_DPI))
+        if not self.isVisible():  # a hidden figure is laid out without putting a window on screen
+            self.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+            self.show()
+        before = self.size()
+        self.resize(*logical)
+        QApplication.processEvents()
+        try:
+            yield logical
+        finally:
+            if not self.testAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen):
+                self.resize(before)
+
     def export_png(self, path: Path, dpi: int) -> tuple[int, int]:
         """Render to a PNG of (inches x dpi) pixels with dpi metadata; written atomically.
 
@@ -75,19 +92,13 @@ class Figure(pg.GraphicsLayoutWidget):
         so text and lines keep their proportions at any dpi.
         """
         width_in, height_in = self.size_inches
-        logical = (round(width_in * LOGICAL_DPI), round(height_in * LOGICAL_DPI))
-        if not self.isVisible():  # lay the hidden figure out without putting a window on screen
-            self.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
-            self.show()
-        self.resize(*logical)
-        QApplication.processEvents()
         pixels = (round(width_in * dpi), round(height_in * dpi))
         image = QImage(pixels[0], pixels[1], QImage.Format.Format_ARGB32)
         image.fill(QColor("white"))
         painter = QPainter(image)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-        with _scaled_pens(self.scene(), dpi / LOGICAL_DPI):
+        with self._laid_out_for_export() as logical, _scaled_pens(self.scene(), dpi / LOGICAL_DPI):
             self.scene().render(painter, QRectF(0, 0, *pixels), QRectF(0, 0, *logical))
         painter.end()
         dots_per_metre = round(dpi / 0.0254)  # set after painting: fonts must lay out at 96 dpi
@@ -98,6 +109,32 @@ class Figure(pg.GraphicsLayoutWidget):
         image.save(buffer, "PNG")
         atomic_write_bytes(Path(path), bytes(buffer.data()))
         return pixels
+
+    def export_svg(self, path: Path) -> None:
+        """A vector copy for papers, drawn by Qt's SVG painter at the figure's size; written atomically.
+
+        (pyqtgraph's SVGExporter fails on Qt 6.12's path syntax, so Qt's generator is used directly.)
+        """
+        buffer = QBuffer()
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        generator = QSvgGenerator()
+        generator.setOutputDevice(buffer)
+        generator.setResolution(LOGICAL_DPI)
+        generator.setTitle(self.file_stem)
+        with self._laid_out_for_export() as logical:
+            generator.setSize(QSize(*logical))
+            generator.setViewBox(QRectF(0, 0, *logical))
+            painter = QPainter(generator)
+            self.scene().render(painter, QRectF(0, 0, *logical), QRectF(0, 0, *logical))
+            painter.end()
+        atomic_write_bytes(Path(path), bytes(buffer.data()))
+
+    def export(self, path: Path, dpi: int) -> None:
+        """PNG at ``dpi`` or SVG, by the file's suffix."""
+        if Path(path).suffix.lower() == ".svg":
+            self.export_svg(path)
+        else:
+            self.export_png(path, dpi)
 
 
 @contextmanager

@@ -247,7 +247,7 @@ class MainWindow(QMainWindow):
     def _launch(self, worker: TrainingWorker, config: Config) -> None:
         test = generate(config.data, config.data.test_seed)
         window = min(config.visualization.time_window, test.n_samples)
-        self.training.reset(config.training.num_epochs, list(test.frequencies), test.t, test.targets, window)
+        self.training.reset(config.training.num_epochs, list(test.frequencies), test.t, test.targets, window, config.visualization.dpi)
         self.worker = worker
         worker.started.connect(self.on_started)
         worker.epoch_done.connect(self.training.add_epoch)

@@ -51,8 +51,9 @@ class TrainingPanel(QWidget):
         self.x_axis.addItems(["epoch", "wall time"])
         self.readout = QLabel(" ")
         self.readout.setMinimumWidth(260)
-        export_csv = QPushButton("Export curves CSV…")
-        export_csv.clicked.connect(self.export_csv)
+        export_curves = QPushButton("Export curves…")
+        export_curves.setToolTip("Both charts as CSV (the plotted numbers), PNG (at the config's dpi) or SVG")
+        export_curves.clicked.connect(lambda: self.export_curves())
 
         controls = QHBoxLayout()
         controls.addWidget(QLabel("Smoothing"))
@@ -61,7 +62,7 @@ class TrainingPanel(QWidget):
         controls.addWidget(QLabel("x:"))
         controls.addWidget(self.x_axis)
         controls.addWidget(self.readout, 1)
-        controls.addWidget(export_csv)
+        controls.addWidget(export_curves)
 
         curves = QWidget()
         grid = QGridLayout(curves)
@@ -81,6 +82,7 @@ class TrainingPanel(QWidget):
         layout.addWidget(splitter, 1)
 
         self.reports: list = []
+        self.dpi = 300
         self.predictions: np.ndarray | None = None
         self.test = None  # (t, targets, frequencies, window) of the running experiment
         self._dirty = False
@@ -94,7 +96,8 @@ class TrainingPanel(QWidget):
         self.loss.scene().sigMouseMoved.connect(lambda pos: self._hover(self.loss, pos))
         self.per_frequency.scene().sigMouseMoved.connect(lambda pos: self._hover(self.per_frequency, pos))
 
-    def reset(self, num_epochs: int, frequencies: list[float], t: np.ndarray, targets: np.ndarray, window: int) -> None:
+    def reset(self, num_epochs: int, frequencies: list[float], t: np.ndarray, targets: np.ndarray, window: int, dpi: int) -> None:
+        self.dpi = dpi
         self.reports = []
         self.predictions = None
         self.frequencies = frequencies
@@ -153,9 +156,18 @@ class TrainingPanel(QWidget):
         values = "   ".join(f"{n} {columns[n][k]:.5g}" for n in names[1:])
         self.readout.setText(f"{names[0]} {xs[k]:g}:   {values}")
 
-    def export_csv(self, path: str | None = None) -> None:
+    def export_curves(self, path: str | None = None) -> list[Path]:
+        """Loss chart to ``path``, per-frequency chart beside it (``*_per_frequency``); CSV, PNG or SVG."""
         if not path:
-            path, _ = QFileDialog.getSaveFileName(self, "Export curves", "curves.csv", "CSV (*.csv)")
-        if path:
-            atomic_write_text(Path(path), self.loss.csv_text())
-            atomic_write_text(Path(path).with_name(Path(path).stem + "_per_frequency.csv"), self.per_frequency.csv_text())
+            path, _ = QFileDialog.getSaveFileName(self, "Export curves", "curves.csv", "CSV (*.csv);;PNG image (*.png);;SVG (*.svg)")
+        if not path:
+            return []
+        self.redraw()  # export what has arrived, not what the timer last drew
+        first = Path(path)
+        second = first.with_name(first.stem + "_per_frequency" + first.suffix)
+        for figure, target in ((self.loss, first), (self.per_frequency, second)):
+            if first.suffix.lower() == ".csv":
+                atomic_write_text(target, figure.csv_text())
+            else:
+                figure.export(target, self.dpi)
+        return [first, second]

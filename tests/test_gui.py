@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings, QThread
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QPushButton
 
 from engine.config import load_config
 from gui.app import RESOURCES
@@ -42,7 +44,7 @@ def start(qtbot, win: MainWindow, epochs: int):
 
 def test_editing_a_data_field_updates_the_preview(qtbot, window):
     before = window.preview.signals.mixture.copy()
-    window.form.editors["data.frequencies"].setText("2, 3, 5, 7")
+    window.form.editors["data.frequencies"].spins[0].setValue(2)
     qtbot.waitUntil(lambda: window.preview.component.itemText(0) == "2 Hz")
     assert window.preview.signals.frequencies[0] == 2.0
     assert not (window.preview.signals.mixture == before).all()
@@ -59,7 +61,25 @@ def test_an_invalid_value_is_marked_and_blocks_start(qtbot, window):
     assert window.form.errors.text() == ""
 
 
-def test_a_two_epoch_training_delivers_each_epoch_and_the_results(qtbot, window):
+def test_the_frequency_list_editor_adds_and_removes_and_the_engine_checks_the_result(qtbot, window):
+    editor = window.form.editors["data.frequencies"]
+    editor.add_button.click()
+    qtbot.waitUntil(lambda: not window.start_action.isEnabled())
+    assert editor.values() == [1, 3, 5, 7, 9]
+    assert "model.input_size: 5 does not fit 5 frequencies; allowed: 6" in window.form.errors.text()
+    window.form.editors["model.input_size"].setValue(6)
+    qtbot.waitUntil(window.start_action.isEnabled)
+    assert window.preview.component.count() == 5
+    remove = editor.spins[1].parentWidget().findChild(QPushButton)
+    remove.click()
+    qtbot.waitUntil(lambda: not window.start_action.isEnabled())  # 4 frequencies, input_size 6 again
+    assert editor.values() == [1, 5, 7, 9]
+    editor.spins[3].setValue(60)  # at or above Nyquist (50 Hz at 100 Hz sampling) is named at the field
+    qtbot.waitUntil(lambda: "data.frequencies: 60 Hz is at or above Nyquist" in window.form.errors.text())
+    assert "border" in editor.styleSheet()
+
+
+def test_a_two_epoch_training_delivers_each_epoch_and_the_results_and_exports_curves(qtbot, window, tmp_path):
     worker = start(qtbot, window, 2)
     with qtbot.waitSignal(worker.finished, timeout=60_000) as finished:
         pass
@@ -67,6 +87,13 @@ def test_a_two_epoch_training_delivers_each_epoch_and_the_results(qtbot, window)
     assert status == "completed" and metrics["epochs_completed"] == 2
     assert [r.epoch for r in window.training.reports] == [1, 2]
     qtbot.waitUntil(lambda: window.thread is None)
+    csv_files = window.training.export_curves(str(tmp_path / "curves.csv"))
+    assert [p.name for p in csv_files] == ["curves.csv", "curves_per_frequency.csv"]
+    assert len(csv_files[0].read_text().splitlines()) == 3  # header and one row per epoch
+    png, _ = window.training.export_curves(str(tmp_path / "curves.png"))
+    assert QImage(str(png)).width() == window.training.loss.size_inches[0] * 50  # the config's dpi
+    svg, _ = window.training.export_curves(str(tmp_path / "curves.svg"))
+    assert svg.read_text().lstrip().startswith("<?xml") and "<svg" in svg.read_text()
     assert window.results.record is not None and window.results.table.rowCount() == 5
     assert window.form.isEnabled() and window.start_action.isEnabled()
 
@@ -170,3 +197,14 @@ def test_the_delete_button_asks_before_deleting_a_run(qtbot, window, monkeypatch
     delete = next(b for b in window.runs.findChildren(QPushButton) if b.text() == "Delete…")
     delete.click()
     assert len(asked) == 1 and window.last_run_folder.exists()
+
+
+def test_qt_calls_keep_pythons_reference_to_none(qtbot, window):
+    """PySide6 6.12.0 dropped a reference to None on every void call; on Python 3.11 a long
+    training crashed the window with 'deallocating None'. Guard the pinned toolkit."""
+    editor = window.form.editors["visualization.time_window"]
+    before = sys.getrefcount(None)
+    for k in range(2000):
+        window.tabs.setCurrentIndex(k % window.tabs.count())
+        editor.setValue(100 + k % 50)
+    assert sys.getrefcount(None) >= before - 100
