@@ -16,20 +16,12 @@ def export_graphs(folder: Path, config) -> list[Path]:
     return export_run_graphs(folder, config)
 
 
-def _checks(argv: list[str]) -> int | None:
-    """Handle --self-test (a 2-epoch headless run); None when argv asks for something else."""
-    if argv[:1] == ["--self-test"]:
+def cli_main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--self-test"]:  # a 2-epoch headless run of the installed build
         from gui.self_test import self_test
 
         return self_test()
-    return None
-
-
-def cli_main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    code = _checks(argv)
-    if code is not None:
-        return code
     from engine.cli import main
 
     return main(argv, export_graphs=export_graphs)

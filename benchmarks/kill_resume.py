@@ -128,9 +128,12 @@ def kill_and_resume(work: Path, reference: Path, seconds: float, rng: random.Ran
     resumed = subprocess.run(
         [sys.executable, str(ROOT / "main.py"), "train", "--resume", str(folder), "--no-graphs"], capture_output=True, timeout=600
     )
-    same = resumed.returncode == 0 and all(
-        torch.equal(value, final_weights(folder)[key]) for key, value in final_weights(reference).items()
-    )
+    expected = final_weights(reference)
+    if resumed.returncode == 0:
+        got = final_weights(folder)
+        same = all(torch.equal(value, got[key]) for key, value in expected.items())
+    else:
+        same = False
     survived = not problems and saved_epoch >= recorded and same
     detail = f"kill {index}: {recorded} epochs recorded, last.pt at epoch {saved_epoch}, resume rc {resumed.returncode}, "
     detail += "weights identical" if same else "weights DIFFER"

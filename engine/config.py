@@ -303,10 +303,10 @@ def cross_check(config: Config) -> list[str]:
             f"allowed: 1 to {config.n_samples}"
         )
     for key, value in (("data.data_dir", d.data_dir), ("training.runs_dir", config.training.runs_dir)):
-        folder = system_folder(value)
-        if folder is not None:
+        inside = system_folder(value)
+        if inside is not None:
             errors.append(
-                f"{key}: {value!r} resolves to {Path(value).expanduser().resolve()}, inside the system folder {folder}; "
+                f"{key}: {value!r} resolves to {inside[0]}, inside the system folder {inside[1]}; "
                 "allowed: a folder of your own (relative paths start at the working directory)"
             )
     return errors

@@ -14,15 +14,15 @@ WINDOWS_SYSTEM_FOLDERS = tuple(os.environ.get(name, "") for name in ("SystemRoot
 SYSTEM_FOLDERS = tuple(Path(p) for p in (*POSIX_SYSTEM_FOLDERS, *WINDOWS_SYSTEM_FOLDERS) if p)
 
 
-def system_folder(path: str | Path) -> Path | None:
-    """The operating-system folder ``path`` resolves into (after .., links and ~), or None."""
+def system_folder(path: str | Path) -> tuple[Path, Path] | None:
+    """(where ``path`` resolves to after .., links and ~, the OS folder holding it), or None."""
     try:
         resolved = Path(path).expanduser().resolve()
     except (OSError, RuntimeError, ValueError):  # unresolvable names fail later, at the write, with a message
         return None
     for folder in SYSTEM_FOLDERS:
         if resolved == folder or folder in resolved.parents:
-            return folder
+            return resolved, folder
     return None
 
 

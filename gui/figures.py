@@ -113,7 +113,7 @@ class Figure(pg.GraphicsLayoutWidget):
     def export_svg(self, path: Path) -> None:
         """A vector copy for papers, drawn by Qt's SVG painter at the figure's size; written atomically.
 
-        (pyqtgraph's SVGExporter fails on Qt 6.12's path syntax, so Qt's generator is used directly.)
+        (pyqtgraph's SVGExporter fails on Qt 6's path syntax here, 6.11 and 6.12 alike, so Qt's generator is used.)
         """
         buffer = QBuffer()
         buffer.open(QIODevice.OpenModeFlag.WriteOnly)
