@@ -39,7 +39,8 @@ def measure(config: Path, seconds: float) -> np.ndarray:
         window.resize(1440, 900)
         window.show()
         window.form.editors["training.num_epochs"].setValue(100_000)
-        app.processEvents()
+        while window.config is None or window.config.training.num_epochs != 100_000:  # the form validates after a pause
+            app.processEvents()
         window.start_training()
         lateness: list[float] = []
         state = {"last": time.perf_counter(), "ticks": 0}

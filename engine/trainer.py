@@ -24,11 +24,15 @@ from engine.streams import StreamsTrainer
 
 
 class TrainingControl:
-    """Thread-safe stop and pause flags; a paused loop blocks on an Event instead of spinning."""
+    """Stop and pause flags; a paused loop blocks on an Event instead of spinning.
 
-    def __init__(self) -> None:
-        self._stop = threading.Event()
-        self._running = threading.Event()
+    ``events`` makes the Events: the ``threading`` module (the default) for a loop in a thread,
+    a multiprocessing context for a loop in a child process.
+    """
+
+    def __init__(self, events: Any = threading) -> None:
+        self._stop = events.Event()
+        self._running = events.Event()
         self._running.set()
 
     def request_stop(self) -> None:

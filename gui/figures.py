@@ -24,6 +24,11 @@ from engine.runs import RunRecord, load_run
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8B6D00", "#000000"]
 GREY = "#9a9a9a"
 LOGICAL_DPI = 96  # widget pixels per inch when a figure is laid out for export
+# Curves that redraw while the user works (preview, live training panels) use solid 1 px pens:
+# Qt strokes those with its cosmetic stroker, 4x faster here than wider or dashed antialiased
+# pens, whose cost grew with every epoch drawn; this keeps each repaint within the GUI's frame
+# budget (benchmarks/gui_responsiveness.py). Exports widen them to the file's dpi.
+THIN = 1.0
 
 pg.setConfigOptions(background="w", foreground="#222222", antialias=True)
 
@@ -223,17 +228,27 @@ class GridFigure(PanelsFigure):
 
     def _make_panel(self, plot: pg.PlotItem, index: int) -> tuple:
         _style_plot(plot, "", "time", "s", "amplitude")
-        target = plot.plot(pen=pen(GREY, 2.2), name="target")
-        output = plot.plot(pen=pen(index, 1.4), name="output")
+        target = plot.plot(pen=pen(GREY, THIN), name="target")
+        output = plot.plot(pen=pen(index, THIN), name="output")
         return plot, target, output
 
     def set_data(self, t: np.ndarray, targets: np.ndarray, outputs: np.ndarray | None, frequencies: list[float]) -> None:
+        self.set_targets(t, targets, frequencies)
+        self.set_outputs(outputs)
+
+    def set_targets(self, t: np.ndarray, targets: np.ndarray, frequencies: list[float]) -> None:
+        """What stays fixed for a run: titles, time axis and target lines (redrawn only here)."""
         self._layout(len(frequencies))
+        self.t = t
         for i, (plot, target, output) in enumerate(self.panels):
             plot.setTitle(f"f{i + 1} = {frequencies[i]:g} Hz", size="10pt")
             target.setData(t, targets[i])
-            output.setData(t, outputs[i] if outputs is not None else np.full_like(t, np.nan))
-            output.setPen(pen(i, 1.4))
+            output.setPen(pen(i, THIN))
+
+    def set_outputs(self, outputs: np.ndarray | None) -> None:
+        """The model's outputs, (N, len(t)), or None to show the targets alone."""
+        for i, (_, _, output) in enumerate(self.panels):
+            output.setData(self.t, outputs[i] if outputs is not None else np.full_like(self.t, np.nan))
 
 
 class CurveFigure(Figure):
@@ -294,7 +309,7 @@ class LossFigure(CurveFigure):
         super().__init__("Training loss and test MSE per epoch")
 
     def set_data(self, x: np.ndarray, train: np.ndarray, test: np.ndarray, smoothing: float = 0.0, x_label: str = "epoch") -> None:
-        series = [("train loss", pen("#333333", 2.0), train), ("test MSE", pen("#D55E00", 2.0, Qt.PenStyle.DashLine), test)]
+        series = [("train loss", pen("#333333", THIN), train), ("test MSE", pen("#D55E00", THIN), test)]
         self.set_curves(x, series, smoothing, x_label)
 
 
@@ -309,7 +324,7 @@ class PerFrequencyFigure(CurveFigure):
     def set_data(self, x, per_frequency: np.ndarray, frequencies: list[float], smoothing: float = 0.0, x_label: str = "epoch") -> None:
         """per_frequency: (epochs, N)."""
         columns = per_frequency if per_frequency.size else np.zeros((0, len(frequencies)))
-        series = [(f"{f:g} Hz", pen(i, 2.0), columns[:, i]) for i, f in enumerate(frequencies)]
+        series = [(f"{f:g} Hz", pen(i, THIN), columns[:, i]) for i, f in enumerate(frequencies)]
         self.set_curves(x, series, smoothing, x_label)
 
 
@@ -375,7 +390,7 @@ class SignalFigure(Figure):
         self.components: list[pg.PlotDataItem] = []
         self.clean = self.noisy_plot.plot(pen=pen(0, 2.0), name="clean")
         self.noisy = self.noisy_plot.plot(pen=pen(0, 1.0, alpha=150), name="noisy")
-        self.fft = self.fft_plot.plot(pen=pen("#333333", 1.4))
+        self.fft = self.fft_plot.plot(pen=pen("#333333", THIN))
 
     def set_data(self, signals: SignalSet, shown: slice, selected: int) -> None:
         """Plot the samples in ``shown``; the FFT always covers the whole signal."""
@@ -383,7 +398,7 @@ class SignalFigure(Figure):
         if len(self.components) != len(frequencies):
             for curve in self.components:
                 self.time_plot.removeItem(curve)
-            self.components = [self.time_plot.plot(pen=pen(i, 1.4), name=f"{f:g} Hz") for i, f in enumerate(frequencies)]
+            self.components = [self.time_plot.plot(pen=pen(i, THIN), name=f"{f:g} Hz") for i, f in enumerate(frequencies)]
         t = signals.t[shown]
         self.mixture.setData(t, signals.mixture[shown])
         for i, curve in enumerate(self.components):

@@ -36,7 +36,8 @@ class PreviewPanel(QWidget):
         self.window.valueChanged.connect(self.redraw)
 
     def set_config(self, config: Config) -> None:
-        """Regenerate the training set preview for ``config`` (a few milliseconds)."""
+        """Regenerate the training set preview when ``config``'s data settings changed."""
+        data_changed = self.config is None or config.data != self.config.data
         self.config = config
         labels = [f"{f:g} Hz" for f in config.data.frequencies]
         if [self.component.itemText(i) for i in range(self.component.count())] != labels:
@@ -45,8 +46,9 @@ class PreviewPanel(QWidget):
             self.component.addItems(labels)
             self.component.setCurrentIndex(min(config.visualization.comparison_freq_idx, len(labels) - 1))
             self.component.blockSignals(False)
-        self.signals = generate(config.data, config.data.train_seed)
-        self.redraw()
+        if data_changed:
+            self.signals = generate(config.data, config.data.train_seed)
+            self.redraw()
 
     def redraw(self) -> None:
         if self.config is None:

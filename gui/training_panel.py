@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 from engine.files import atomic_write_text
 from gui.figures import GridFigure, LossFigure, PerFrequencyFigure
 
-REDRAW_MS = 250
+REDRAW_MS = 125  # one part per tick: curves and output grid each refresh every 250 ms
+CURVES, OUTPUTS = "curves", "outputs"
 
 
 def format_seconds(seconds: float) -> str:
@@ -84,14 +85,14 @@ class TrainingPanel(QWidget):
         self.reports: list = []
         self.dpi = 300
         self.predictions: np.ndarray | None = None
-        self.test = None  # (t, targets, frequencies, window) of the running experiment
-        self._dirty = False
+        self.window: int | None = None  # samples shown in the output grid; None before the first run
+        self._pending: list[str] = []  # parts to redraw, in order
         self.timer = QTimer(self, interval=REDRAW_MS)
         self.timer.timeout.connect(self.redraw)
         self.timer.start()
         for widget in (self.smoothing, self.x_axis):
             signal = widget.valueChanged if isinstance(widget, QSlider) else widget.currentIndexChanged
-            signal.connect(self.mark_dirty)
+            signal.connect(lambda *_: self._mark(CURVES))
         self.log_y.toggled.connect(self._set_log)
         self.loss.scene().sigMouseMoved.connect(lambda pos: self._hover(self.loss, pos))
         self.per_frequency.scene().sigMouseMoved.connect(lambda pos: self._hover(self.per_frequency, pos))
@@ -101,13 +102,14 @@ class TrainingPanel(QWidget):
         self.reports = []
         self.predictions = None
         self.frequencies = frequencies
-        self.test = (t[:window], targets[:, :window])
+        self.window = window
+        self.outputs.set_targets(t[:window], targets[:, :window], frequencies)
         self.progress.setRange(0, num_epochs)
         self.progress.setValue(0)
-        self.mark_dirty()
+        self._mark(CURVES, OUTPUTS)
 
-    def mark_dirty(self, *_) -> None:
-        self._dirty = True
+    def _mark(self, *parts: str) -> None:
+        self._pending += [part for part in parts if part not in self._pending]
 
     def add_epoch(self, report, predictions: np.ndarray | None) -> None:
         """Slot for the worker's per-epoch signal: store, never draw here."""
@@ -120,16 +122,22 @@ class TrainingPanel(QWidget):
             f"epoch {report.epoch}/{report.num_epochs}   train loss {report.train_loss:.5f}   test MSE {report.test_mse:.5f}   "
             f"{report.epoch_seconds:.2f} s/epoch   elapsed {format_seconds(report.wall_seconds)}   ETA {format_seconds(report.eta_seconds)}"
         )
-        self._dirty = True
+        self._mark(CURVES, OUTPUTS)
 
     def _set_log(self, on: bool) -> None:
         for figure in (self.loss, self.per_frequency):
             figure.plot.setLogMode(y=on)
 
-    def redraw(self) -> None:
-        if not self._dirty or self.test is None:
-            return
-        self._dirty = False
+    def redraw(self, everything: bool = False) -> None:
+        """Draw one pending part per timer tick, so no single repaint holds the event loop long;
+        ``everything`` draws all that is pending (before an export)."""
+        while self._pending and self.window is not None:
+            draw = self._draw_curves if self._pending.pop(0) == CURVES else self._draw_outputs
+            draw()
+            if not everything:
+                return
+
+    def _draw_curves(self) -> None:
         wall = self.x_axis.currentText() == "wall time"
         reports = self.reports
         x = np.array([r.wall_seconds if wall else r.epoch for r in reports], dtype=float)
@@ -138,9 +146,9 @@ class TrainingPanel(QWidget):
         self.loss.set_data(x, np.array([r.train_loss for r in reports]), np.array([r.test_mse for r in reports]), smoothing, label)
         per = np.array([r.test_mse_per_frequency for r in reports]) if reports else np.zeros((0, len(self.frequencies)))
         self.per_frequency.set_data(x, per, self.frequencies, smoothing, label)
-        t, targets = self.test
-        outputs = None if self.predictions is None else self.predictions[:, : t.size]
-        self.outputs.set_data(t, targets, outputs, self.frequencies)
+
+    def _draw_outputs(self) -> None:
+        self.outputs.set_outputs(None if self.predictions is None else self.predictions[:, : self.window])
 
     def _hover(self, figure, pos) -> None:
         """Read out the exact epoch and values nearest the mouse."""
@@ -162,7 +170,7 @@ class TrainingPanel(QWidget):
             path, _ = QFileDialog.getSaveFileName(self, "Export curves", "curves.csv", "CSV (*.csv);;PNG image (*.png);;SVG (*.svg)")
         if not path:
             return []
-        self.redraw()  # export what has arrived, not what the timer last drew
+        self.redraw(everything=True)  # export what has arrived, not what the timer last drew
         first = Path(path)
         second = first.with_name(first.stem + "_per_frequency" + first.suffix)
         for figure, target in ((self.loss, first), (self.per_frequency, second)):

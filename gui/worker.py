@@ -1,6 +1,8 @@
-"""The training thread: a QObject that drives the engine's Run generator in a QThread and turns
-each yielded epoch into a signal. Stop and pause go through the engine's TrainingControl, which
-the loop checks before every optimizer step; no Qt object crosses into the engine."""
+"""The training thread: a QObject in a QThread that relays a BackgroundRun's events as signals.
+
+The training itself runs in a child process (engine.background), so this thread only waits on
+a pipe and the GUI never competes with the training loop for the GIL. Stop and pause go through
+the run's TrainingControl; no Qt object crosses into the engine."""
 
 from __future__ import annotations
 
@@ -8,9 +10,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from engine.background import BackgroundRun
 from engine.config import Config
-from engine.runs import Run
-from engine.trainer import TrainingControl
 
 
 class TrainingWorker(QObject):
@@ -20,30 +21,15 @@ class TrainingWorker(QObject):
 
     def __init__(self, config: Config | None, runs_dir: Path | None, resume: Path | None = None, template: str | None = None):
         super().__init__()
-        self.config = config
-        self.runs_dir = runs_dir
-        self.resume_dir = resume
-        self.template = template
-        self.control = TrainingControl()
-        self.run: Run | None = None
+        self.run = BackgroundRun(config, runs_dir, resume, template)
+        self.control = self.run.control
+        self._signals = {"started": self.started, "epoch": self.epoch_done, "finished": self.finished}
 
     @Slot()
     def work(self) -> None:
-        """Runs in the worker thread; every outcome, errors included, ends in ``finished``."""
-        try:
-            if self.resume_dir is not None:
-                self.run = Run.resume(self.resume_dir)
-            else:
-                self.run = Run.start(self.config, self.runs_dir, template=self.template)
-            self.started.emit(str(self.run.folder), str(self.run.device))
-            for report in self.run.epochs(self.control):
-                self.epoch_done.emit(report, self.run.session.latest_test_predictions)
-            metrics = self.run.finish()
-            self.finished.emit(self.run.status, self.run.message, metrics)
-        except MemoryError:
-            self.finished.emit("failed", "out of memory: try a smaller hidden_size, batch or segments", None)
-        except Exception as exc:  # any failure must reach the window as a message, not kill the thread
-            self.finished.emit("failed", f"{exc.__class__.__name__}: {exc}", None)
+        """Runs in the worker thread until the run's last event, ``finished``, has been relayed."""
+        for kind, *arguments in self.run.events():
+            self._signals[kind].emit(*arguments)
 
 
 def start_worker(worker: TrainingWorker) -> QThread:
