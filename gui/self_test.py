@@ -1,4 +1,5 @@
-"""`--self-test`: prove an installed build works without a screen (tiny set, 2 CPU epochs, PNGs)."""
+"""`--self-test`: prove an installed build works without a screen (tiny set, 2 CPU epochs in a
+training process, as the window runs them, then the PNGs)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from pathlib import Path
 def self_test() -> int:
     """Print OK and return 0 when resources load, 2 epochs train and the graphs export; else FAIL, 1."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from engine.background import BackgroundRun
     from engine.config import apply_overrides, load_config
-    from engine.runs import Run
     from gui.app import RESOURCES, app_icon, create_app
     from gui.figures import export_run_graphs
 
@@ -24,12 +25,13 @@ def self_test() -> int:
         settings = ["data.sampling_rate=100", "data.duration=1", f"data.data_dir={tmp}/data", "model.hidden_size=8"]
         settings += ["training.num_epochs=2", "training.device=cpu", f"training.runs_dir={tmp}/runs", "visualization.dpi=50"]
         config = apply_overrides(load_config(RESOURCES / "presets" / "seed.yaml"), settings)
-        run = Run.start(config)
-        losses = [report.train_loss for report in run.epochs()]
-        metrics = run.finish()
-        pngs = export_run_graphs(run.folder, config)
-        if len(losses) != 2 or not all(math.isfinite(v) for v in losses) or metrics["status"] != "completed":
-            problems.append(f"training: {metrics['status']} after {len(losses)} epochs, losses {losses}")
+        events = list(BackgroundRun(config, None).events())
+        losses = [event[1].train_loss for event in events if event[0] == "epoch"]
+        status, message, metrics = events[-1][1:]
+        if len(losses) != 2 or not all(math.isfinite(v) for v in losses) or status != "completed":
+            print(f"self-test FAIL: training {status} after {len(losses)} epochs ({message})")
+            return 1
+        pngs = export_run_graphs(Path(events[0][1]), config)
         if not pngs or any(Path(p).stat().st_size == 0 or Path(p).read_bytes()[:4] != b"\x89PNG" for p in pngs):
             problems.append(f"graph export: {pngs}")
     if problems:
