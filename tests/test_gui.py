@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import sys
 import time
 import warnings
@@ -32,6 +33,7 @@ def window(qtbot, tmp_path):
         warnings.simplefilter("ignore")
         running = [t for t in gc.get_objects() if isinstance(t, QThread) and t.isRunning()]
     assert not running, f"test leaked running QThreads: {running}"
+    assert not multiprocessing.active_children(), "test leaked a training process"
 
 
 def start(qtbot, win: MainWindow, epochs: int):
