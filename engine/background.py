@@ -48,14 +48,24 @@ def drive(
 
 
 def _child(config, runs_dir, resume, template, control: TrainingControl, events: Connection) -> None:
-    """The child's entry point: a parent that dies counts as a stop, so the run still ends cleanly."""
+    """The child's entry point: a front end that dies or closes the pipe counts as a stop, so the
+    run still ends cleanly, with its last checkpoint and metrics written."""
     parent = multiprocessing.parent_process()
+
+    def stop_when_parent_dies() -> None:
+        wait([parent.sentinel])
+        control.request_stop()
+
+    def send(event: Event) -> None:
+        try:
+            events.send(event)
+        except OSError:  # a broken pipe: nobody listens any more
+            control.request_stop()
+
     if parent is not None:
-        threading.Thread(target=lambda: (wait([parent.sentinel]), control.request_stop()), daemon=True).start()
+        threading.Thread(target=stop_when_parent_dies, daemon=True).start()
     try:
-        drive(config, runs_dir, resume, template, control, events.send)
-    except (BrokenPipeError, EOFError):  # the parent is gone; the run folder is already consistent
-        pass
+        drive(config, runs_dir, resume, template, control, send)
     finally:
         events.close()
 

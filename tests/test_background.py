@@ -3,13 +3,17 @@ child that dies is reported instead of hanging the front end. No Qt involved."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import torch
 
+from benchmarks.kill_resume import wait_for
 from engine.background import BackgroundRun
 from engine.runs import Run
-from tests.conftest import small_config
+from tests.conftest import ROOT, small_config
 
 
 def test_a_child_process_run_reports_each_epoch_and_matches_an_in_process_run(tmp_path):
@@ -64,3 +68,30 @@ def test_a_run_the_engine_cannot_resume_comes_back_as_a_message(tmp_path):
     events = list(BackgroundRun(None, None, resume=tmp_path / "no-such-run").events())
     assert len(events) == 1 and events[0][:2] == ("finished", "failed")
     assert "no-such-run" in events[0][2]
+
+
+FRONT_END = """
+import sys
+from pathlib import Path
+from engine.background import BackgroundRun
+from tests.conftest import small_config
+run = BackgroundRun(small_config(Path(sys.argv[1]), "training.num_epochs=100000"), None)
+for event in run.events():
+    if event[0] == "started":
+        print(event[1], flush=True)
+        sys.stdin.read()  # a front end that hangs here until it is killed
+"""
+
+
+def test_a_front_end_killed_mid_run_leaves_a_cleanly_stopped_run(tmp_path):
+    front_end = subprocess.Popen(
+        [sys.executable, "-c", FRONT_END, str(tmp_path)], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    folder = Path(front_end.stdout.readline().strip())
+    wait_for(lambda: (folder / "history.csv").exists(), what="a first epoch")
+    front_end.kill()  # SIGKILL: no chance to stop the child
+    front_end.wait()
+    metrics = folder / "metrics.json"
+    wait_for(lambda: metrics.exists(), what="the orphaned child to stop and finish its run")
+    assert json.loads(metrics.read_text())["status"] == "stopped"
+    assert torch.load(folder / "checkpoints" / "last.pt", weights_only=True)["progress"]["epoch"] >= 1
