@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -442,40 +443,42 @@ def per_frequency_columns(history: dict[str, np.ndarray]) -> np.ndarray:
 
 def figures_for_run(
     history: dict[str, np.ndarray], predictions: dict[str, np.ndarray] | None, comparison_index: int, time_window: int, sampling_rate: float
-) -> list[Figure]:
-    """The five result figures of spec section 4, filled from a run's history and predictions."""
-    figures: list[Figure] = []
+) -> Iterator[Figure]:
+    """The five result figures of spec section 4, filled from a run's history and predictions;
+    built one at a time, so a window can build them between its events."""
     loss = LossFigure()
     if history:
         loss.set_data(history["epoch"], history["train_loss"], history["test_mse"])
-    figures.append(loss)
-    if predictions is not None:
-        frequencies = [float(f) for f in predictions["frequencies"]]
-        per_freq = PerFrequencyFigure()
-        if history:
-            per_freq.set_data(history["epoch"], per_frequency_columns(history), frequencies)
-        figures.append(per_freq)
-        window = slice(0, min(time_window, predictions["t"].size))
-        t = predictions["t"][window]
-        index = min(comparison_index, len(frequencies) - 1)
-        comparison = ComparisonFigure()
-        comparison.set_data(
-            t,
-            predictions["mixture"][window],
-            predictions["targets"][index, window],
-            predictions["outputs"][index, window],
-            index,
-            frequencies[index],
-        )
-        grid = GridFigure()
-        grid.set_data(t, predictions["targets"][:, window], predictions["outputs"][:, window], frequencies)
-        fft = SpectrumFigure()
-        fft.set_data(predictions["mixture"], predictions["targets"], predictions["outputs"], frequencies, sampling_rate)
-        figures += [comparison, grid, fft]
-    return figures
+    yield loss
+    if predictions is None:
+        return
+    frequencies = [float(f) for f in predictions["frequencies"]]
+    per_freq = PerFrequencyFigure()
+    if history:
+        per_freq.set_data(history["epoch"], per_frequency_columns(history), frequencies)
+    yield per_freq
+    window = slice(0, min(time_window, predictions["t"].size))
+    t = predictions["t"][window]
+    index = min(comparison_index, len(frequencies) - 1)
+    comparison = ComparisonFigure()
+    comparison.set_data(
+        t,
+        predictions["mixture"][window],
+        predictions["targets"][index, window],
+        predictions["outputs"][index, window],
+        index,
+        frequencies[index],
+    )
+    yield comparison
+    grid = GridFigure()
+    grid.set_data(t, predictions["targets"][:, window], predictions["outputs"][:, window], frequencies)
+    yield grid
+    fft = SpectrumFigure()
+    fft.set_data(predictions["mixture"], predictions["targets"], predictions["outputs"], frequencies, sampling_rate)
+    yield fft
 
 
-def export_figures(figures: list[Figure], folder: Path, dpi: int) -> list[Path]:
+def export_figures(figures: Iterable[Figure], folder: Path, dpi: int) -> list[Path]:
     """Write each figure as folder/<stem>.png at ``dpi``; returns the paths."""
     paths = []
     for figure in figures:
@@ -485,7 +488,7 @@ def export_figures(figures: list[Figure], folder: Path, dpi: int) -> list[Path]:
     return paths
 
 
-def figures_for_record(record: RunRecord, config: Config) -> list[Figure]:
+def figures_for_record(record: RunRecord, config: Config) -> Iterator[Figure]:
     """The result figures of a run folder, laid out by ``config``'s visualization settings."""
     v = config.visualization
     return figures_for_run(record.history, record.predictions(), v.comparison_freq_idx, v.time_window, config.data.sampling_rate)

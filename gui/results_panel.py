@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -65,21 +67,33 @@ class ResultsPanel(QWidget):
         layout.addWidget(splitter, 1)
         self.record: RunRecord | None = None
         self.figures: list[Figure] = []
+        self._unbuilt: Iterator[Figure] = iter(())
+        self._next_figure = QTimer(self, singleShot=True, interval=0)
+        self._next_figure.timeout.connect(self._add_next_figure)
         self.dpi = 300
 
     def show_run(self, record: RunRecord) -> None:
         self.record = record
         self.dpi = (record.config or Config()).visualization.dpi
         self.tabs.clear()
-        self.figures = self._fresh_figures()
-        for figure in self.figures:
-            self.tabs.addTab(figure, FIGURE_TITLES.get(figure.file_stem, figure.file_stem))
+        self.figures = []
+        self._unbuilt = figures_for_record(record, record.config or Config())
+        self._add_next_figure()
         m = record.metrics
         self.title.setText(
             f"<b>{record.name}</b> — {m.get('mode', '?')}, {m.get('epochs_completed', '?')} epochs, "
             f"status {m.get('status', 'unknown')}, {m.get('device', '')}"
         )
         self._fill_table(m)
+
+    def _add_next_figure(self) -> None:
+        """Add one figure per event-loop turn: building all five at once held the window 0.1 s."""
+        figure = next(self._unbuilt, None)
+        if figure is None:
+            return
+        self.figures.append(figure)
+        self.tabs.addTab(figure, FIGURE_TITLES.get(figure.file_stem, figure.file_stem))
+        self._next_figure.start()
 
     def _fill_table(self, m: dict) -> None:
         self.table.setRowCount(0)
@@ -123,7 +137,7 @@ class ResultsPanel(QWidget):
 
     def _fresh_figures(self) -> list[Figure]:
         """Newly built figures of the run: for the tabs, and for exports so they never disturb the view."""
-        return figures_for_record(self.record, self.record.config or Config())
+        return list(figures_for_record(self.record, self.record.config or Config()))
 
     def export_metrics(self, path: str | None = None) -> None:
         if self.record is None:

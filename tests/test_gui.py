@@ -146,7 +146,7 @@ def test_export_a_graph_at_the_configured_dpi_and_open_a_past_run(qtbot, window,
     worker = start(qtbot, window, 2)
     with qtbot.waitSignal(worker.finished, timeout=60_000):
         pass
-    qtbot.waitUntil(lambda: window.thread is None)
+    qtbot.waitUntil(lambda: window.thread is None and window.results.tabs.count() == 5)  # built one per event-loop turn
     window.results.tabs.setCurrentIndex(3)  # Graph 2: 12 x 8 inches
     path = window.results.export_current(str(tmp_path / "g2.png"))
     image = QImage(str(path))
