@@ -82,8 +82,14 @@ class BackgroundRun:
         """Run the child to its end; the last event is always ``("finished", ...)``."""
         receiver, sender = CONTEXT.Pipe(duplex=False)
         process = self.process = CONTEXT.Process(target=_child, args=(*self.arguments, self.control, sender), name="training", daemon=True)
-        process.start()
-        sender.close()  # only the child writes: its exit then ends our reads
+        try:
+            process.start()
+        except Exception as exc:  # no process could be made: still a message, never a hung front end
+            receiver.close()
+            yield ("finished", "failed", f"the training process could not start: {exc.__class__.__name__}: {exc}", None)
+            return
+        finally:
+            sender.close()  # only the child writes: its exit then ends our reads
         try:
             while True:
                 try:

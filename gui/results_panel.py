@@ -136,7 +136,7 @@ class ResultsPanel(QWidget):
         return export_figures(self._fresh_figures(), Path(folder), self.dpi)
 
     def _fresh_figures(self) -> list[Figure]:
-        """Newly built figures of the run: for the tabs, and for exports so they never disturb the view."""
+        """Newly built figures of the run, for exports, so they never disturb the figures on view."""
         return list(figures_for_record(self.record, self.record.config or Config()))
 
     def export_metrics(self, path: str | None = None) -> None:

@@ -29,11 +29,11 @@ def self_test() -> int:
         losses = [event[1].train_loss for event in events if event[0] == "epoch"]
         status, message, metrics = events[-1][1:]
         if len(losses) != 2 or not all(math.isfinite(v) for v in losses) or status != "completed":
-            print(f"self-test FAIL: training {status} after {len(losses)} epochs ({message})")
-            return 1
-        pngs = export_run_graphs(Path(events[0][1]), config)
-        if not pngs or any(Path(p).stat().st_size == 0 or Path(p).read_bytes()[:4] != b"\x89PNG" for p in pngs):
-            problems.append(f"graph export: {pngs}")
+            problems.append(f"training: {status} after {len(losses)} epochs ({message})")
+        else:
+            pngs = export_run_graphs(Path(events[0][1]), config)
+            if not pngs or any(Path(p).stat().st_size == 0 or Path(p).read_bytes()[:4] != b"\x89PNG" for p in pngs):
+                problems.append(f"graph export: {pngs}")
     if problems:
         print("self-test FAIL: " + "; ".join(problems))
         return 1

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.kill_resume import wait_for
-from engine.background import BackgroundRun
+from engine.background import CONTEXT, BackgroundRun
 from engine.runs import Run
 from tests.conftest import ROOT, small_config
 
@@ -73,7 +73,7 @@ def test_a_run_the_engine_cannot_resume_comes_back_as_a_message(tmp_path):
 FRONT_END = """
 import sys
 from pathlib import Path
-from engine.background import BackgroundRun
+from engine.background import CONTEXT, BackgroundRun
 from tests.conftest import small_config
 run = BackgroundRun(small_config(Path(sys.argv[1]), "training.num_epochs=100000"), None)
 for event in run.events():
@@ -95,3 +95,13 @@ def test_a_front_end_killed_mid_run_leaves_a_cleanly_stopped_run(tmp_path):
     wait_for(lambda: metrics.exists(), what="the orphaned child to stop and finish its run")
     assert json.loads(metrics.read_text())["status"] == "stopped"
     assert torch.load(folder / "checkpoints" / "last.pt", weights_only=True)["progress"]["epoch"] >= 1
+
+
+def test_a_process_that_cannot_start_comes_back_as_a_message(tmp_path, monkeypatch):
+    def refuse(self):
+        raise OSError("no more processes")
+
+    monkeypatch.setattr(type(CONTEXT.Process()), "start", refuse)
+    events = list(BackgroundRun(small_config(tmp_path), None).events())
+    assert len(events) == 1 and events[0][:2] == ("finished", "failed")
+    assert "could not start: OSError: no more processes" in events[0][2]
