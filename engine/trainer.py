@@ -17,7 +17,7 @@ import torch
 
 from engine.config import Config
 from engine.data import Splits
-from engine.evaluation import SetMetrics, predict
+from engine.evaluation import SetMetrics, predict_sets
 from engine.interleaved import InterleavedTrainer
 from engine.model import FrequencyLSTM
 from engine.streams import StreamsTrainer
@@ -190,9 +190,14 @@ class Session:
         t = self.config.training
         return self.epoch >= t.num_epochs or (t.time_budget_s > 0 and self.elapsed >= t.time_budget_s)
 
-    def _predict(self, which: str) -> np.ndarray:
-        signals = getattr(self.splits, which)
-        return predict(self.model, signals, self.config.training.mode, self.config.training.batch_size)
+    def _score(self) -> tuple[SetMetrics, float | None]:
+        """Test metrics and, when it selects best.pt, validation MSE: both sets in one frozen pass."""
+        t = self.config.training
+        sets = [self.splits.test, self.splits.validation] if t.selection == "validation" else [self.splits.test]
+        outputs = predict_sets(self.model, sets, t.mode, t.batch_size)
+        self.latest_test_predictions = outputs[0]  # a fresh array each epoch: safe to hand over
+        validation = SetMetrics.of(outputs[1], self.splits.validation.targets).mse if len(outputs) > 1 else None
+        return SetMetrics.of(outputs[0], self.splits.test.targets), validation
 
     def epochs(self, control: TrainingControl | None = None) -> Iterator[EpochReport]:
         """Train until done, stopped or out of time budget, yielding a report after each epoch.
@@ -212,11 +217,7 @@ class Session:
                 return
             if diverged(loss, self.target_power):
                 raise DivergenceError(self.epoch + 1, loss)
-            self.latest_test_predictions = self._predict("test")  # a fresh array each epoch: safe to hand over
-            test = SetMetrics.of(self.latest_test_predictions, self.splits.test.targets)
-            validation = None
-            if t.selection == "validation":
-                validation = SetMetrics.of(self._predict("validation"), self.splits.validation.targets).mse
+            test, validation = self._score()
             self.epoch += 1
             self.elapsed += time.perf_counter() - started
             score = validation if validation is not None else loss
