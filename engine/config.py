@@ -24,6 +24,7 @@ MODES = ("interleaved", "streams")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 LR_SCHEDULES = ("constant", "cosine")
 SELECTIONS = ("train_loss", "validation")
+TRAINING_NOISE = ("fixed", "fresh")
 
 
 class ConfigError(ValueError):
@@ -93,6 +94,12 @@ class TrainingConfig:
         "memorise the training set's own noise (0: off, the user's behaviour).",
         min=0.0,
         max=10.0,
+    )
+    training_noise: str = _f(
+        "fixed",
+        "fixed: every epoch trains on the one set drawn with train_seed (the user's method). fresh: each epoch "
+        "after the first trains on a new draw of the same noise, so no single draw can be learned by heart.",
+        choices=TRAINING_NOISE,
     )
     time_budget_s: float = _f(0.0, "Stop training after this many seconds of training (0: no budget).", min=0.0, max=1e7)
     selection: str = _f(

@@ -60,6 +60,13 @@ def generate(data: DataConfig, seed: int) -> SignalSet:
     return SignalSet(tuple(float(f) for f in freqs), t, mixture, targets, components)
 
 
+def training_draw(data: DataConfig, epoch: int) -> SignalSet:
+    """The training set of epoch ``epoch`` (from 0) under fresh noise: epoch 0 is the train_seed set."""
+    if epoch == 0:
+        return generate(data, data.train_seed)
+    return generate(data, int(np.random.SeedSequence([data.train_seed, epoch]).generate_state(1)[0]))
+
+
 def cache_key(data: DataConfig, seed: int) -> str:
     """A digest of every setting the data depends on, so a changed setting never reuses a stale file."""
     spec = {

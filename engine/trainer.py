@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from engine.config import Config
-from engine.data import Splits
+from engine.data import SignalSet, Splits, training_draw
 from engine.evaluation import SetMetrics, predict_sets
 from engine.interleaved import InterleavedTrainer
 from engine.model import FrequencyLSTM
@@ -128,10 +128,8 @@ class Session:
         self.generator = torch.Generator(device=device)
         self.generator.manual_seed(config.model.seed)
         self.model = FrequencyLSTM.from_config(config.model).to(device)
-        inputs, targets = splits.train.rows()
-        self.inputs = torch.from_numpy(inputs).to(device)
-        self.targets = torch.from_numpy(targets).to(device)
-        self.target_power = float(np.mean(targets.astype(np.float64) ** 2))
+        self._use_training_set(splits.train)
+        self.target_power = float(np.mean(splits.train.targets**2))
         self.epoch = 0
         self.elapsed = 0.0
         self.history: list[dict[str, Any]] = []
@@ -156,6 +154,11 @@ class Session:
             self.trainer = InterleavedTrainer(self.model, t.batch_size, t.learning_rate, t.clip_grad_norm, self.generator)
         if checkpoint is not None:
             self._restore(checkpoint)
+
+    def _use_training_set(self, signals: SignalSet) -> None:
+        inputs, targets = signals.rows()
+        self.inputs = torch.from_numpy(inputs).to(self.device)
+        self.targets = torch.from_numpy(targets).to(self.device)
 
     def _restore(self, checkpoint: dict[str, Any]) -> None:
         self.trainer.optimizer.load_state_dict(checkpoint["optimizer"])
@@ -211,6 +214,8 @@ class Session:
             lr = learning_rate_at(self.config, self.epoch, self.elapsed)
             self.trainer.set_learning_rate(lr)
             started = time.perf_counter()
+            if t.training_noise == "fresh":
+                self._use_training_set(training_draw(self.config.data, self.epoch))
             loss = self.trainer.train_epoch(self.inputs, self.targets, control.should_continue)
             train_seconds = time.perf_counter() - started
             if loss is None:

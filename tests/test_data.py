@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.config import Config, apply_overrides
-from engine.data import cache_key, export_csv, generate, load_or_generate
+from engine.data import cache_key, export_csv, generate, load_or_generate, training_draw
 
 
 def test_same_seed_same_data_other_seed_other_noise():
@@ -14,6 +14,16 @@ def test_same_seed_same_data_other_seed_other_noise():
     assert np.array_equal(a.mixture, b.mixture)
     assert not np.allclose(a.mixture, c.mixture)
     assert np.array_equal(a.targets, c.targets)  # same clean signal, only the noise differs
+
+
+def test_fresh_training_draws_start_from_the_train_set_and_differ_per_epoch():
+    data = Config().data
+    first, second, third = (training_draw(data, epoch) for epoch in range(3))
+    assert np.array_equal(first.mixture, generate(data, data.train_seed).mixture)
+    assert np.array_equal(second.mixture, training_draw(data, 1).mixture)  # a resumed run redraws the same
+    mixtures = [first.mixture, second.mixture, third.mixture, generate(data, data.test_seed).mixture]
+    assert all(not np.allclose(a, b) for i, a in enumerate(mixtures) for b in mixtures[i + 1 :])
+    assert np.array_equal(second.targets, first.targets)
 
 
 def test_time_axis_and_clean_targets():

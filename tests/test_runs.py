@@ -16,9 +16,16 @@ def final_weights(folder: Path) -> dict[str, torch.Tensor]:
     return torch.load(folder / "checkpoints" / "last.pt", weights_only=True)["model"]
 
 
-@pytest.mark.parametrize("mode", ["interleaved", "streams"])
-def test_a_stopped_and_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tmp_path, mode):
-    config = small_config(tmp_path, f"training.mode={mode}", "training.num_epochs=4", "model.num_layers=2", "model.dropout=0.2")
+@pytest.mark.parametrize(("mode", "noise"), [("interleaved", "fixed"), ("streams", "fixed"), ("streams", "fresh")])
+def test_a_stopped_and_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tmp_path, mode, noise):
+    config = small_config(
+        tmp_path,
+        f"training.mode={mode}",
+        f"training.training_noise={noise}",
+        "training.num_epochs=4",
+        "model.num_layers=2",
+        "model.dropout=0.2",
+    )
     whole = Run.start(config)
     assert len(list(whole.epochs())) == 4
     whole.finish()
@@ -38,6 +45,18 @@ def test_a_stopped_and_resumed_run_ends_with_the_weights_of_an_uninterrupted_one
     for key, value in final_weights(whole.folder).items():
         assert torch.equal(value, final_weights(first.folder)[key]), key
     assert resumed.status == "completed"
+
+
+@pytest.mark.parametrize("mode", ["interleaved", "streams"])
+def test_fresh_noise_trains_epoch_one_on_the_train_set_and_each_later_epoch_on_a_new_draw(tmp_path, mode):
+    losses = {}
+    for noise in ("fixed", "fresh"):
+        config = small_config(tmp_path, f"training.mode={mode}", f"training.training_noise={noise}", "training.num_epochs=3")
+        run = Run.start(config)
+        losses[noise] = [r.train_loss for r in run.epochs()]
+        run.finish()
+    assert losses["fresh"][0] == losses["fixed"][0]
+    assert losses["fresh"][1:] != losses["fixed"][1:]
 
 
 def test_run_folder_contents_and_metrics(tmp_path):
