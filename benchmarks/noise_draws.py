@@ -7,6 +7,9 @@ Prints the MSE overall and per frequency for data seeds 1..N (the run's train se
 then, over every pair of seeds the run never trained on, the share of pairs whose gap
 |a - b| / a is under the run's threshold: overall, per frequency, and for all frequencies at
 once. A model that learned nothing of its training noise still scores every pair like this.
+Two checks say where the spread comes from: the spread of the MSE after the first second (the
+lock-in from a zero state left out), and, without any model, the noise power of S near each
+frequency on each seed, which any estimator reading S lets through in part.
 """
 
 from __future__ import annotations
@@ -18,21 +21,43 @@ from pathlib import Path
 import numpy as np
 
 from engine.checkpoints import load_checkpoint, model_from_checkpoint
+from engine.config import DataConfig
 from engine.data import generate
 from engine.evaluation import SetMetrics, predict
 
 
-def per_frequency_mse(folder: Path, seeds: range) -> tuple[dict[int, np.ndarray], object]:
-    """Per-frequency test MSE of the run's best.pt (else last.pt) on each data seed."""
+def per_frequency_mse(folder: Path, seeds: range) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray], object]:
+    """Per-frequency MSE of the run's best.pt (else last.pt) on each data seed: whole, and after 1 s."""
     checkpoints = folder / "checkpoints"
     path = checkpoints / "best.pt" if (checkpoints / "best.pt").exists() else checkpoints / "last.pt"
     config, model = model_from_checkpoint(load_checkpoint(path), path)
-    scores = {}
+    scores, steady = {}, {}
+    settled = int(config.data.sampling_rate)
     for seed in seeds:
         signals = generate(config.data, seed)
         outputs = predict(model, signals, config.training.mode, config.training.batch_size)
         scores[seed] = np.asarray(SetMetrics.of(outputs, signals.targets).per_frequency)
-    return scores, config
+        steady[seed] = np.asarray(SetMetrics.of(outputs[:, settled:], signals.targets[:, settled:]).per_frequency)
+    return scores, steady, config
+
+
+def band_noise_power(data: DataConfig, seed: int, half_width_hz: float = 2.0) -> np.ndarray:
+    """Power of S's noise (S minus its expectation) within half_width_hz of each frequency."""
+    signals = generate(data, seed)
+    half_span = data.phase_multiplier * np.pi
+    omega_t = 2.0 * np.pi * np.outer(signals.frequencies, signals.t)
+    # E[A sin(wt + phi)] for A ~ U(amp_min, amp_max), phi ~ U(0, 2 half_span)
+    mean_amplitude = (data.amp_min + data.amp_max) / 2
+    expected = mean_amplitude * np.sinc(half_span / np.pi) * np.sin(omega_t + half_span)
+    power = np.abs(np.fft.rfft(signals.mixture - expected.mean(axis=0))) ** 2
+    bins = np.fft.rfftfreq(signals.n_samples, 1.0 / data.sampling_rate)
+    return np.array([power[np.abs(bins - f) <= half_width_hz].sum() for f in signals.frequencies])
+
+
+def spread(values: list[np.ndarray]) -> np.ndarray:
+    """Standard deviation over mean, per column."""
+    stacked = np.stack(values)
+    return stacked.std(axis=0) / stacked.mean(axis=0)
 
 
 def main() -> None:
@@ -40,7 +65,7 @@ def main() -> None:
     parser.add_argument("run", type=Path)
     parser.add_argument("--seeds", type=int, default=12, help="evaluate data seeds 1..N")
     args = parser.parse_args()
-    scores, config = per_frequency_mse(args.run, range(1, args.seeds + 1))
+    scores, steady, config = per_frequency_mse(args.run, range(1, args.seeds + 1))
     names = [f"{f:g} Hz" for f in config.data.frequencies]
     print("seed  overall  " + "  ".join(f"{n:>8}" for n in names))
     for seed, mse in scores.items():
@@ -55,6 +80,19 @@ def main() -> None:
     shares = (gaps < threshold).mean(0)
     print(f"  overall {np.mean(overall < threshold):.0%}   " + "   ".join(f"{n} {s:.0%}" for n, s in zip(names, shares, strict=True)))
     print(f"  all frequencies at once (the spec's pass rule): {np.mean(gaps.max(1) < threshold):.1%}")
+    print("spread (std / mean) over the unseen seeds, per frequency:")
+    print("  whole sequence   " + "  ".join(f"{v:6.1%}" for v in spread([scores[s] for s in unseen])))
+    print("  after the 1st s  " + "  ".join(f"{v:6.1%}" for v in spread([steady[s] for s in unseen])))
+    band = {seed: band_noise_power(config.data, seed) for seed in scores}
+    mean_band = np.mean(list(band.values()), axis=0)
+    low = np.min(list(band.values()), axis=0) / mean_band
+    high = np.max(list(band.values()), axis=0) / mean_band
+    print("noise power of S within 2 Hz of each frequency, seeds 1..N, relative to its mean (no model):")
+    print("  " + "   ".join(f"{n} {lo:.2f}-{hi:.2f}" for n, lo, hi in zip(names, low, high, strict=True)))
+    test, train = config.data.test_seed, config.data.train_seed
+    if test in band and train in band:
+        ratio = band[test] / band[train]
+        print("  test seed / train seed: " + "   ".join(f"{n} {r:.2f}" for n, r in zip(names, ratio, strict=True)))
 
 
 if __name__ == "__main__":
