@@ -5,7 +5,8 @@
 Each (preset, model seed) runs `python main.py train --config PRESET` in a fresh process with its
 run folder in a temporary directory, and the command's wall time is measured around it (start-up,
 data, training, final evaluation and the 300-dpi graphs included). From the run's metrics.json it
-prints the test and train MSE overall and per frequency, the generalization gap (worst
+prints the validation MSE of the epoch best.pt holds (judge recipes on it, never on the test
+set), the test and train MSE overall and per frequency, the generalization gap (worst
 frequency), and the seconds of training until the test MSE first reached 0.01 and 0.001 (the
 history's wall clock: training plus per-epoch evaluation).
 """
@@ -13,6 +14,7 @@ history's wall clock: training plus per-epoch evaluation).
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import subprocess
 import sys
@@ -36,7 +38,18 @@ def train(preset: Path, seed: int, overrides: list[str]) -> tuple[dict, float]:
         if done.returncode != 0:
             raise SystemExit(f"{preset.name} (model seed {seed}) failed:\n{done.stdout}{done.stderr}")
         (metrics_file,) = Path(tmp).glob("*/metrics.json")
-        return json.loads(metrics_file.read_text()), seconds
+        metrics = json.loads(metrics_file.read_text())
+        metrics["validation_mse"] = selected_validation_mse(metrics_file.with_name("history.csv"), metrics["best_epoch"])
+        return metrics, seconds
+
+
+def selected_validation_mse(history: Path, best_epoch: int) -> float | None:
+    """The validation MSE of the epoch best.pt holds: what a recipe may be judged on besides the test set."""
+    with history.open(newline="") as file:
+        for row in csv.DictReader(file):
+            if int(row["epoch"]) == best_epoch and row.get("validation_mse"):
+                return float(row["validation_mse"])
+    return None
 
 
 def summary(name: str, seed: int, metrics: dict, seconds: float) -> str:
@@ -46,8 +59,10 @@ def summary(name: str, seed: int, metrics: dict, seconds: float) -> str:
     hz = metrics["test"]["per_frequency"][worst]["frequency_hz"]
     reach = {level: metrics["time_to_test_mse"][level] for level in ("0.01", "0.001")}
     shown = {level: "never" if s is None else f"{s:.0f} s" for level, s in reach.items()}
+    validation = metrics.get("validation_mse")
     return (
         f"{name:<9} model seed {seed}  {metrics['epochs_completed']:>4} epochs  {seconds:6.1f} s wall  "
+        f"val {'-' if validation is None else f'{validation:.5f}'}  "
         f"test {metrics['test']['mse']:.5f} ({' '.join(f'{m:.5f}' for m in per_test)})  train {metrics['train']['mse']:.5f}  "
         f"gap {metrics['generalization_gap']:.1%} (worst {hz:g} Hz {gaps[worst]:.1%}) "
         f"{'PASS' if metrics['generalization_pass'] else 'FAIL'}  to 0.01: {shown['0.01']}  to 0.001: {shown['0.001']}"
