@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-from ruamel.yaml import YAML
+from ruamel.yaml import YAML, CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
 
 from engine.files import atomic_write_text, system_folder
 
@@ -27,16 +27,33 @@ SELECTIONS = ("train_loss", "validation")
 TRAINING_NOISE = ("fixed", "fresh")
 
 
-class ConfigError(ValueError):
-    """One or more invalid settings; ``messages`` holds one line per problem."""
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One invalid setting: the key it concerns (``section.key``, a section, or the file) and why."""
 
-    def __init__(self, messages: list[str]):
-        self.messages = list(messages)
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.message}"
+
+
+class ConfigError(ValueError):
+    """One or more invalid settings; ``problems`` holds one (key, message) pair per problem."""
+
+    def __init__(self, problems: list[ConfigProblem]):
+        self.problems = list(problems)
         super().__init__("\n".join(self.messages))
+
+    @property
+    def messages(self) -> list[str]:
+        """One line per problem, each starting with its key."""
+        return [str(p) for p in self.problems]
 
 
 def _f(default: Any, help: str, **limits: Any) -> Any:
-    """A schema field: its default, a one-line help text and its limits (min, max, choices)."""
+    """A schema field: its default, a one-line help text, its limits (min, max, choices) and what a
+    front end shows beside it (unit; mode: the one training mode that reads it; superseded)."""
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata={"help": help, **limits})
     return field(default=default, metadata={"help": help, **limits})
@@ -44,9 +61,9 @@ def _f(default: Any, help: str, **limits: Any) -> Any:
 
 @dataclass
 class DataConfig:
-    frequencies: list[float] = _f([1.0, 3.0, 5.0, 7.0], "Frequencies (Hz) mixed into S; one one-hot selector each.", min=0.0)
-    sampling_rate: int = _f(1000, "Samples per second (Hz); frequencies must stay below half of it.", min=1, max=1_000_000)
-    duration: float = _f(10.0, "Signal length in seconds; n = sampling_rate x duration samples.", min=0.001, max=3600.0)
+    frequencies: list[float] = _f([1.0, 3.0, 5.0, 7.0], "Frequencies (Hz) mixed into S; one one-hot selector each.", min=0.0, unit="Hz")
+    sampling_rate: int = _f(1000, "Samples per second (Hz); frequencies must stay below half of it.", min=1, max=1_000_000, unit="Hz")
+    duration: float = _f(10.0, "Signal length in seconds; n = sampling_rate x duration samples.", min=0.001, max=3600.0, unit="s")
     train_seed: int = _f(1, "Noise seed of the training set.", min=0, max=2**32 - 1)
     test_seed: int = _f(2, "Noise seed of the test set (same frequencies, other noise).", min=0, max=2**32 - 1)
     validation_seed: int = _f(3, "Noise seed of the validation set used to pick the best checkpoint.", min=0, max=2**32 - 1)
@@ -83,10 +100,18 @@ class TrainingConfig:
     lr_schedule: str = _f("constant", "Learning-rate schedule over the run: constant or cosine decay.", choices=LR_SCHEDULES)
     num_epochs: int = _f(100, "Passes over the training set.", min=1, max=1_000_000)
     batch_size: int = _f(
-        32, "interleaved: consecutive rows per optimizer step, each position a sequence with its own state (L=1).", min=1, max=65536
+        32,
+        "interleaved: consecutive rows per optimizer step, each position a sequence with its own state (L=1).",
+        min=1,
+        max=65536,
+        mode="interleaved",
     )
-    tbptt_steps: int = _f(50, "streams: samples fed (one per step, state carried) between gradient cuts.", min=1, max=100000)
-    segments: int = _f(1, "streams: contiguous segments each frequency's sequence is cut into, run side by side.", min=1, max=10000)
+    tbptt_steps: int = _f(
+        50, "streams: samples fed (one per step, state carried) between gradient cuts.", min=1, max=100000, unit="samples", mode="streams"
+    )
+    segments: int = _f(
+        1, "streams: contiguous segments each frequency's sequence is cut into, run side by side.", min=1, max=10000, mode="streams"
+    )
     clip_grad_norm: float = _f(1.0, "Gradient-norm clipping threshold (0 turns clipping off).", min=0.0, max=1e6)
     input_noise: float = _f(
         0.0,
@@ -94,6 +119,7 @@ class TrainingConfig:
         "memorise the training set's own noise (0: off, the user's behaviour).",
         min=0.0,
         max=10.0,
+        mode="streams",
     )
     training_noise: str = _f(
         "fixed",
@@ -101,7 +127,9 @@ class TrainingConfig:
         "after the first trains on a new draw of the same noise, so no single draw can be learned by heart.",
         choices=TRAINING_NOISE,
     )
-    time_budget_s: float = _f(0.0, "Stop training after this many seconds of training (0: no budget).", min=0.0, max=1e7)
+    time_budget_s: float = _f(
+        0.0, "Stop training after this many seconds of training, pauses excluded (0: no budget).", min=0.0, max=1e7, unit="s"
+    )
     selection: str = _f(
         "validation",
         "What picks best.pt: validation (lowest MSE of the frozen weights on a set with its own noise seed) or "
@@ -110,7 +138,9 @@ class TrainingConfig:
     )
     device: str = _f("auto", "auto: CUDA, else Apple MPS, else CPU; or name one.", choices=DEVICES)
     num_threads: int = _f(0, "CPU threads for torch (0: all cores).", min=0, max=1024)
-    save_dir: str = _f("models", "Kept for the user's file; checkpoints now live in each run folder.")
+    save_dir: str = _f(
+        "models", "Kept for the user's file; superseded: checkpoints now live in each run folder (RUN/checkpoints).", superseded=True
+    )
     runs_dir: str = _f("runs", "Folder that holds one sub-folder per run.")
 
 
@@ -119,14 +149,23 @@ class EvaluationConfig:
     generalization_threshold: float = _f(
         0.1, "A run passes when |MSE_test - MSE_train| / MSE_train is below this, overall and per frequency.", min=0.0, max=100.0
     )
+    unseen_draws: int = _f(
+        8,
+        "Memorisation check: best.pt is also scored on this many further noise draws it never saw; a frequency whose "
+        "train MSE is more than 2 standard deviations below theirs is memorised.",
+        min=2,
+        max=256,
+    )
 
 
 @dataclass
 class VisualizationConfig:
     comparison_freq_idx: int = _f(1, "Index (0-based) of the frequency shown in Graph 1.", min=0, max=1024)
-    time_window: int = _f(1000, "Samples shown in Graphs 1 and 2.", min=2, max=10_000_000)
-    dpi: int = _f(300, "Resolution of exported PNGs: an image of w x h inches is w*dpi x h*dpi pixels.", min=50, max=1200)
-    output_dir: str = _f("outputs/graphs", "Kept for the user's file; graphs now live in each run folder.")
+    time_window: int = _f(1000, "Samples shown in Graphs 1 and 2.", min=2, max=10_000_000, unit="samples")
+    dpi: int = _f(300, "Resolution of exported PNGs: an image of w x h inches is w*dpi x h*dpi pixels.", min=50, max=1200, unit="dpi")
+    output_dir: str = _f(
+        "outputs/graphs", "Kept for the user's file; superseded: graphs now live in each run folder (RUN/graphs).", superseded=True
+    )
 
 
 @dataclass
@@ -193,23 +232,23 @@ def _allowed(f: dataclasses.Field, kind: type) -> str:
     return word
 
 
-def _check_value(key: str, f: dataclasses.Field, value: Any) -> tuple[Any, list[str]]:
-    """Coerce one value to its field's type, or return messages saying what is allowed."""
+def _check_value(key: str, f: dataclasses.Field, value: Any) -> tuple[Any, list[ConfigProblem]]:
+    """Coerce one value to its field's type, or return problems saying what is allowed."""
     kind = type(f.default) if f.default is not dataclasses.MISSING else list
     meta = f.metadata
     if kind is list:
         if not isinstance(value, list) or not value:
-            return None, [f"{key}: {value!r} is not allowed; allowed: a non-empty list of numbers, e.g. [1, 3, 5, 7]"]
-        items, errors = [], []
+            return None, [ConfigProblem(key, f"{value!r} is not allowed; allowed: a non-empty list of numbers, e.g. [1, 3, 5, 7]")]
+        items, problems = [], []
         for item in value:
             if isinstance(item, bool) or not isinstance(item, (int, float)) or not math.isfinite(item):
-                errors.append(f"{key}: item {item!r} is not allowed; allowed: finite numbers > 0")
+                problems.append(ConfigProblem(key, f"item {item!r} is not allowed; allowed: finite numbers > 0"))
             elif item <= meta.get("min", -math.inf):
-                errors.append(f"{key}: item {item!r} is not allowed; allowed: numbers > {meta['min']}")
+                problems.append(ConfigProblem(key, f"item {item!r} is not allowed; allowed: numbers > {meta['min']}"))
             else:
                 items.append(float(item))
-        return items, errors
-    bad = [f"{key}: {value!r} is not allowed; allowed: {_allowed(f, kind)}"]
+        return items, problems
+    bad = [ConfigProblem(key, f"{value!r} is not allowed; allowed: {_allowed(f, kind)}")]
     if kind is str:
         if not isinstance(value, str) or (value == "" and "choices" not in meta) or "\x00" in value:
             return None, bad
@@ -241,23 +280,26 @@ def config_from_dict(raw: Any) -> Config:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise ConfigError([f"config: the document is a {type(raw).__name__}; allowed: a mapping of sections ({', '.join(SECTION_TYPES)})"])
-    errors: list[str] = []
+        sections = ", ".join(SECTION_TYPES)
+        raise ConfigError([ConfigProblem("config", f"the document is a {type(raw).__name__}; allowed: a mapping of sections ({sections})")])
+    errors: list[ConfigProblem] = []
     sections: dict[str, Any] = {}
     for name in raw:
         if name not in SECTION_TYPES:
-            errors.append(f"{name}: unknown section{_nearest(str(name), list(SECTION_TYPES))}; allowed: {', '.join(SECTION_TYPES)}")
+            allowed = ", ".join(SECTION_TYPES)
+            errors.append(ConfigProblem(str(name), f"unknown section{_nearest(str(name), list(SECTION_TYPES))}; allowed: {allowed}"))
     for name, cls in SECTION_TYPES.items():
         body = raw.get(name, {}) or {}
         if not isinstance(body, dict):
-            errors.append(f"{name}: {body!r} is not allowed; allowed: a mapping of keys")
+            errors.append(ConfigProblem(name, f"{body!r} is not allowed; allowed: a mapping of keys"))
             sections[name] = cls()
             continue
         by_name = {f.name: f for f in fields(cls)}
         values = {}
         for key, value in body.items():
             if key not in by_name:
-                errors.append(f"{name}.{key}: unknown key{_nearest(str(key), list(by_name))}; allowed: {', '.join(by_name)}")
+                allowed = ", ".join(by_name)
+                errors.append(ConfigProblem(f"{name}.{key}", f"unknown key{_nearest(str(key), list(by_name))}; allowed: {allowed}"))
                 continue
             checked, problems = _check_value(f"{name}.{key}", by_name[key], value)
             errors.extend(problems)
@@ -271,7 +313,7 @@ def config_from_dict(raw: Any) -> Config:
     return config
 
 
-def cross_check(config: Config) -> list[str]:
+def cross_check(config: Config) -> list[ConfigProblem]:
     """Rules that tie keys together (Nyquist, input size, indices, amplitude range)."""
     errors = []
     d = config.data
@@ -279,54 +321,81 @@ def cross_check(config: Config) -> list[str]:
     for f in d.frequencies:
         if f >= nyquist:
             errors.append(
-                f"data.frequencies: {f:g} Hz is at or above Nyquist ({nyquist:g} Hz for sampling_rate {d.sampling_rate}); "
-                f"allowed: frequencies below {nyquist:g} Hz"
+                ConfigProblem(
+                    "data.frequencies",
+                    f"{f:g} Hz is at or above Nyquist ({nyquist:g} Hz for sampling_rate {d.sampling_rate}); "
+                    f"allowed: frequencies below {nyquist:g} Hz",
+                )
             )
     if len(set(d.frequencies)) != len(d.frequencies):
-        errors.append(f"data.frequencies: {d.frequencies} repeats a frequency; allowed: distinct frequencies")
+        errors.append(ConfigProblem("data.frequencies", f"{d.frequencies} repeats a frequency; allowed: distinct frequencies"))
     n_freq = len(d.frequencies)
     if config.model.input_size != 1 + n_freq:
         errors.append(
-            f"model.input_size: {config.model.input_size} does not fit {n_freq} frequencies; "
-            f"allowed: {1 + n_freq} (S plus one selector each)"
+            ConfigProblem(
+                "model.input_size",
+                f"{config.model.input_size} does not fit {n_freq} frequencies; allowed: {1 + n_freq} (S plus one selector each)",
+            )
         )
-    if not 0 <= config.visualization.comparison_freq_idx < n_freq:
-        errors.append(
-            f"visualization.comparison_freq_idx: {config.visualization.comparison_freq_idx} is out of range; allowed: 0 to {n_freq - 1}"
-        )
+    index = config.visualization.comparison_freq_idx
+    if not 0 <= index < n_freq:
+        errors.append(ConfigProblem("visualization.comparison_freq_idx", f"{index} is out of range; allowed: 0 to {n_freq - 1}"))
     if d.amp_min > d.amp_max:
-        errors.append(f"data.amp_min: {d.amp_min} is above data.amp_max ({d.amp_max}); allowed: amp_min <= amp_max")
+        errors.append(ConfigProblem("data.amp_min", f"{d.amp_min} is above data.amp_max ({d.amp_max}); allowed: amp_min <= amp_max"))
+    samples = f"{d.duration} s at {d.sampling_rate} Hz gives {config.n_samples} samples"
     if config.n_samples < 2:
-        errors.append(
-            f"data.duration: {d.duration} s at {d.sampling_rate} Hz gives {config.n_samples} samples; allowed: at least 2 samples"
-        )
+        errors.append(ConfigProblem("data.duration", f"{samples}; allowed: at least 2 samples"))
     if config.n_samples > 10_000_000:
-        errors.append(
-            f"data.duration: {d.duration} s at {d.sampling_rate} Hz gives {config.n_samples} samples; allowed: at most 10,000,000"
-        )
+        errors.append(ConfigProblem("data.duration", f"{samples}; allowed: at most 10,000,000"))
     if config.training.mode == "streams" and config.training.segments > config.n_samples:
         errors.append(
-            f"training.segments: {config.training.segments} exceeds the {config.n_samples} samples per sequence; "
-            f"allowed: 1 to {config.n_samples}"
+            ConfigProblem(
+                "training.segments",
+                f"{config.training.segments} exceeds the {config.n_samples} samples per sequence; allowed: 1 to {config.n_samples}",
+            )
         )
     for key, value in (("data.data_dir", d.data_dir), ("training.runs_dir", config.training.runs_dir)):
         inside = system_folder(value)
         if inside is not None:
             errors.append(
-                f"{key}: {value!r} resolves to {inside[0]}, inside the system folder {inside[1]}; "
-                "allowed: a folder of your own (relative paths start at the working directory)"
+                ConfigProblem(
+                    key,
+                    f"{value!r} resolves to {inside[0]}, inside the system folder {inside[1]}; "
+                    "allowed: a folder of your own (relative paths start at the working directory)",
+                )
             )
     return errors
+
+
+def _safe_yaml() -> YAML:
+    """The one reader of YAML values (YAML 1.2: 1e-4, 1E-4 and .0001 are floats): what is saved reads back equal."""
+    return YAML(typ="safe", pure=True)
+
+
+def _round_trip_yaml() -> YAML:
+    """The one writer: ruamel's round-trip mode keeps a file's comments and order."""
+    rt = YAML()
+    rt.preserve_quotes = True
+    rt.indent(mapping=2, sequence=4, offset=2)
+    return rt
 
 
 def parse_yaml(text: str, source: str = "config") -> Any:
     """Parse YAML text, turning a syntax error into a ConfigError naming the file and line."""
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+        return _safe_yaml().load(text)
+    except YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" (line {where.line + 1})" if where is not None else ""
-        raise ConfigError([f"{source}: not valid YAML{line}; allowed: a YAML mapping like the shipped config.yaml"]) from None
+        raise ConfigError([ConfigProblem(source, f"not valid YAML{line}; allowed: a YAML mapping like the shipped config.yaml")]) from None
+
+
+def parse_value(text: str) -> Any:
+    """A typed value as a person writes it (``1e-4``, ``[1, 3]``, ``streams``); unparsable text stays text."""
+    try:
+        return _safe_yaml().load(text)
+    except YAMLError:
+        return text
 
 
 def load_config(path: str | Path) -> Config:
@@ -335,7 +404,8 @@ def load_config(path: str | Path) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{path}: cannot be read ({exc.__class__.__name__}: {exc}); allowed: a readable UTF-8 YAML file"]) from None
+        problem = ConfigProblem(str(path), f"cannot be read ({exc.__class__.__name__}: {exc}); allowed: a readable UTF-8 YAML file")
+        raise ConfigError([problem]) from None
     return config_from_dict(parse_yaml(text, str(path)))
 
 
@@ -347,38 +417,45 @@ def apply_overrides(config: Config, assignments: list[str]) -> Config:
         key, sep, text = item.partition("=")
         section, dot, name = key.strip().partition(".")
         if not sep or not dot:
-            errors.append(f"--set {item!r}: allowed: section.key=value, e.g. training.num_epochs=5")
+            errors.append(ConfigProblem(f"--set {item!r}", "allowed: section.key=value, e.g. training.num_epochs=5"))
             continue
-        try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError:
-            value = text
-        raw.setdefault(section, {})[name] = value
+        raw.setdefault(section, {})[name] = parse_value(text)
     if errors:
         raise ConfigError(errors)
     return config_from_dict(raw)
 
 
+def _yaml_value(value: Any) -> Any:
+    """Lists are written in flow style, as the user writes ``frequencies: [1, 3, 5, 7]``."""
+    if isinstance(value, list):
+        seq = CommentedSeq(value)
+        seq.fa.set_flow_style()
+        return seq
+    return value
+
+
 def dump_config(config: Config, template: str | None = None) -> str:
     """YAML text of a config; with the text of an existing file, its comments and order are kept."""
-    rt = YAML()
-    rt.preserve_quotes = True
-    rt.indent(mapping=2, sequence=4, offset=2)
-    doc = rt.load(template) if template else None
+    rt = _round_trip_yaml()
+    try:
+        doc = rt.load(template) if template else None
+    except YAMLError:
+        doc = None
     if not isinstance(doc, dict):
-        return yaml.safe_dump(config.to_dict(), sort_keys=False, default_flow_style=None)
+        doc = CommentedMap()
     defaults = Config().to_dict()
+    fresh = not doc
     for section, values in config.to_dict().items():
         target = doc.get(section)
         for key, value in values.items():
             present = isinstance(target, dict) and key in target
             if present:
                 if target[key] != value:
-                    target[key] = value
-            elif value != defaults[section][key]:
+                    target[key] = _yaml_value(value)
+            elif fresh or value != defaults[section][key]:
                 if not isinstance(target, dict):
-                    doc[section] = target = {}
-                target[key] = value
+                    doc[section] = target = CommentedMap()
+                target[key] = _yaml_value(value)
     out = io.StringIO()
     rt.dump(doc, out)
     return out.getvalue()

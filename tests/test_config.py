@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from engine.config import Config, ConfigError, apply_overrides, config_from_dict, dump_config, load_config, save_config
+from engine.config import Config, ConfigError, apply_overrides, config_from_dict, dump_config, load_config, parse_yaml, save_config
+from engine.data import generate
 from tests.conftest import ROOT
 
 
@@ -80,7 +82,12 @@ def test_unreadable_and_non_yaml_files(tmp_path: Path):
 
 def test_nothing_is_hard_wired_to_four_frequencies_or_1000_hz():
     config = config_from_dict({"data": {"frequencies": [2, 10, 40], "sampling_rate": 200, "duration": 3}, "model": {"input_size": 4}})
-    assert config.n_samples == 600
+    signals = generate(config.data, config.data.train_seed)
+    inputs, targets = signals.rows()
+    assert inputs.shape == (3 * 600, 4) and targets.shape == (3 * 600,)
+    assert signals.t[-1] == 599 / 200
+    np.testing.assert_allclose(signals.targets[2], np.sin(2 * np.pi * 40 * np.arange(600) / 200), atol=1e-12)
+    assert (inputs[600:1200, 1:] == [0, 1, 0]).all()  # block 2 selects the second frequency
 
 
 def test_overrides_parse_yaml_values_and_revalidate():
@@ -106,4 +113,36 @@ def test_saving_keeps_the_users_comments_and_round_trips(tmp_path: Path):
 
 
 def test_dump_without_template_is_complete_yaml():
-    assert config_from_dict(__import__("yaml").safe_load(dump_config(Config()))) == Config()
+    text = dump_config(Config())
+    assert config_from_dict(parse_yaml(text)) == Config()
+    assert "frequencies: [1.0, 3.0, 5.0, 7.0]" in text and "paths:" in text
+
+
+@pytest.mark.parametrize("spelling", ["1e-4", "1E-4", ".0001", "0.0001", "1.0e-4", "+1e-4"])
+def test_every_float_spelling_a_person_types_is_accepted(spelling):
+    assert apply_overrides(Config(), [f"training.learning_rate={spelling}"]).training.learning_rate == 0.0001
+    assert config_from_dict(parse_yaml(f"training:\n  learning_rate: {spelling}\n")).training.learning_rate == 0.0001
+
+
+@pytest.mark.parametrize("template", [None, "users file"])
+def test_the_users_lower_learning_rate_saves_and_loads_back(tmp_path: Path, template):
+    """The user's own experiment: lr 0.00001 was written as 1e-05 and then refused on loading."""
+    config = apply_overrides(load_config(ROOT / "config.yaml"), ["training.learning_rate=0.00001", "data.train_seed=4294967295"])
+    path = tmp_path / "run.yaml"
+    save_config(config, path, keep_comments_from=(ROOT / "config.yaml").read_text() if template else None)
+    assert load_config(path) == config
+    assert load_config(path).training.learning_rate == 0.00001
+
+
+def test_problems_carry_their_key_apart_from_the_message():
+    with pytest.raises(ConfigError) as info:
+        config_from_dict({"model": {"hidden_size": 0}, "data": {"frequencies": [1, 3, 5]}})
+    keys = {p.key for p in info.value.problems}
+    assert keys == {"model.hidden_size", "model.input_size"}
+    assert all(str(p).startswith(p.key + ": ") for p in info.value.problems)
+
+
+@pytest.mark.parametrize("preset", sorted((ROOT / "resources" / "presets").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_shipped_preset_ends_on_an_epoch_count_so_a_seed_reproduces(preset):
+    config = load_config(preset)
+    assert config.training.time_budget_s == 0 and config.training.num_epochs < 100_000
