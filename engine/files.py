@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -26,11 +27,29 @@ def system_folder(path: str | Path) -> tuple[Path, Path] | None:
     return None
 
 
+def _create_temporary(path: Path) -> tuple[int, Path]:
+    """A new file beside ``path`` with the mode an ordinary write gives: an existing file's own
+    mode, else 0666 less the umask (``mkstemp`` would make it 0600 whatever the umask)."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        mode = None
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        except FileExistsError:
+            continue
+        if mode is not None:
+            os.chmod(tmp, mode)
+        return fd, tmp
+
+
 def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
     """Write through ``write`` into a temporary file beside ``path``, fsync, then rename over it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _create_temporary(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)

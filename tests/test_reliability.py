@@ -8,6 +8,7 @@ import os
 import pathlib
 import random
 import signal
+import stat
 import sys
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import main
 from benchmarks.kill_resume import damaged_files, kill_campaign, only_run_folder, start_training, wait_for
 from engine.checkpoints import load_checkpoint
 from engine.config import SECTION_TYPES, Config, ConfigError, config_from_dict, dump_config, load_config, parse_yaml, schema_fields
+from engine.files import atomic_write_text
 from engine.runs import Run, RunError, read_history
 from tests.conftest import ROOT, small_config
 
@@ -105,8 +107,12 @@ def outcome(raw) -> Config | None:
             assert any(message.startswith(name) for name in names), message
             assert "allowed" in message, message
         return None
-    assert load_config_text(dump_config(config)) == config  # whatever is accepted saves and loads back
+    assert load_config_text(dump_config(config)) == config  # whatever is accepted saves and loads back,
+    assert load_config_text(dump_config(config, USERS_FILE)) == config  # through the comment-keeping path too
     return config
+
+
+USERS_FILE = (ROOT / "config.yaml").read_text()
 
 
 def load_config_text(text: str) -> Config:
@@ -273,3 +279,33 @@ def test_same_config_and_seeds_give_bit_identical_metrics_and_record_the_environ
     assert env["torch"] == torch.__version__ and env["python"] == sys.version.split()[0]
     assert env["device"] == "cpu" and env["seeds"] == {"model": 0, "train": 1, "test": 2, "validation": 3}
     assert "numpy" in env
+
+
+# ----- 7. file modes ---------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_run_files_get_the_mode_an_ordinary_write_gives(tmp_path, umask):
+    previous = os.umask(umask)
+    try:
+        run = Run.start(small_config(tmp_path, "training.num_epochs=1"))
+        list(run.epochs())
+        run.finish()
+        (tmp_path / "plain").write_text("x")
+        expected = stat.S_IMODE((tmp_path / "plain").stat().st_mode)
+    finally:
+        os.umask(previous)
+    assert expected == 0o666 & ~umask
+    files = [p for p in run.folder.rglob("*") if p.is_file()]
+    assert {p.name for p in files} >= {"config.yaml", "metrics.json", "history.csv", "last.pt", "best.pt", "predictions.npz"}
+    assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in files} == {p.name: oct(expected) for p in files}
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_replacing_a_file_keeps_its_own_mode(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("old")
+    path.chmod(0o640)
+    atomic_write_text(path, "new")
+    assert path.read_text() == "new" and stat.S_IMODE(path.stat().st_mode) == 0o640
