@@ -8,13 +8,6 @@ from __future__ import annotations
 
 import multiprocessing
 import sys
-from pathlib import Path
-
-
-def export_graphs(folder: Path, config) -> list[Path]:
-    from gui.figures import export_run_graphs  # Qt is imported only when graphs are wanted
-
-    return export_run_graphs(folder, config)
 
 
 def cli_main(argv: list[str] | None = None) -> int:
@@ -24,6 +17,7 @@ def cli_main(argv: list[str] | None = None) -> int:
 
         return self_test()
     from engine.cli import main
+    from gui.run_graphs import export_graphs  # imports Qt only when graphs are written
 
     return main(argv, export_graphs=export_graphs)
 

@@ -7,8 +7,9 @@ run folder in a temporary directory, and the command's wall time is measured aro
 data, training, final evaluation and the 300-dpi graphs included). From the run's metrics.json it
 prints the validation MSE of the epoch best.pt holds (judge recipes on it, never on the test
 set), the test and train MSE overall and per frequency, the generalization gap (worst
-frequency), and the seconds of training until the test MSE first reached 0.01 and 0.001 (the
-history's wall clock: training plus per-epoch evaluation).
+frequency), the memorisation check (lowest z over the frequencies), and the seconds of training
+until the test MSE first reached 0.01 and 0.001 (the history's wall clock: training plus
+per-epoch evaluation).
 """
 
 from __future__ import annotations
@@ -60,12 +61,16 @@ def summary(name: str, seed: int, metrics: dict, seconds: float) -> str:
     reach = {level: metrics["time_to_test_mse"][level] for level in ("0.01", "0.001")}
     shown = {level: "never" if s is None else f"{s:.0f} s" for level, s in reach.items()}
     validation = metrics.get("validation_mse")
+    check = metrics["memorisation"]
+    lowest_z = min(row["z"] for row in check["per_frequency"])
     return (
         f"{name:<9} model seed {seed}  {metrics['epochs_completed']:>4} epochs  {seconds:6.1f} s wall  "
         f"val {'-' if validation is None else f'{validation:.5f}'}  "
         f"test {metrics['test']['mse']:.5f} ({' '.join(f'{m:.5f}' for m in per_test)})  train {metrics['train']['mse']:.5f}  "
         f"gap {metrics['generalization_gap']:.1%} (worst {hz:g} Hz {gaps[worst]:.1%}) "
-        f"{'PASS' if metrics['generalization_pass'] else 'FAIL'}  to 0.01: {shown['0.01']}  to 0.001: {shown['0.001']}"
+        f"{'PASS' if metrics['generalization_pass'] else 'FAIL'}  "
+        f"{'MEMORISED' if check['memorised'] else 'not memorised'} (lowest z {lowest_z:.2f})  "
+        f"to 0.01: {shown['0.01']}  to 0.001: {shown['0.001']}"
     )
 
 

@@ -5,6 +5,9 @@ and drops it around every tiny torch op: the GUI thread then waits for the GIL a
 and stalls for 100 ms and more (measured by ``benchmarks/gui_responsiveness.py``). A child
 process has its own interpreter, so the front end only waits on a pipe. Stop and pause are
 process-shared events that the loop checks before every optimizer step, as in a thread.
+
+A ``TrainingProcess`` can be started before it is needed: it imports torch and the engine, then
+waits for its one job, so pressing Start does not pay those seconds.
 """
 
 from __future__ import annotations
@@ -14,15 +17,30 @@ import threading
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any
 
 from engine.config import Config
+from engine.events import EpochDone, RunEvent, RunFinished, RunStarted
 from engine.runs import Run
-from engine.trainer import TrainingControl
+from engine.trainer import EpochReport, TrainingControl
 
 CONTEXT = multiprocessing.get_context("spawn")  # fork would copy a GUI's threads and locks
+GraphExporter = Callable[[Path, Config], list[Path]]
 
-Event = tuple[Any, ...]  # ("started", folder, device) | ("epoch", report, predictions) | ("finished", status, message, metrics)
+
+def started_event(run: Run) -> RunStarted:
+    """What a front end draws before the first new epoch, from the run's own test set."""
+    test = run.splits.test
+    window = min(run.config.visualization.time_window, test.n_samples)
+    return RunStarted(
+        folder=run.folder,
+        device=str(run.device),
+        num_epochs=run.config.training.num_epochs,
+        frequencies=test.frequencies,
+        t=test.t[:window].copy(),
+        targets=test.targets[:, :window].copy(),
+        history=tuple(EpochReport(**row) for row in run.session.history),
+        dpi=run.config.visualization.dpi,
+    )
 
 
 def drive(
@@ -30,33 +48,44 @@ def drive(
     runs_dir: Path | None,
     resume: Path | None,
     template: str | None,
+    export_graphs: GraphExporter | None,
     control: TrainingControl,
-    emit: Callable[[Event], None],
+    emit: Callable[[RunEvent], None],
 ) -> None:
-    """Start (or resume) a run, train it, and report every outcome, errors included, through ``emit``."""
+    """Start (or resume) a run, train it, write its graphs, and report every outcome, errors included, through ``emit``."""
     try:
         run = Run.resume(resume) if resume is not None else Run.start(config, runs_dir, template=template)
-        emit(("started", str(run.folder), str(run.device)))
+        started = started_event(run)
+        emit(started)
+        window = started.t.size
         for report in run.epochs(control):
-            emit(("epoch", report, run.session.latest_test_predictions))
+            predictions = run.session.latest_test_predictions
+            emit(EpochDone(report, None if predictions is None else predictions[:, :window].copy()))
         metrics = run.finish()
-        emit(("finished", run.status, run.message, metrics))
+        message = run.message
+        if export_graphs is not None and run.status != "diverged":
+            try:
+                export_graphs(run.folder, run.config)
+            except Exception as exc:  # the run is complete without its PNGs; say so, keep the run
+                message = (message + "; " if message else "") + f"graphs could not be written: {exc.__class__.__name__}: {exc}"
+        emit(RunFinished(run.status, message, metrics))
     except MemoryError:
-        emit(("finished", "failed", "out of memory: try a smaller hidden_size, batch or segments", None))
+        emit(RunFinished("failed", "out of memory: try a smaller hidden_size, batch or segments", None))
     except Exception as exc:  # any failure must reach the front end as a message
-        emit(("finished", "failed", f"{exc.__class__.__name__}: {exc}", None))
+        emit(RunFinished("failed", f"{exc.__class__.__name__}: {exc}", None))
 
 
-def _child(config, runs_dir, resume, template, control: TrainingControl, events: Connection) -> None:
-    """The child's entry point: a front end that dies or closes the pipe counts as a stop, so the
-    run still ends cleanly, with its last checkpoint and metrics written."""
+def _child(control: TrainingControl, ready, jobs: Connection, events: Connection) -> None:
+    """The child's entry point: wait for one job and run it. A front end that dies or closes the
+    pipe counts as a stop, so the run still ends cleanly, with its last checkpoint and metrics."""
+    ready.set()  # the engine (torch included) is imported: a job starts at once
     parent = multiprocessing.parent_process()
 
     def stop_when_parent_dies() -> None:
         wait([parent.sentinel])
         control.request_stop()
 
-    def send(event: Event) -> None:
+    def send(event: RunEvent) -> None:
         try:
             events.send(event)
         except OSError:  # a broken pipe: nobody listens any more
@@ -65,46 +94,104 @@ def _child(config, runs_dir, resume, template, control: TrainingControl, events:
     if parent is not None:
         threading.Thread(target=stop_when_parent_dies, daemon=True).start()
     try:
-        drive(config, runs_dir, resume, template, control, send)
+        job = jobs.recv()
+    except EOFError:  # a spare that was never used
+        return
+    finally:
+        jobs.close()
+    try:
+        drive(*job, control, send)
     finally:
         events.close()
+
+
+class TrainingProcess:
+    """A child process that imports the engine, then runs one job sent to it; start it early."""
+
+    def __init__(self) -> None:
+        self.control = TrainingControl(CONTEXT)
+        self.ready = CONTEXT.Event()
+        self.process: multiprocessing.process.BaseProcess | None = None
+        self._jobs: Connection | None = None
+        self.events: Connection | None = None
+
+    @property
+    def started(self) -> bool:
+        return self.process is not None
+
+    def start(self) -> None:
+        """Spawn the child (raises if no process can be made)."""
+        job_reader, self._jobs = CONTEXT.Pipe(duplex=False)
+        self.events, event_writer = CONTEXT.Pipe(duplex=False)
+        process = CONTEXT.Process(target=_child, args=(self.control, self.ready, job_reader, event_writer), name="training", daemon=True)
+        try:
+            process.start()
+        except BaseException:
+            for end in (self._jobs, self.events):
+                end.close()
+            raise
+        finally:
+            job_reader.close()  # only the child reads jobs and writes events
+            event_writer.close()
+        self.process = process
+
+    def submit(self, job: tuple) -> None:
+        self._jobs.send(job)
+        self._jobs.close()
+
+    def close(self, timeout: float = 30.0) -> None:
+        """End the child: an unused one exits at once; a running one was asked to stop."""
+        if self.process is None:
+            return
+        self.control.request_stop()
+        for end in (self._jobs, self.events):
+            end.close()
+        self.process.join(timeout=timeout)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
 
 
 class BackgroundRun:
     """One run in a child process: ``events()`` yields what the run reports, ``control`` steers it."""
 
-    def __init__(self, config: Config | None, runs_dir: Path | None, resume: Path | None = None, template: str | None = None):
-        self.arguments = (config, runs_dir, resume, template)
-        self.control = TrainingControl(CONTEXT)
-        self.process: multiprocessing.process.BaseProcess | None = None
+    def __init__(
+        self,
+        config: Config | None,
+        runs_dir: Path | None,
+        resume: Path | None = None,
+        template: str | None = None,
+        export_graphs: GraphExporter | None = None,
+        worker: TrainingProcess | None = None,
+    ):
+        self.job = (config, runs_dir, resume, template, export_graphs)
+        self.worker = worker or TrainingProcess()
+        self.control = self.worker.control
 
-    def events(self) -> Iterator[Event]:
-        """Run the child to its end; the last event is always ``("finished", ...)``."""
-        receiver, sender = CONTEXT.Pipe(duplex=False)
-        process = self.process = CONTEXT.Process(target=_child, args=(*self.arguments, self.control, sender), name="training", daemon=True)
+    @property
+    def process(self) -> multiprocessing.process.BaseProcess | None:
+        return self.worker.process
+
+    def events(self) -> Iterator[RunEvent]:
+        """Run the job to its end; the last event is always a ``RunFinished``."""
+        worker = self.worker
         try:
-            process.start()
+            if not worker.started:
+                worker.start()
+            worker.submit(self.job)
         except Exception as exc:  # no process could be made: still a message, never a hung front end
-            receiver.close()
-            yield ("finished", "failed", f"the training process could not start: {exc.__class__.__name__}: {exc}", None)
+            yield RunFinished("failed", f"the training process could not start: {exc.__class__.__name__}: {exc}", None)
             return
-        finally:
-            sender.close()  # only the child writes: its exit then ends our reads
         try:
             while True:
                 try:
-                    event = receiver.recv()
+                    event = worker.events.recv()
                 except EOFError:
-                    process.join()
-                    yield ("finished", "failed", f"the training process ended unexpectedly (exit code {process.exitcode})", None)
+                    worker.process.join()
+                    yield RunFinished("failed", f"the training process ended unexpectedly (exit code {worker.process.exitcode})", None)
                     return
                 yield event
-                if event[0] == "finished":
+                if isinstance(event, RunFinished):
                     return
         finally:
-            self.control.request_stop()  # a no-op after "finished"; ends a child whose reader left early
-            receiver.close()
-            process.join(timeout=30)
-            if process.is_alive():
-                process.kill()
-                process.join()
+            worker.close()  # a no-op wait after RunFinished; ends a child whose reader left early

@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from engine import __version__
 from engine.checkpoints import CheckpointError, load_checkpoint, model_from_checkpoint
-from engine.config import Config, ConfigError, apply_overrides, load_config
+from engine.config import Config, ConfigError, ConfigProblem, apply_overrides, load_config
 from engine.data import export_csv, is_exported_table, load_splits
 from engine.evaluation import evaluate
 from engine.model import DeviceError, resolve_device
@@ -75,7 +75,8 @@ def _load(path: Path | None) -> tuple[Config, str | None]:
 def _train(args: argparse.Namespace, export_graphs: GraphExporter | None) -> int:
     if args.resume:
         if args.config or args.overrides:
-            raise ConfigError(["--resume: the run's own config is used; allowed: --resume alone (with --runs-dir ignored)"])
+            problem = ConfigProblem("--resume", "the run's own config is used; allowed: --resume alone (with --runs-dir ignored)")
+            raise ConfigError([problem])
         run = Run.resume(args.resume)
     else:
         config, template = _load(args.config)
@@ -108,7 +109,7 @@ def _train(args: argparse.Namespace, export_graphs: GraphExporter | None) -> int
         print(f"error: {run.message}", file=sys.stderr)
     else:
         _summary(metrics)
-        if export_graphs is not None and run.status != "diverged":
+        if export_graphs is not None and not args.no_graphs:
             paths = export_graphs(run.folder, run.config)
             print(f"graphs: {len(paths)} PNG files in {run.folder / 'graphs'}", file=sys.stderr)
     print(run.folder)
@@ -118,12 +119,22 @@ def _train(args: argparse.Namespace, export_graphs: GraphExporter | None) -> int
 
 
 def _summary(metrics: dict) -> None:
+    """Quality, the user's generalization rule and the memorisation check, each on its own line."""
     test, train = metrics["test"], metrics["train"]
+    zero = metrics["reference"]["zero_output_mse"]
+    check = metrics["memorisation"]
+    worst = min(check["per_frequency"], key=lambda row: row["z"])
     lines = [
-        f"status {metrics['status']}  epochs {metrics['epochs_completed']}  {metrics['seconds_per_epoch']:.3f} s/epoch",
-        f"MSE train {train['mse']:.5f}  test {test['mse']:.5f}  gap {metrics['generalization_gap']:.2%}  "
-        + ("PASS" if metrics["generalization_pass"] else "FAIL"),
+        f"status {metrics['status']}  epochs {metrics['epochs_completed']}  best.pt: epoch {metrics['best_epoch']}  "
+        f"{metrics['seconds_per_epoch']:.3f} s/epoch",
+        f"quality: MSE train {train['mse']:.5f}  test {test['mse']:.5f}  ({test['mse'] / zero:.1%} of {zero:.3g}, "
+        "what a model that outputs zeros scores)",
         "per frequency (test): " + "  ".join(f"{row['frequency_hz']:g} Hz {row['mse']:.5f}" for row in test["per_frequency"]),
+        f"generalization (the user's rule, train vs test draw): gap {metrics['generalization_gap']:.2%}  "
+        + ("PASS" if metrics["generalization_pass"] else "FAIL"),
+        f"memorisation ({check['draws']} unseen draws): "
+        + ("MEMORISED" if check["memorised"] else "not memorised")
+        + f" (lowest z {worst['z']:.2f} at {worst['frequency_hz']:g} Hz; memorised below -2)",
     ]
     print("\n".join(lines), file=sys.stderr)
 

@@ -7,8 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from engine.data import SignalSet
+from engine.config import DataConfig
+from engine.data import SignalSet, generate
 from engine.model import FrequencyLSTM
+
+MEMORISED_Z = -2.0
 
 
 def predict(model: FrequencyLSTM, signals: SignalSet, mode: str, batch_size: int) -> np.ndarray:
@@ -121,3 +124,64 @@ def evaluate(model: FrequencyLSTM, train: SignalSet, test: SignalSet, mode: str,
         test_pred,
         train_pred,
     )
+
+
+def zero_output_reference(signals: SignalSet) -> dict:
+    """What a model that outputs zeros scores: the mean target power (0.5 for unit sines)."""
+    power = (signals.targets**2).mean(axis=1)
+    return {
+        "zero_output_mse": float(power.mean()),
+        "per_frequency": [{"frequency_hz": f, "mse": float(p)} for f, p in zip(signals.frequencies, power, strict=True)],
+    }
+
+
+def unseen_seeds(data: DataConfig, count: int) -> list[int]:
+    """``count`` noise seeds derived from test_seed, never the train, validation or test seed."""
+    taken = {data.train_seed, data.test_seed, data.validation_seed}
+    seeds: list[int] = []
+    sequence = np.random.SeedSequence([data.test_seed, 0x6E6F7365])  # a stream of its own ("nose")
+    while len(seeds) < count:
+        for seed in sequence.generate_state(count, dtype=np.uint32).tolist():
+            if seed not in taken and len(seeds) < count:
+                taken.add(seed)
+                seeds.append(int(seed))
+        sequence = sequence.spawn(1)[0]
+    return seeds
+
+
+@dataclass(frozen=True)
+class Memorisation:
+    """The train MSE against the spread of MSEs on unseen draws: z < -2 means a draw learned by heart."""
+
+    frequencies: tuple[float, ...]
+    train: tuple[float, ...]
+    unseen: np.ndarray  # (draws, N) MSE per unseen draw and frequency
+
+    @property
+    def z(self) -> tuple[float, ...]:
+        mean, std = self.unseen.mean(axis=0), self.unseen.std(axis=0, ddof=1)
+        return tuple(float((t - m) / s) if s > 0 else 0.0 for t, m, s in zip(self.train, mean, std, strict=True))
+
+    @property
+    def memorised(self) -> bool:
+        return any(z < MEMORISED_Z for z in self.z)
+
+    def to_dict(self) -> dict:
+        mean, std = self.unseen.mean(axis=0), self.unseen.std(axis=0, ddof=1)
+        rows = zip(self.frequencies, self.train, mean, std, self.z, strict=True)
+        return {
+            "draws": int(self.unseen.shape[0]),
+            "memorised": self.memorised,
+            "per_frequency": [
+                {"frequency_hz": f, "train_mse": t, "unseen_mean": float(m), "unseen_std": float(s), "z": z, "memorised": z < MEMORISED_Z}
+                for f, t, m, s, z in rows
+            ],
+        }
+
+
+def memorisation(model: FrequencyLSTM, data: DataConfig, train: SetMetrics, count: int, mode: str, batch_size: int) -> Memorisation:
+    """Score the frozen weights on ``count`` unseen draws, side by side in one pass."""
+    sets = [generate(data, seed) for seed in unseen_seeds(data, count)]
+    outputs = predict_sets(model, sets, mode, batch_size)
+    unseen = np.array([SetMetrics.of(out, s.targets).per_frequency for out, s in zip(outputs, sets, strict=True)])
+    return Memorisation(sets[0].frequencies, train.per_frequency, unseen)

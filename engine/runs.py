@@ -7,10 +7,12 @@ RUN/history.csv          one row per epoch, wall time included
 RUN/metrics.json         final evaluation of best.pt (spec section 3), status, versions, seeds
 RUN/predictions.npz      test-set mixture, targets and outputs for the graphs
 RUN/graphs/              PNG exports (written by the plotting layer)
+RUN/.active              locked while a process trains or evaluates the run (never delete or resume it then)
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -23,6 +25,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+try:
+    import fcntl
+except ImportError:  # Windows: the window still refuses its own active run
+    fcntl = None
+
 import numpy as np
 import torch
 
@@ -30,7 +37,7 @@ from engine import __version__
 from engine.checkpoints import config_of, load_checkpoint, save_checkpoint
 from engine.config import Config, ConfigError, dump_config, load_config
 from engine.data import Splits, load_splits
-from engine.evaluation import Evaluation, evaluate
+from engine.evaluation import Evaluation, evaluate, memorisation, zero_output_reference
 from engine.files import atomic_write_bytes, atomic_write_json, atomic_write_text
 from engine.model import resolve_device
 from engine.trainer import DivergenceError, EpochReport, Session, TrainingControl
@@ -66,6 +73,40 @@ def new_run_folder(runs_dir: Path, mode: str) -> Path:
             f"training.runs_dir: cannot write a run folder in {runs_dir} ({exc.strerror or exc}); allowed: a writable folder"
         ) from None
     return folder
+
+
+ACTIVE_LOCK = ".active"
+
+
+@contextlib.contextmanager
+def active(folder: Path) -> Iterator[None]:
+    """Hold the run's lock while training or evaluating; the OS drops it if the process dies."""
+    if fcntl is None:
+        yield
+        return
+    with (Path(folder) / ACTIVE_LOCK).open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise RunError(f"{folder}: this run is being trained by another process; stop it there first") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def is_active(folder: Path) -> bool:
+    """True while some process trains or evaluates the run in ``folder``."""
+    path = Path(folder) / ACTIVE_LOCK
+    if fcntl is None or not path.exists():
+        return False
+    try:
+        with path.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    except OSError:
+        return True
+    return False
 
 
 def versions() -> dict[str, str]:
@@ -145,6 +186,8 @@ class Run:
         path = Path(folder) / "checkpoints" / "last.pt"
         if not path.exists():
             raise RunError(f"--resume: {folder} has no checkpoints/last.pt; allowed: a run folder made by this workbench")
+        if is_active(folder):
+            raise RunError(f"--resume: {folder} is being trained by another process; allowed: a stopped or finished run")
         payload = load_checkpoint(path)
         config = config_of(payload, path)
         for stale in [*Path(folder).glob(".*.tmp"), *(Path(folder) / "checkpoints").glob(".*.tmp")]:
@@ -167,19 +210,27 @@ class Run:
         control = control or TrainingControl()
         frequencies = self.config.data.frequencies
         try:
-            for report in self.session.epochs(control):
-                self._save_checkpoint("last.pt")
-                if report.is_best:
-                    self._save_checkpoint("best.pt")
-                self._write(lambda: atomic_write_text(self.folder / "history.csv", history_csv(self.session.history, frequencies)))
-                yield report
+            with active(self.folder):
+                yield from self._epochs(control, frequencies)
         except DivergenceError as exc:
             self.status, self.message = "diverged", str(exc)
             return
         self.status = "stopped" if control.stop_requested and not self.session.finished else "completed"
 
+    def _epochs(self, control: TrainingControl, frequencies: list[float]) -> Iterator[EpochReport]:
+        for report in self.session.epochs(control):
+            self._save_checkpoint("last.pt")
+            if report.is_best:
+                self._save_checkpoint("best.pt")
+            self._write(lambda: atomic_write_text(self.folder / "history.csv", history_csv(self.session.history, frequencies)))
+            yield report
+
     def finish(self) -> dict[str, Any]:
         """Evaluate best.pt (else last.pt) per spec section 3; write metrics.json and predictions.npz."""
+        with active(self.folder):
+            return self._finish()
+
+    def _finish(self) -> dict[str, Any]:
         checkpoints = self.folder / "checkpoints"
         source = checkpoints / ("best.pt" if (checkpoints / "best.pt").exists() else "last.pt")
         model = self.session.model
@@ -188,6 +239,7 @@ class Run:
         self.evaluation = evaluate(
             model, self.splits.train, self.splits.test, t.mode, t.batch_size, self.config.evaluation.generalization_threshold
         )
+        check = memorisation(model, self.config.data, self.evaluation.train, self.config.evaluation.unseen_draws, t.mode, t.batch_size)
         history = self.session.history
         seconds = [row["epoch_seconds"] for row in history]
         metrics = {
@@ -203,6 +255,8 @@ class Run:
             "wall_seconds": self.session.elapsed,
             "time_to_test_mse": {str(level): time_to_quality(history, level) for level in QUALITY_LEVELS},
             **self.evaluation.to_dict(),
+            "reference": zero_output_reference(self.splits.test),
+            "memorisation": check.to_dict(),
             "environment": environment(self.config, self.device),
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }

@@ -34,6 +34,8 @@ class TrainingControl:
         self._stop = events.Event()
         self._running = events.Event()
         self._running.set()
+        self.parked = events.Event()  # set while the loop waits in a pause: what a front end can observe
+        self.paused_seconds = 0.0  # time the loop spent waiting, counted where the loop runs
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -56,7 +58,11 @@ class TrainingControl:
     def should_continue(self) -> bool:
         """Called before each optimizer step: blocks while paused, False once a stop was asked."""
         if not self._running.is_set():
+            waited = time.perf_counter()
+            self.parked.set()
             self._running.wait()
+            self.parked.clear()
+            self.paused_seconds += time.perf_counter() - waited
         return not self._stop.is_set()
 
 
@@ -213,18 +219,19 @@ class Session:
         while not self.finished:
             lr = learning_rate_at(self.config, self.epoch, self.elapsed)
             self.trainer.set_learning_rate(lr)
-            started = time.perf_counter()
+            started, paused_before = time.perf_counter(), control.paused_seconds
             if t.training_noise == "fresh":
                 self._use_training_set(training_draw(self.config.data, self.epoch))
             loss = self.trainer.train_epoch(self.inputs, self.targets, control.should_continue)
-            train_seconds = time.perf_counter() - started
+            paused = control.paused_seconds - paused_before  # a pause is not training time
+            train_seconds = time.perf_counter() - started - paused
             if loss is None:
                 return
             if diverged(loss, self.target_power):
                 raise DivergenceError(self.epoch + 1, loss)
             test, validation = self._score()
             self.epoch += 1
-            self.elapsed += time.perf_counter() - started
+            self.elapsed += time.perf_counter() - started - paused
             score = validation if validation is not None else loss
             is_best = score < self.best_value
             if is_best:

@@ -7,7 +7,6 @@ import math
 import os
 import tempfile
 import time
-from pathlib import Path
 
 
 def self_test() -> int:
@@ -15,8 +14,9 @@ def self_test() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from engine.background import BackgroundRun
     from engine.config import apply_overrides, load_config
+    from engine.events import EpochDone, RunFinished, RunStarted
     from gui.app import RESOURCES, app_icon, create_app
-    from gui.figures import export_run_graphs
+    from gui.run_graphs import export_graphs
 
     started = time.perf_counter()
     create_app([])
@@ -25,14 +25,17 @@ def self_test() -> int:
         settings = ["data.sampling_rate=100", "data.duration=1", f"data.data_dir={tmp}/data", "model.hidden_size=8"]
         settings += ["training.num_epochs=2", "training.device=cpu", f"training.runs_dir={tmp}/runs", "visualization.dpi=50"]
         config = apply_overrides(load_config(RESOURCES / "presets" / "seed.yaml"), settings)
-        events = list(BackgroundRun(config, None).events())
-        losses = [event[1].train_loss for event in events if event[0] == "epoch"]
-        status, message, metrics = events[-1][1:]
+        events = list(BackgroundRun(config, None, export_graphs=export_graphs).events())
+        losses = [event.report.train_loss for event in events if isinstance(event, EpochDone)]
+        finished = events[-1]
+        assert isinstance(finished, RunFinished)
+        status, message, metrics = finished.status, finished.message, finished.metrics
         if len(losses) != 2 or not all(math.isfinite(v) for v in losses) or status != "completed":
             problems.append(f"training: {status} after {len(losses)} epochs ({message})")
         else:
-            pngs = export_run_graphs(Path(events[0][1]), config)
-            if not pngs or any(Path(p).stat().st_size == 0 or Path(p).read_bytes()[:4] != b"\x89PNG" for p in pngs):
+            folder = next(event.folder for event in events if isinstance(event, RunStarted))
+            pngs = sorted((folder / "graphs").glob("*.png"))  # written by the training process, as for the window
+            if not pngs or any(p.stat().st_size == 0 or p.read_bytes()[:4] != b"\x89PNG" for p in pngs):
                 problems.append(f"graph export: {pngs}")
     if problems:
         print("self-test FAIL: " + "; ".join(problems))

@@ -10,26 +10,35 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from engine.background import BackgroundRun
+from engine.background import BackgroundRun, TrainingProcess
 from engine.config import Config
+from engine.events import EpochDone, RunFinished, RunStarted
+from gui.run_graphs import export_graphs
 
 
 class TrainingWorker(QObject):
-    started = Signal(str, str)  # run folder, device
-    epoch_done = Signal(object, object)  # engine.trainer.EpochReport, test predictions (N, n) or None
-    finished = Signal(str, str, object)  # status, message, metrics dict (or None)
+    started = Signal(object)  # engine.events.RunStarted
+    epoch_done = Signal(object)  # engine.events.EpochDone
+    finished = Signal(object)  # engine.events.RunFinished
 
-    def __init__(self, config: Config | None, runs_dir: Path | None, resume: Path | None = None, template: str | None = None):
+    def __init__(
+        self,
+        config: Config | None,
+        runs_dir: Path | None,
+        resume: Path | None = None,
+        template: str | None = None,
+        process: TrainingProcess | None = None,
+    ):
         super().__init__()
-        self.run = BackgroundRun(config, runs_dir, resume, template)
+        self.run = BackgroundRun(config, runs_dir, resume, template, export_graphs=export_graphs, worker=process)
         self.control = self.run.control
-        self._signals = {"started": self.started, "epoch": self.epoch_done, "finished": self.finished}
+        self._signals = {RunStarted: self.started, EpochDone: self.epoch_done, RunFinished: self.finished}
 
     @Slot()
     def work(self) -> None:
-        """Runs in the worker thread until the run's last event, ``finished``, has been relayed."""
-        for kind, *arguments in self.run.events():
-            self._signals[kind].emit(*arguments)
+        """Runs in the worker thread until the run's last event, ``RunFinished``, has been relayed."""
+        for event in self.run.events():
+            self._signals[type(event)].emit(event)
 
 
 def start_worker(worker: TrainingWorker) -> QThread:

@@ -3,71 +3,113 @@ child that dies is reported instead of hanging the front end. No Qt involved."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import torch
 
 from benchmarks.kill_resume import wait_for
-from engine.background import CONTEXT, BackgroundRun
+from engine.background import CONTEXT, BackgroundRun, TrainingProcess
+from engine.events import EpochDone, RunFinished, RunStarted
 from engine.runs import Run
+from gui.run_graphs import export_graphs
 from tests.conftest import ROOT, small_config
 
 
 def test_a_child_process_run_reports_each_epoch_and_matches_an_in_process_run(tmp_path):
     config = small_config(tmp_path, "training.num_epochs=2")
     events = list(BackgroundRun(config, None).events())
-    kinds = [event[0] for event in events]
-    assert kinds == ["started", "epoch", "epoch", "finished"]
-    _, folder, device = events[0]
-    assert Path(folder).is_dir() and device == "cpu"
-    reports = [event[1] for event in events if event[0] == "epoch"]
+    assert [type(event) for event in events] == [RunStarted, EpochDone, EpochDone, RunFinished]
+    started = events[0]
+    assert started.folder.is_dir() and started.device == "cpu" and started.history == ()
+    assert started.targets.shape == (4, 100) and started.t.shape == (100,)  # the config's time window, drawn before epoch 1
+    reports = [event.report for event in events[1:3]]
     assert [r.epoch for r in reports] == [1, 2]
-    predictions = events[2][2]
-    assert predictions.shape[0] == 4 and predictions.flags.writeable  # the GUI's own copy
-    status, message, metrics = events[-1][1:]
-    assert status == "completed" and message == "" and metrics["epochs_completed"] == 2
+    predictions = events[2].predictions
+    assert predictions.shape == (4, 100) and predictions.flags.writeable  # the GUI's own copy
+    finished = events[-1]
+    assert (finished.status, finished.message, finished.metrics["epochs_completed"]) == ("completed", "", 2)
+    assert not list((started.folder / "graphs").glob("*.png"))  # no exporter given: no graphs
 
     local = Run.start(config)
     assert [r.train_loss for r in local.epochs()] == [r.train_loss for r in reports]  # the same engine, bit for bit
     local.finish()
 
 
-def test_stop_and_pause_reach_the_child_and_the_run_ends_stopped_with_last_pt(tmp_path):
+def test_a_process_started_in_advance_runs_the_job_and_writes_the_graphs(tmp_path):
+    spare = TrainingProcess()
+    spare.start()
+    events = list(BackgroundRun(small_config(tmp_path, "training.num_epochs=1"), None, export_graphs=export_graphs, worker=spare).events())
+    assert isinstance(events[-1], RunFinished) and events[-1].status == "completed"
+    graphs = sorted(p.name for p in (events[0].folder / "graphs").glob("*.png"))
+    assert "loss_curve.png" in graphs and "graph2_all_frequencies.png" in graphs
+    assert not spare.process.is_alive()
+
+
+def test_an_unused_spare_process_ends_when_closed():
+    spare = TrainingProcess()
+    spare.start()
+    spare.close(timeout=60)
+    assert spare.process.exitcode == 0
+
+
+def test_pause_parks_the_loop_with_no_epoch_or_checkpoint_advancing_until_resumed(tmp_path):
     run = BackgroundRun(small_config(tmp_path, "training.num_epochs=100000"), None)
-    epochs_seen = 0
-    for event in run.events():
-        if event[0] == "epoch":
-            epochs_seen += 1
-            if epochs_seen == 1:
-                run.control.pause()
-                assert run.control.paused
-                run.control.resume()
-            else:
-                run.control.request_stop()
-        elif event[0] == "started":
-            folder = Path(event[1])
-    assert event[:2] == ("finished", "stopped")
-    assert 2 <= event[3]["epochs_completed"] < 100000
-    assert torch.load(folder / "checkpoints" / "last.pt", weights_only=True)["progress"]["epoch"] == event[3]["epochs_completed"]
+    events = run.events()
+    folder = next(events).folder
+    reports = [next(events).report]
+    run.control.pause()
+    assert run.control.parked.wait(timeout=60), "the training loop never waited in the pause"
+    while run.worker.events.poll():  # epochs that ended before the loop reached the pause
+        reports.append(next(events).report)
+    parked_at = torch.load(folder / "checkpoints" / "last.pt", weights_only=True)["progress"]["epoch"]
+    assert parked_at == reports[-1].epoch  # parked: nothing sent, nothing saved past the last report
+    assert run.control.parked.is_set() and not run.worker.events.poll()
+    run.control.resume()
+    assert next(events).report.epoch == parked_at + 1
+    run.control.request_stop()
+    assert list(events)[-1].status == "stopped"
+
+
+def test_paused_time_is_not_training_time(tmp_path):
+    run = BackgroundRun(small_config(tmp_path, "training.num_epochs=100000"), None)
+    events = run.events()
+    next(events)
+    reports = [next(events).report]
+    run.control.pause()
+    assert run.control.parked.wait(timeout=60)
+    pause_s = 3.0  # far longer than an epoch of this small set
+    time.sleep(pause_s)  # the pause being measured, not a wait for something to happen
+    run.control.resume()
+    while len(reports) < 4:
+        reports.append(next(events).report)
+    run.control.request_stop()
+    finished = list(events)[-1]
+    steps = [b.wall_seconds - a.wall_seconds for a, b in itertools.pairwise(reports)]
+    assert max(steps) < pause_s, steps  # counted, the pause alone would make one step longer than this
+    assert max(r.epoch_seconds for r in reports) < pause_s
+    assert reports[-1].wall_seconds < sum(r.epoch_seconds for r in reports) + pause_s  # the ETA's and budget's clock
+    assert finished.metrics["wall_seconds"] == reports[-1].wall_seconds
 
 
 def test_a_child_that_dies_is_reported_as_a_failed_run(tmp_path):
     run = BackgroundRun(small_config(tmp_path, "training.num_epochs=100000"), None)
     events = run.events()
-    assert next(events)[0] == "started"
+    assert isinstance(next(events), RunStarted)
     run.process.kill()
     last = list(events)[-1]
-    assert last[:2] == ("finished", "failed") and "ended unexpectedly" in last[2]
+    assert last.status == "failed" and "ended unexpectedly" in last.message
     assert not run.process.is_alive()
 
 
 def test_a_run_the_engine_cannot_resume_comes_back_as_a_message(tmp_path):
     events = list(BackgroundRun(None, None, resume=tmp_path / "no-such-run").events())
-    assert len(events) == 1 and events[0][:2] == ("finished", "failed")
-    assert "no-such-run" in events[0][2]
+    assert len(events) == 1 and events[0].status == "failed"
+    assert "no-such-run" in events[0].message
 
 
 FRONT_END = """
@@ -77,8 +119,8 @@ from engine.background import CONTEXT, BackgroundRun
 from tests.conftest import small_config
 run = BackgroundRun(small_config(Path(sys.argv[1]), "training.num_epochs=100000"), None)
 for event in run.events():
-    if event[0] == "started":
-        print(event[1], flush=True)
+    if hasattr(event, "folder"):
+        print(event.folder, flush=True)
         sys.stdin.read()  # a front end that hangs here until it is killed
 """
 
@@ -103,5 +145,5 @@ def test_a_process_that_cannot_start_comes_back_as_a_message(tmp_path, monkeypat
 
     monkeypatch.setattr(type(CONTEXT.Process()), "start", refuse)
     events = list(BackgroundRun(small_config(tmp_path), None).events())
-    assert len(events) == 1 and events[0][:2] == ("finished", "failed")
-    assert "could not start: OSError: no more processes" in events[0][2]
+    assert len(events) == 1 and events[0].status == "failed"
+    assert "could not start: OSError: no more processes" in events[0].message

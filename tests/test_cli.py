@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtGui import QImage
 
 import main
-from tests.conftest import ROOT
+from tests.conftest import ROOT, small_config
 
 
 def small_args(tmp_path: Path) -> list[str]:
@@ -71,3 +71,22 @@ def test_bad_input_is_one_clear_message_and_exit_2_without_traceback(tmp_path):
         assert "Traceback" not in result.stderr
         for part in expected:
             assert part in result.stderr, (args, result.stderr)
+
+
+def test_no_graphs_writes_no_png_and_the_summary_keeps_quality_apart_from_generalization(tmp_path, capsys):
+    args = ["train", "--config", str(ROOT / "config.yaml"), "--runs-dir", str(tmp_path / "runs"), "--no-graphs", *small_args(tmp_path)]
+    assert main.cli_main([*args, "--set", "evaluation.unseen_draws=2"]) == 0
+    captured = capsys.readouterr()
+    folder = Path(captured.out.strip().splitlines()[-1])
+    assert (folder / "metrics.json").exists() and list((folder / "graphs").iterdir()) == []
+    assert "of 0.5, what a model that outputs zeros scores" in captured.err
+    assert "memorisation (2 unseen draws)" in captured.err and "best.pt: epoch" in captured.err
+
+
+def test_a_run_being_trained_cannot_be_resumed_by_another_process(tmp_path):
+    from engine.runs import Run, active
+
+    run = Run.start(small_config(tmp_path))
+    with active(run.folder):
+        result = run_cli("train", "--resume", str(run.folder), cwd=tmp_path)
+    assert result.returncode == 2 and "being trained by another process" in result.stderr

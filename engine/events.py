@@ -1,0 +1,50 @@
+"""What a training process tells its front end, as typed records that cross a pipe or a thread.
+
+The front end draws from these alone: the started event carries what it shows before epoch 1
+(the time axis and targets of the test set, a resumed run's earlier epochs), computed where the
+run is, so no front end generates data sets again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.trainer import EpochReport
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    """The run exists: its folder, device and what to draw before its first new epoch."""
+
+    folder: Path
+    device: str
+    num_epochs: int
+    frequencies: tuple[float, ...]
+    t: np.ndarray  # (window,) seconds of the test set shown live
+    targets: np.ndarray  # (N, window) clean targets of the test set
+    history: tuple[EpochReport, ...]  # epochs a resumed run already has; empty for a new run
+    dpi: int
+
+
+@dataclass(frozen=True)
+class EpochDone:
+    """One completed epoch and the model's test outputs over the shown window, (N, window)."""
+
+    report: EpochReport
+    predictions: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    """The run ended: completed, stopped, diverged or failed; metrics is None when none were written."""
+
+    status: str
+    message: str
+    metrics: dict[str, Any] | None
+
+
+RunEvent = RunStarted | EpochDone | RunFinished

@@ -1,0 +1,22 @@
+"""A run's PNGs written by a process with no window (the command line, the training process).
+
+Qt and pyqtgraph are imported on the first call only, so handing this function to a training
+process costs it nothing until its run has finished."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from engine.config import Config
+
+
+def export_graphs(folder: Path, config: Config) -> list[Path]:
+    """Write RUN/graphs/*.png at the config's dpi, offscreen."""
+    from PySide6.QtWidgets import QApplication
+
+    if QApplication.instance() is None:  # a process without a window never needs a display connection
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from gui.figures import export_run_graphs
+
+    return export_run_graphs(folder, config)
