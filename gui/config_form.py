@@ -18,16 +18,53 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from engine.config import Config, ConfigError, config_from_dict, schema_fields
+from engine.config import Config, ConfigError, ConfigProblem, config_from_dict, parse_value, schema_fields
 
 EDITED_SECTIONS = ("data", "model", "training", "evaluation", "visualization")
 FOLDER_KEYS = {"data_dir", "runs_dir", "save_dir", "output_dir"}
 INVALID_STYLE = "border: 2px solid #d55e00; background: #fff1ea;"
+FIELD_ERROR_STYLE = "color: #b23c00; font-size: 11px;"
+
+
+def format_number(value: Any) -> str:
+    """The shortest text that reads back as exactly ``value``: 0.0001, 1e-5, 10, 4294967295."""
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e16:
+            return str(int(value))
+        mantissa, e, exponent = repr(value).partition("e")
+        return f"{mantissa}e{int(exponent)}" if e else mantissa
+    return str(value)
+
+
+class NumberEdit(QLineEdit):
+    """A number typed as a person writes it (1e-4, .0001, 4294967295); the engine judges it, so
+    every value the schema allows can be entered and every other one is named at the field."""
+
+    def __init__(self, integer: bool, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.integer = integer
+
+    def setValue(self, value: float) -> None:  # noqa: N802 - the spin-box name callers know
+        self.setText(format_number(value))
+
+    def value(self) -> Any:
+        """The typed value: a number when it parses as one, else the text for the engine to refuse."""
+        text = self.text().strip()
+        parsed = parse_value(text) if text else text
+        return parsed if isinstance(parsed, (int, float)) and not isinstance(parsed, bool) else text
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Up and Down step an integer by one, as a spin box would."""
+        step = {Qt.Key.Key_Up: 1, Qt.Key.Key_Down: -1}.get(event.key())
+        value = self.value()
+        if self.integer and step and isinstance(value, int):
+            self.setValue(value + step)
+            return
+        super().keyPressEvent(event)
 
 
 class FrequencyListEditor(QWidget):
@@ -83,10 +120,6 @@ class FrequencyListEditor(QWidget):
             self.changed.emit()
 
 
-def _float_decimals(f: dataclasses.Field) -> int:
-    return 6 if f.metadata.get("min", 1) < 0.01 or f.name in ("learning_rate",) else 3
-
-
 class ConfigForm(QWidget):
     """Emits ``edited`` on every change with the validated Config, or None and the messages."""
 
@@ -95,6 +128,10 @@ class ConfigForm(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.editors: dict[str, QWidget] = {}
+        self.labels: dict[str, QLabel] = {}
+        self.field_errors: dict[str, QLabel] = {}
+        self.help: dict[str, str] = {}
+        self.modes: dict[str, str] = {}  # key -> the one training mode that reads it
         self._loading = False
         inner = QWidget()
         column = QVBoxLayout(inner)
@@ -104,13 +141,7 @@ class ConfigForm(QWidget):
             form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
             for f in schema_fields(section):
                 key = f"{section}.{f.name}"
-                editor = self._make_editor(f)
-                editor.setToolTip(f.metadata.get("help", ""))
-                editor.setObjectName(key)
-                self.editors[key] = editor
-                label = QLabel(f.name.replace("_", " "))
-                label.setToolTip(f.metadata.get("help", ""))
-                form.addRow(label, self._with_picker(editor) if f.name in FOLDER_KEYS else editor)
+                form.addRow(*self._make_row(key, f))
             column.addWidget(box)
         column.addStretch(1)
         scroll = QScrollArea()
@@ -128,6 +159,47 @@ class ConfigForm(QWidget):
         self._paths = Config().paths
         self._debounce = QTimer(self, singleShot=True, interval=150)
         self._debounce.timeout.connect(self.validate)
+        self.editors["training.mode"].currentTextChanged.connect(self._follow_mode)
+        self._follow_mode(self.editors["training.mode"].currentText())
+
+    def _make_row(self, key: str, f: dataclasses.Field) -> tuple[QLabel, QWidget]:
+        """Label, editor (with its unit, folder picker or hint) and a line for the field's own message."""
+        meta = f.metadata
+        editor = self._make_editor(f)
+        editor.setObjectName(key)
+        self.editors[key] = editor
+        self.help[key] = meta.get("help", "")
+        label = QLabel(f.name.replace("_", " "))
+        self.labels[key] = label
+        line = QHBoxLayout()
+        line.setContentsMargins(0, 0, 0, 0)
+        line.addWidget(editor, 1)
+        if f.name in FOLDER_KEYS:
+            line.addWidget(self._picker(editor))
+        if "unit" in meta and f.name != "frequencies":
+            line.addWidget(QLabel(meta["unit"]))
+        if key == "visualization.comparison_freq_idx":
+            self.frequency_hint = QLabel()
+            line.addWidget(self.frequency_hint)
+        error = QLabel()
+        error.setStyleSheet(FIELD_ERROR_STYLE)
+        error.setWordWrap(True)
+        error.hide()
+        self.field_errors[key] = error
+        cell = QWidget()
+        stack = QVBoxLayout(cell)
+        stack.setContentsMargins(0, 0, 0, 0)
+        stack.setSpacing(1)
+        stack.addLayout(line)
+        stack.addWidget(error)
+        if "mode" in meta:
+            self.modes[key] = meta["mode"]
+        if meta.get("superseded"):  # greyed: the run folder decides where these files go
+            for widget in (label, editor):
+                widget.setEnabled(False)
+        for widget in (label, editor):
+            widget.setToolTip(self.help[key])
+        return label, cell
 
     def _make_editor(self, f: dataclasses.Field) -> QWidget:
         meta = f.metadata
@@ -139,33 +211,21 @@ class ConfigForm(QWidget):
             editor = QComboBox()
             editor.addItems(list(meta["choices"]))
             editor.currentIndexChanged.connect(self._changed)
-        elif isinstance(default, bool) or default is None or isinstance(default, str):
+        elif isinstance(default, (int, float)) and not isinstance(default, bool):
+            editor = NumberEdit(integer=isinstance(default, int))
+            editor.textChanged.connect(self._changed)
+        else:
             editor = QLineEdit()
             editor.textChanged.connect(self._changed)
-        elif isinstance(default, int):
-            editor = QSpinBox()
-            editor.setRange(int(meta.get("min", -(2**31))), int(min(meta.get("max", 2**31 - 1), 2**31 - 1)))
-            editor.setKeyboardTracking(True)
-            editor.valueChanged.connect(self._changed)
-        else:
-            editor = QDoubleSpinBox()
-            editor.setDecimals(_float_decimals(f))
-            editor.setRange(float(meta.get("min", -1e9)), float(meta.get("max", 1e9)))
-            editor.setSingleStep(10 ** -editor.decimals() * 10 if editor.decimals() > 3 else 0.1)
-            editor.valueChanged.connect(self._changed)
         return editor
 
-    def _with_picker(self, editor: QLineEdit) -> QWidget:
-        row = QWidget()
-        layout = QHBoxLayout(row)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(editor, 1)
+    def _picker(self, editor: QLineEdit) -> QPushButton:
         button = QPushButton("…")
         button.setFixedWidth(32)
         button.setToolTip("Choose a folder")
         button.clicked.connect(lambda: self._pick_folder(editor))
-        layout.addWidget(button)
-        return row
+        button.setEnabled(editor.isEnabled())
+        return button
 
     def _pick_folder(self, editor: QLineEdit) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose a folder", editor.text())
@@ -175,6 +235,14 @@ class ConfigForm(QWidget):
     def _changed(self, *_: Any) -> None:
         if not self._loading:
             self._debounce.start()
+
+    def _follow_mode(self, mode: str) -> None:
+        """Fields that only the other training mode reads are disabled, with a tooltip saying so."""
+        for key, only in self.modes.items():
+            used = only == mode
+            for widget in (self.labels[key], self.editors[key]):
+                widget.setEnabled(used)
+                widget.setToolTip(self.help[key] if used else f"Not used in {mode} mode (only in {only} mode).\n\n{self.help[key]}")
 
     def set_config(self, config: Config) -> None:
         """Show ``config`` in the form without emitting one edit per field."""
@@ -189,16 +257,16 @@ class ConfigForm(QWidget):
                     editor.setCurrentText(str(value))
                 elif isinstance(editor, FrequencyListEditor):
                     editor.set_values(value)
-                elif isinstance(editor, QLineEdit):
-                    editor.setText(str(value))
-                else:
+                elif isinstance(editor, NumberEdit):
                     editor.setValue(value)
+                else:
+                    editor.setText(str(value))
         finally:
             self._loading = False
         self.validate()
 
     def raw(self) -> dict[str, dict[str, Any]]:
-        """The form's values as a config document (text lists parsed, paths carried through)."""
+        """The form's values as a config document (numbers as typed, paths carried through)."""
         raw: dict[str, dict[str, Any]] = {section: {} for section in EDITED_SECTIONS}
         raw["paths"] = dataclasses.asdict(self._paths)
         for key, editor in self.editors.items():
@@ -207,30 +275,38 @@ class ConfigForm(QWidget):
                 value: Any = editor.currentText()
             elif isinstance(editor, FrequencyListEditor):
                 value = editor.values()
-            elif isinstance(editor, QLineEdit):
-                value = editor.text().strip()
-            else:
+            elif isinstance(editor, NumberEdit):
                 value = editor.value()
+            else:
+                value = editor.text().strip()
             raw[section][name] = value
         return raw
 
     def validate(self) -> Config | None:
-        """Validate with the engine, mark each named field, and emit ``edited``."""
-        for editor in self.editors.values():
-            editor.setStyleSheet("")
-            editor.setToolTip(editor.toolTip().split("\n\n⚠")[0])
+        """Validate with the engine, show each problem at the field it names, and emit ``edited``."""
+        problems: list[ConfigProblem] = []
         try:
             config = config_from_dict(self.raw())
         except ConfigError as exc:
-            for message in exc.messages:
-                key = message.split(":")[0].split(" ")[0]
-                editor = self.editors.get(key)
-                if editor is not None:
-                    editor.setStyleSheet(INVALID_STYLE)
-                    editor.setToolTip(editor.toolTip() + "\n\n⚠ " + message)
-            self.errors.setText("\n".join(f"⚠ {m}" for m in exc.messages))
-            self.edited.emit(None, exc.messages)
-            return None
-        self.errors.setText("")
-        self.edited.emit(config, [])
+            config, problems = None, exc.problems
+        by_key: dict[str, list[str]] = {}
+        for problem in problems:
+            by_key.setdefault(problem.key, []).append(str(problem))
+        for key, editor in self.editors.items():
+            messages = by_key.get(key, [])
+            editor.setStyleSheet(INVALID_STYLE if messages else "")
+            self.field_errors[key].setText("\n".join(messages))
+            self.field_errors[key].setVisible(bool(messages))
+        self._show_selected_frequency()
+        self.errors.setText("\n".join(f"⚠ {p}" for p in problems))
+        self.edited.emit(config, [str(p) for p in problems])
         return config
+
+    def _show_selected_frequency(self) -> None:
+        """comparison_freq_idx with the frequency it picks: "→ f2 = 3 Hz"."""
+        frequencies = self.editors["data.frequencies"].values()
+        index = self.editors["visualization.comparison_freq_idx"].value()
+        if isinstance(index, int) and 0 <= index < len(frequencies):
+            self.frequency_hint.setText(f"→ f{index + 1} = {frequencies[index]:g} Hz")
+        else:
+            self.frequency_hint.setText("")

@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from math import ceil, floor, log10
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,50 @@ def pen(index_or_color: int | str, width: float = 1.6, style: Qt.PenStyle = Qt.P
     c = QColor(color(index_or_color) if isinstance(index_or_color, int) else index_or_color)
     c.setAlpha(alpha)
     return pg.mkPen(c, width=width, style=style)
+
+
+def _legend(plot: pg.PlotItem, **kwargs) -> pg.LegendItem:
+    """The plot's legend, top right, on a semi-opaque white card so it stays readable over dense curves."""
+    return plot.addLegend(offset=(-10, 10), brush=pg.mkBrush(255, 255, 255, 210), pen=pg.mkPen("#c8c8c8", width=1), **kwargs)
+
+
+class CurveAxis(pg.AxisItem):
+    """Axis of the per-epoch curves: integer ticks while ``integer`` (an epoch axis), and in log mode
+    at least two labelled ticks, written as plain values (0.03, 0.04) rather than powers of ten."""
+
+    integer = False
+
+    def set_integer(self, integer: bool) -> None:
+        if integer != self.integer:
+            self.integer = integer
+            self.picture = None
+            self.update()
+
+    def tickSpacing(self, lo: float, hi: float, size: float):  # noqa: N802 - pyqtgraph's name
+        levels = super().tickSpacing(lo, hi, size)
+        if not self.integer or not levels:
+            return levels
+        return [(spacing, offset) for spacing, offset in levels if spacing >= 1] or [(1.0, 0.0)]
+
+    def tickValues(self, lo: float, hi: float, size: float):  # noqa: N802 - pyqtgraph's name
+        levels = super().tickValues(lo, hi, size)
+        lo, hi = sorted((lo, hi))
+        if self.logMode and (not levels or sum(lo <= v <= hi for v in levels[0][1]) < 2) and 10.0**hi > 10.0**lo:
+            return [(None, list(np.log10(round_values(10.0**lo, 10.0**hi))))]
+        return levels
+
+    def logTickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802 - pyqtgraph's name
+        return [f"{10.0**v * scale:g}" for v in values]
+
+
+def round_values(lo: float, hi: float) -> np.ndarray:
+    """Two to five round values (multiples of 5, 2 or 1 times a power of ten) within ``lo < hi``."""
+    unit = 10.0 ** floor(log10(hi - lo))
+    for step in (5 * unit, 2 * unit, unit, unit / 2):  # unit / 2 always fits twice: hi - lo >= unit
+        first, last = ceil(lo / step), floor(hi / step)
+        if last > first:
+            return np.arange(first, last + 1) * step
+    return np.array([lo, hi])
 
 
 def _style_plot(plot: pg.PlotItem, title: str, x_label: str, x_unit: str | None, y_label: str, y_unit: str | None = None) -> None:
@@ -150,10 +195,13 @@ def _scaled_pens(scene, scale: float):
     saved = []
     for item in scene.items():
         if isinstance(item, pg.PlotDataItem) and item.opts["pen"] is not None:
-            pen = QPen(pg.mkPen(item.opts["pen"]))
             saved.append((item, item.opts["pen"]))
-            pen.setWidthF(max(pen.widthF(), 1.0) * scale)
-            item.setPen(pen)
+        elif isinstance(item, pg.InfiniteLine):  # the best-epoch marker
+            saved.append((item, item.pen))
+    for item, old in saved:
+        pen = QPen(pg.mkPen(old))
+        pen.setWidthF(max(pen.widthF(), 1.0) * scale)
+        item.setPen(pen)
     items = [item for item in scene.items() if hasattr(item, "setExportMode")]
     for item in items:
         item.setExportMode(True, {"antialias": True, "resolutionScale": scale})
@@ -183,7 +231,7 @@ class ComparisonFigure(Figure):
         super().__init__()
         self.plot = self.addPlot()
         _style_plot(self.plot, "Graph 1", "time", "s", "amplitude")
-        self.plot.addLegend(offset=(-10, 10))
+        _legend(self.plot)
         self.mixture = self.plot.plot(pen=pen(GREY, 1.0, alpha=140), name="noisy mixture S")
         self.target = self.plot.plot(pen=pen(0, 2.0), name="target")
         self.output = self.plot.plot(pen=None, symbol="o", symbolSize=4, name="model output")
@@ -217,7 +265,7 @@ class PanelsFigure(Figure):
         self.panels = []
         for i in range(count):
             plot = self.addPlot(row=i // cols, col=i % cols)
-            plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+            _legend(plot, labelTextSize="8pt")
             self.panels.append(self._make_panel(plot, i))
 
 
@@ -259,12 +307,34 @@ class CurveFigure(Figure):
 
     def __init__(self, title: str) -> None:
         super().__init__()
-        self.plot = self.addPlot()
+        self.plot = self.addPlot(axisItems={"bottom": CurveAxis("bottom"), "left": CurveAxis("left")})
         _style_plot(self.plot, title, "epoch", None, "MSE")
+        self.plot.getAxis("bottom").set_integer(True)
         self.plot.setLogMode(y=True)
-        self.legend = self.plot.addLegend(offset=(-10, 10))
+        self.legend = _legend(self.plot)
+        self.legend.setVisible(False)
         self.curves: list[tuple[pg.PlotDataItem, pg.PlotDataItem]] = []
         self.columns: dict[str, np.ndarray] = {}
+        self.epoch_span = 10
+        self.empty = True
+        self._show_empty()
+        self.plot.ctrl.logYCheck.toggled.connect(self._log_toggled)  # runs after pyqtgraph's own auto-range
+
+    def set_epoch_span(self, num_epochs: int) -> None:
+        """The x range shown while there is no data yet: epochs 1 to ``num_epochs``."""
+        self.epoch_span = max(int(num_epochs), 2)
+        if self.empty:
+            self._show_empty()
+
+    def _log_toggled(self, _log: bool) -> None:
+        if self.empty:
+            self._show_empty()
+
+    def _show_empty(self) -> None:
+        """Before any epoch: epochs 1..span and MSE 1e-4..1, instead of pyqtgraph's unit square."""
+        self.plot.setXRange(1, self.epoch_span, padding=0.02)
+        log = self.plot.getAxis("left").logMode
+        self.plot.setYRange(-4 if log else 0, 0 if log else 1, padding=0.02)
 
     def _ensure(self, styles: list[tuple[str, QPen]]) -> None:
         if len(self.curves) == len(styles) and all(c[1].name() == name for c, (name, _) in zip(self.curves, styles, strict=True)):
@@ -273,6 +343,7 @@ class CurveFigure(Figure):
             self.plot.removeItem(raw)
             self.plot.removeItem(smooth)
         self.legend.clear()
+        self.legend.setVisible(bool(styles))  # an empty legend would show as a blank card
         self.curves = []
         for name, pen in styles:
             faint = QColor(pen.color())
@@ -285,6 +356,7 @@ class CurveFigure(Figure):
         """``series``: (name, pen, values); smoothing in [0, 1) is the EMA weight of the past."""
         self._ensure([(name, pen) for name, pen, _ in series])
         self.plot.setLabel("bottom", x_label, units="s" if x_label == "wall time" else None)
+        self.plot.getAxis("bottom").set_integer(x_label == "epoch")
         self.columns = {x_label: np.asarray(x, dtype=float)}
         for (raw, smooth), (name, _, values) in zip(self.curves, series, strict=True):
             values = _positive(values)
@@ -292,6 +364,12 @@ class CurveFigure(Figure):
             raw.setData(x, values)
             raw.setVisible(smoothing > 0)
             smooth.setData(x, ema(values, smoothing) if smoothing > 0 else values)
+        empty = not any(np.isfinite(values).any() for values in list(self.columns.values())[1:])
+        if empty:
+            self._show_empty()
+        elif self.empty:
+            self.plot.enableAutoRange()
+        self.empty = empty
 
     def csv_text(self) -> str:
         """The plotted raw columns as CSV."""
@@ -302,16 +380,38 @@ class CurveFigure(Figure):
 
 
 class LossFigure(CurveFigure):
-    """Training loss and test MSE per epoch, log y."""
+    """Training loss, test MSE and validation MSE per epoch, log y, with the epoch best.pt holds marked."""
 
     file_stem = "loss_curve"
 
     def __init__(self) -> None:
         super().__init__("Training loss and test MSE per epoch")
+        label = {"position": 0.5, "rotateAxis": (1, 0), "anchors": [(0.5, 1)] * 2, "color": "#555555", "fill": (255, 255, 255, 210)}
+        self.best = pg.InfiniteLine(angle=90, pen=pen(GREY, THIN, Qt.PenStyle.DashLine), label="best.pt", labelOpts=label)
+        self.best.setVisible(False)
+        self.plot.addItem(self.best, ignoreBounds=True)
 
-    def set_data(self, x: np.ndarray, train: np.ndarray, test: np.ndarray, smoothing: float = 0.0, x_label: str = "epoch") -> None:
+    def set_data(
+        self,
+        x: np.ndarray,
+        train: np.ndarray,
+        test: np.ndarray,
+        smoothing: float = 0.0,
+        x_label: str = "epoch",
+        validation: np.ndarray | None = None,
+        best_x: float | None = None,
+        best_epoch: int | None = None,
+    ) -> None:
+        """``validation``: per-epoch validation MSE (None or all NaN: not shown); ``best_x``: where to
+        mark the epoch best.pt holds (None: no marker), ``best_epoch`` its number for the label."""
         series = [("train loss", pen("#333333", THIN), train), ("test MSE", pen("#D55E00", THIN), test)]
+        if validation is not None and np.isfinite(np.asarray(validation, dtype=float)).any():
+            series.append(("validation MSE", pen("#009E73", THIN), validation))
         self.set_curves(x, series, smoothing, x_label)
+        self.best.setVisible(best_x is not None)
+        if best_x is not None:
+            self.best.setValue(best_x)
+            self.best.label.setFormat("best.pt" if best_epoch is None else f"best.pt: epoch {best_epoch}")
 
 
 class PerFrequencyFigure(CurveFigure):
@@ -381,10 +481,10 @@ class SignalFigure(Figure):
         super().__init__()
         self.time_plot = self.addPlot(row=0, col=0)
         _style_plot(self.time_plot, "Noisy mixture S and its clean components", "time", "s", "amplitude")
-        self.time_plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        _legend(self.time_plot, labelTextSize="8pt")
         self.noisy_plot = self.addPlot(row=1, col=0)
         _style_plot(self.noisy_plot, "Selected component: clean vs noisy", "time", "s", "amplitude")
-        self.noisy_plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        _legend(self.noisy_plot, labelTextSize="8pt")
         self.fft_plot = self.addPlot(row=2, col=0)
         _style_plot(self.fft_plot, "FFT of S", "frequency", "Hz", "|FFT|")
         self.mixture = self.time_plot.plot(pen=pen(GREY, 1.0), name="S")
@@ -396,10 +496,11 @@ class SignalFigure(Figure):
     def set_data(self, signals: SignalSet, shown: slice, selected: int) -> None:
         """Plot the samples in ``shown``; the FFT always covers the whole signal."""
         frequencies = list(signals.frequencies)
-        if len(self.components) != len(frequencies):
+        names = [f"{f:g} Hz" for f in frequencies]
+        if [curve.name() for curve in self.components] != names:  # the legend names the current frequencies
             for curve in self.components:
                 self.time_plot.removeItem(curve)
-            self.components = [self.time_plot.plot(pen=pen(i, THIN), name=f"{f:g} Hz") for i, f in enumerate(frequencies)]
+            self.components = [self.time_plot.plot(pen=pen(i, THIN), name=name) for i, name in enumerate(names)]
         t = signals.t[shown]
         self.mixture.setData(t, signals.mixture[shown])
         for i, curve in enumerate(self.components):
@@ -442,13 +543,20 @@ def per_frequency_columns(history: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def figures_for_run(
-    history: dict[str, np.ndarray], predictions: dict[str, np.ndarray] | None, comparison_index: int, time_window: int, sampling_rate: float
+    history: dict[str, np.ndarray],
+    predictions: dict[str, np.ndarray] | None,
+    comparison_index: int,
+    time_window: int,
+    sampling_rate: float,
+    best_epoch: int | None = None,
 ) -> Iterator[Figure]:
     """The five result figures of spec section 4, filled from a run's history and predictions;
-    built one at a time, so a window can build them between its events."""
+    built one at a time, so a window can build them between its events. ``best_epoch``: the
+    epoch best.pt holds, marked on the loss curve."""
     loss = LossFigure()
     if history:
-        loss.set_data(history["epoch"], history["train_loss"], history["test_mse"])
+        train, test, validation = history["train_loss"], history["test_mse"], history.get("validation_mse")
+        loss.set_data(history["epoch"], train, test, validation=validation, best_x=best_epoch, best_epoch=best_epoch)
     yield loss
     if predictions is None:
         return
@@ -491,7 +599,8 @@ def export_figures(figures: Iterable[Figure], folder: Path, dpi: int) -> list[Pa
 def figures_for_record(record: RunRecord, config: Config) -> Iterator[Figure]:
     """The result figures of a run folder, laid out by ``config``'s visualization settings."""
     v = config.visualization
-    return figures_for_run(record.history, record.predictions(), v.comparison_freq_idx, v.time_window, config.data.sampling_rate)
+    best = record.metrics.get("best_epoch")
+    return figures_for_run(record.history, record.predictions(), v.comparison_freq_idx, v.time_window, config.data.sampling_rate, best)
 
 
 def export_run_graphs(folder: Path, config: Config) -> list[Path]:

@@ -4,13 +4,12 @@ one training thread at a time; settings kept between sessions."""
 from __future__ import annotations
 
 import copy
-import gc
 import os
 from pathlib import Path
 
 import pyqtgraph as pg
 import PySide6
-from PySide6.QtCore import QSettings, Qt, QThread
+from PySide6.QtCore import QSettings, Qt, QThread, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -21,9 +20,10 @@ from PySide6.QtWidgets import (
     QTabWidget,
 )
 
+from engine.background import TrainingProcess
 from engine.config import Config, ConfigError, load_config, save_config
-from engine.data import generate
-from engine.runs import load_run, versions
+from engine.events import EpochDone, RunFinished, RunStarted
+from engine.runs import RunRecord, load_run, versions
 from gui.config_form import ConfigForm
 from gui.preview_panel import PreviewPanel
 from gui.results_panel import ResultsPanel
@@ -56,6 +56,7 @@ class MainWindow(QMainWindow):
         self.worker: TrainingWorker | None = None
         self.last_run_folder: Path | None = None
         self.error_box: QMessageBox | None = None
+        self.spare: TrainingProcess | None = None  # started ahead, so Start skips the torch import
 
         self.form = ConfigForm()
         self.preview = PreviewPanel()
@@ -78,13 +79,12 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self.form.edited.connect(self.on_edited)
         self.runs.open_requested.connect(self.open_run)
-        self.runs.config_requested.connect(self.load_config_object)
+        self.runs.config_requested.connect(lambda config: self.load_config_object(config, ask=True))
         self.runs.resume_requested.connect(self.resume_run)
+        self.results.exported.connect(self.statusBar().showMessage)
+        self.training.exported.connect(self.statusBar().showMessage)
         self._restore(default_config)
-        # The heap so far (torch, Qt, pyqtgraph: about a million objects) lives as long as the
-        # app; a full collection walking it stalled the event loop for 70-90 ms. Freezing moves
-        # it out of the collector's sight, so later collections walk only newer objects.
-        gc.freeze()
+        QTimer.singleShot(0, self._prepare_training_process)
 
     # ----- actions -------------------------------------------------------------------------
     def _action(self, text: str, slot, shortcut: QKeySequence | str | None = None) -> QAction:
@@ -101,7 +101,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self._action("Save config &as…", self.save_as, QKeySequence.StandardKey.SaveAs))
         self.presets_menu = file_menu.addMenu("&Presets")
         for path in sorted(self.presets_dir.glob("*.yaml")):
-            self.presets_menu.addAction(self._action(path.stem, lambda _=False, p=path: self.open_config(p, as_template=True)))
+            self.presets_menu.addAction(self._action(path.stem, lambda _=False, p=path: self.open_config(p, as_template=True, ask=True)))
         self.recent_menu = file_menu.addMenu("&Recent")
         file_menu.addSeparator()
         file_menu.addAction(self._action("Choose runs &folder…", self.choose_runs_dir))
@@ -138,12 +138,16 @@ class MainWindow(QMainWindow):
 
     # ----- config --------------------------------------------------------------------------
     def open_config_dialog(self) -> None:
+        if not self.keep_or_discard_edits():
+            return
         path, _ = QFileDialog.getOpenFileName(self, "Open config", "", "YAML (*.yaml *.yml)")
         if path:
             self.open_config(Path(path))
 
-    def open_config(self, path: Path, as_template: bool = False) -> bool:
+    def open_config(self, path: Path, as_template: bool = False, ask: bool = False) -> bool:
         """Load a YAML file; a preset opens as an untitled copy so the shipped file stays intact."""
+        if ask and not self.keep_or_discard_edits():
+            return False
         try:
             config = load_config(path)
         except ConfigError as exc:
@@ -151,15 +155,37 @@ class MainWindow(QMainWindow):
             return False
         self.config_text = path.read_text(encoding="utf-8")
         self.config_path = None if as_template else path
-        self.saved_config = None if as_template else config
+        self.saved_config = config
         if not as_template:
             self._remember(path)
         self.form.set_config(config)
         return True
 
-    def load_config_object(self, config: Config) -> None:
-        self.config_path, self.saved_config = None, None
+    def load_config_object(self, config: Config, ask: bool = False) -> None:
+        """Show ``config`` (a run's, say) as an untitled experiment; unchanged until edited."""
+        if ask and not self.keep_or_discard_edits():
+            return
+        self.config_path, self.saved_config = None, config
         self.form.set_config(config)
+
+    @property
+    def has_unsaved_edits(self) -> bool:
+        return self.config is None or self.config != self.saved_config
+
+    def keep_or_discard_edits(self) -> bool:
+        """Before unsaved edits would be replaced: Save, Discard or Cancel. True when it may go on."""
+        if not self.has_unsaved_edits:
+            return True
+        answer = QMessageBox.question(
+            self,
+            "Unsaved changes",
+            f"The experiment ({self.config_path.name if self.config_path else 'untitled'}) has changes that are not saved. Save them?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
 
     def on_edited(self, config: Config | None, errors: list[str]) -> None:
         self.config = config
@@ -173,8 +199,7 @@ class MainWindow(QMainWindow):
 
     def _update_title(self) -> None:
         name = self.config_path.name if self.config_path else "untitled"
-        modified = self.config is None or self.config != self.saved_config
-        self.setWindowModified(modified)
+        self.setWindowModified(self.has_unsaved_edits)
         self.setWindowTitle(f"{name}[*] — LSTM Frequency Extraction Workbench")
 
     def save(self) -> bool:
@@ -200,6 +225,7 @@ class MainWindow(QMainWindow):
         self.config_path, self.saved_config = path, self.config
         self._remember(path)
         self._update_title()
+        self.statusBar().showMessage(f"saved {path}")
         return True
 
     def _remember(self, path: Path) -> None:
@@ -215,7 +241,7 @@ class MainWindow(QMainWindow):
     def _refresh_recent(self) -> None:
         self.recent_menu.clear()
         for item in self._recent():
-            self.recent_menu.addAction(self._action(item, lambda _=False, p=item: self.open_config(Path(p))))
+            self.recent_menu.addAction(self._action(item, lambda _=False, p=item: self.open_config(Path(p), ask=True)))
 
     def choose_runs_dir(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Runs folder", str(self.runs.runs_dir))
@@ -232,39 +258,53 @@ class MainWindow(QMainWindow):
         self.form.setEnabled(not running)
         self.presets_menu.setEnabled(not running)
 
+    def _prepare_training_process(self) -> None:
+        """Start the next run's process now: it imports torch while the user edits."""
+        if self.spare is None:
+            spare = TrainingProcess()
+            try:
+                spare.start()
+            except Exception:  # no spare: Start will make its own process and say so if it cannot
+                return
+            self.spare = spare
+
+    def _take_training_process(self) -> TrainingProcess | None:
+        spare, self.spare = self.spare, None
+        return spare
+
     def start_training(self) -> None:
         if self.config is None or self.thread is not None:
             return
         config = copy.deepcopy(self.config)
         if config.training.num_threads == 0:  # leave a core for the GUI so it never waits on training
             config.training.num_threads = max(1, (os.cpu_count() or 2) - 1)
-        self._launch(TrainingWorker(config, self.runs.runs_dir, template=self.config_text), config)
+        self._launch(TrainingWorker(config, self.runs.runs_dir, template=self.config_text, process=self._take_training_process()))
 
     def resume_run(self, folder: Path) -> None:
         if self.thread is not None:
             return
-        record = load_run(folder)
-        if record.config is None:
-            QMessageBox.warning(self, "Cannot resume", f"{folder} has no readable config.yaml")
-            return
-        self._launch(TrainingWorker(None, None, resume=folder), record.config)
+        self._launch(TrainingWorker(None, None, resume=folder, process=self._take_training_process()))
 
-    def _launch(self, worker: TrainingWorker, config: Config) -> None:
-        test = generate(config.data, config.data.test_seed)
-        window = min(config.visualization.time_window, test.n_samples)
-        self.training.reset(config.training.num_epochs, list(test.frequencies), test.t, test.targets, window, config.visualization.dpi)
+    def _launch(self, worker: TrainingWorker) -> None:
+        self.training.starting()
         self.worker = worker
         worker.started.connect(self.on_started)
-        worker.epoch_done.connect(self.training.add_epoch)
+        worker.epoch_done.connect(self.on_epoch)
         worker.finished.connect(self.on_finished)
         self.thread = start_worker(worker)
         self.thread.finished.connect(self._thread_done)
         self._set_running(True)
         self.tabs.setCurrentWidget(self.training)
 
-    def on_started(self, folder: str, device: str) -> None:
-        self.last_run_folder = Path(folder)
-        self.device_label.setText(f"device: {device}   run: {Path(folder).name}")
+    def on_started(self, event: RunStarted) -> None:
+        self.last_run_folder = event.folder
+        self.runs.active_folder = event.folder
+        self.training.start(event)
+        self.device_label.setText(f"device: {event.device}   run: {event.folder.name}")
+        QTimer.singleShot(0, self._prepare_training_process)  # the next run's process, while this one trains
+
+    def on_epoch(self, event: EpochDone) -> None:
+        self.training.add_epoch(event.report, event.predictions)
 
     def toggle_pause(self) -> None:
         if self.worker is None:
@@ -281,13 +321,15 @@ class MainWindow(QMainWindow):
         if self.worker is not None:
             self.worker.control.request_stop()
 
-    def on_finished(self, status: str, message: str, metrics: dict | None) -> None:
-        self.statusBar().showMessage(f"run {status}" + (f": {message}" if message else ""))
-        if status in ("diverged", "failed"):  # non-modal: the window stays usable behind the message
-            self.error_box = QMessageBox(QMessageBox.Icon.Warning, f"Training {status}", message, parent=self)
+    def on_finished(self, event: RunFinished) -> None:
+        self.runs.active_folder = None
+        self.training.finished(event)
+        if event.status in ("diverged", "failed"):  # non-modal: the window stays usable behind the message
+            self.error_box = QMessageBox(QMessageBox.Icon.Warning, f"Training {event.status}", event.message, parent=self)
             self.error_box.open()
-        if self.last_run_folder is not None and metrics is not None:
-            self.open_run(load_run(self.last_run_folder), switch=status == "completed")
+        if self.last_run_folder is not None and event.metrics is not None:
+            self.open_run(load_run(self.last_run_folder), switch=event.status == "completed")
+        self.statusBar().showMessage(f"run {event.status}" + (f": {event.message}" if event.message else ""))
         self.runs.refresh()
 
     def _thread_done(self) -> None:
@@ -295,8 +337,9 @@ class MainWindow(QMainWindow):
         self.thread, self.worker = None, None
         self._set_running(False)
 
-    def open_run(self, record, switch: bool = True) -> None:
+    def open_run(self, record: RunRecord, switch: bool = True) -> None:
         self.results.show_run(record)
+        self.statusBar().showMessage(f"showing run {record.folder}")
         if switch:
             self.tabs.setCurrentWidget(self.results)
 
@@ -312,19 +355,25 @@ class MainWindow(QMainWindow):
         )
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        if not self.keep_or_discard_edits():
+            event.ignore()
+            return
         if self.thread is not None:
             answer = QMessageBox.question(self, "Training is running", "Stop the run (its last checkpoint is kept) and quit?")
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
-            self.shutdown()
+        self.shutdown()
         self.settings.setValue("geometry", self.saveGeometry())
         event.accept()
 
     def shutdown(self) -> None:
-        """Stop a running training and wait for its thread to end."""
+        """Stop a running training, wait for its thread to end, and end the spare process."""
         if self.thread is not None:
             self.worker.control.request_stop()
             self.thread.quit()
             self.thread.wait()
             self._thread_done()
+        spare = self._take_training_process()
+        if spare is not None:
+            spare.close()

@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -28,6 +28,8 @@ from gui.figures import Figure, export_figures, figures_for_record
 from gui.widgets import button_row
 
 PASS, FAIL = QColor("#d9f2e3"), QColor("#fbe0d6")
+POOR_QUALITY = 0.2  # a test MSE above this share of the zero-output MSE is marked: the model extracts little
+COLUMNS = ["", "train MSE", "test MSE", "test ÷ zero-output", "gap", "gap rule", "memorisation z"]
 FIGURE_TITLES = {
     "loss_curve": "Loss",
     "per_frequency_mse": "Per-frequency MSE",
@@ -38,15 +40,20 @@ FIGURE_TITLES = {
 
 
 class ResultsPanel(QWidget):
+    """One run's figures and numbers; quality, the user's generalization rule and memorisation apart."""
+
+    exported = Signal(str)  # a sentence saying where the files went
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.title = QLabel("Open a run from the Runs tab, or finish a training, to see its results.")
         self.tabs = QTabWidget()
-        self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["", "train MSE", "test MSE", "gap", "pass"])
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)
-        self.table.setMinimumWidth(380)
+        self.table.setMinimumWidth(520)
         self.verdict = QLabel()
+        self.verdict.setWordWrap(True)
         buttons = button_row(
             [("Export this graph…", self.export_current), ("Export all graphs…", self.export_all), ("Export metrics…", self.export_metrics)]
         )
@@ -101,39 +108,58 @@ class ResultsPanel(QWidget):
             self.verdict.setText("No metrics in this run folder.")
             return
         threshold = m.get("generalization_threshold", 0.1)
-        rows = [("overall", m["train"]["mse"], m["test"]["mse"], m["generalization_gap"])]
+        zero = m.get("reference", {}).get("zero_output_mse")
+        z = {row["frequency_hz"]: row["z"] for row in m.get("memorisation", {}).get("per_frequency", [])}
         gaps = {g["frequency_hz"]: g["gap"] for g in m.get("generalization_gap_per_frequency", [])}
+        rows = [("overall", None, m["train"]["mse"], m["test"]["mse"], m["generalization_gap"])]
         for train, test in zip(m["train"]["per_frequency"], m["test"]["per_frequency"], strict=True):
-            rows.append((f"{train['frequency_hz']:g} Hz", train["mse"], test["mse"], gaps.get(train["frequency_hz"], float("nan"))))
+            f = train["frequency_hz"]
+            rows.append((f"{f:g} Hz", f, train["mse"], test["mse"], gaps.get(f, float("nan"))))
         self.table.setRowCount(len(rows))
-        for r, (name, train, test, gap) in enumerate(rows):
-            ok = gap < threshold
-            cells = [name, f"{train:.5f}", f"{test:.5f}", f"{gap:.2%}", "PASS" if ok else "FAIL"]
-            for c, text in enumerate(cells):
+        for r, (name, f, train, test, gap) in enumerate(rows):
+            ratio = test / zero if zero else None
+            score = z.get(f)
+            cells = [
+                (name, None),
+                (f"{train:.5f}", None),
+                (f"{test:.5f}", None),
+                ("—" if ratio is None else f"{ratio:.1%}", FAIL if ratio is not None and ratio > POOR_QUALITY else None),
+                (f"{gap:.2%}", PASS if gap < threshold else FAIL),
+                ("PASS" if gap < threshold else "FAIL", PASS if gap < threshold else FAIL),
+                ("" if score is None else f"{score:.2f}", FAIL if score is not None and score < -2 else None),
+            ]
+            for c, (text, colour) in enumerate(cells):
                 item = QTableWidgetItem(text)
-                item.setBackground(QBrush(PASS if ok else FAIL))
+                if colour is not None:
+                    item.setBackground(QBrush(colour))
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
-        verdict = "PASS" if m.get("generalization_pass") else "FAIL"
-        self.verdict.setText(f"Generalization: <b>{verdict}</b> (threshold {threshold:.0%}, overall and every frequency)")
+        self.verdict.setText("<br>".join(verdict_lines(m)))
 
     def export_current(self, path: str | None = None) -> Path | None:
         figure = self.tabs.currentWidget()
         if not isinstance(figure, Figure):
             return None
         if not path:
-            path, _ = QFileDialog.getSaveFileName(self, "Export graph", f"{figure.file_stem}.png", "PNG (*.png)")
+            path, _ = QFileDialog.getSaveFileName(self, "Export graph", str(self._folder() / f"{figure.file_stem}.png"), "PNG (*.png)")
         if not path:
             return None
         self._fresh_figures()[self.figures.index(figure)].export_png(Path(path), self.dpi)
+        self.exported.emit(f"graph exported to {path}")
         return Path(path)
+
+    def _folder(self) -> Path:
+        """Where export dialogs open: the run's own folder."""
+        return self.record.folder if self.record is not None else Path.cwd()
 
     def export_all(self, folder: str | None = None) -> list[Path]:
         if not folder:
-            folder = QFileDialog.getExistingDirectory(self, "Export all graphs to")
+            folder = QFileDialog.getExistingDirectory(self, "Export all graphs to", str(self._folder() / "graphs"))
         if not folder or self.record is None:
             return []
-        return export_figures(self._fresh_figures(), Path(folder), self.dpi)
+        paths = export_figures(self._fresh_figures(), Path(folder), self.dpi)
+        self.exported.emit(f"{len(paths)} graphs exported to {folder}")
+        return paths
 
     def _fresh_figures(self) -> list[Figure]:
         """Newly built figures of the run, for exports, so they never disturb the figures on view."""
@@ -143,13 +169,15 @@ class ResultsPanel(QWidget):
         if self.record is None:
             return
         if not path:
-            path, _ = QFileDialog.getSaveFileName(self, "Export metrics", "metrics.json", "JSON (*.json);;CSV (*.csv)")
+            start = str(self._folder() / "metrics-export.json")
+            path, _ = QFileDialog.getSaveFileName(self, "Export metrics", start, "JSON (*.json);;CSV (*.csv)")
         if not path:
             return
         if path.endswith(".csv"):
             atomic_write_text(Path(path), metrics_csv(self.record.metrics))
         else:
             atomic_write_json(Path(path), self.record.metrics)
+        self.exported.emit(f"metrics exported to {path}")
 
 
 def metrics_csv(metrics: dict) -> str:
@@ -163,3 +191,33 @@ def metrics_csv(metrics: dict) -> str:
     writer.writerow(["gap", "all", metrics["generalization_gap"]])
     writer.writerow(["pass", "all", json.dumps(metrics["generalization_pass"])])
     return out.getvalue()
+
+
+def verdict_lines(m: dict) -> list[str]:
+    """Quality, the user's generalization rule, memorisation and best.pt, each said apart."""
+    lines = []
+    zero = m.get("reference", {}).get("zero_output_mse")
+    if zero:
+        lines.append(
+            f"<b>Quality</b>: test MSE {m['test']['mse']:.5f} is {m['test']['mse'] / zero:.1%} of {zero:.3g}, what a model "
+            "that outputs zeros scores (0 is a perfect extraction)."
+        )
+    threshold = m.get("generalization_threshold", 0.1)
+    verdict = "PASS" if m.get("generalization_pass") else "FAIL"
+    lines.append(
+        f"<b>Generalization</b> (the user's rule): <b>{verdict}</b>, gap {m['generalization_gap']:.2%} against {threshold:.0%}, "
+        "overall and at every frequency. It compares one train and one test noise draw; it says nothing of quality."
+    )
+    check = m.get("memorisation")
+    if check:
+        state = "<b>memorised</b>" if check["memorised"] else "not memorised"
+        lines.append(
+            f"<b>Memorisation</b>: {state}: best.pt scored on {check['draws']} noise draws it never saw; a frequency whose "
+            "train MSE lies more than 2 standard deviations below theirs (z &lt; −2) was learned by heart."
+        )
+    if "best_epoch" in m:
+        lines.append(
+            f"<b>best.pt</b>: epoch {m['best_epoch']} of {m.get('epochs_completed', '?')}, chosen by {m.get('selected_by', '?')}; "
+            "every number here is that epoch's."
+        )
+    return lines

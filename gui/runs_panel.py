@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.runs import RunRecord, list_runs, load_run
+from engine.runs import RunRecord, is_active, list_runs, load_run
 from gui.figures import CurveFigure, pen
 from gui.widgets import button_row
 
@@ -60,6 +60,7 @@ class RunsPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(splitter, 1)
         self.records: list[RunRecord] = []
+        self.active_folder: Path | None = None  # the run this window is training
 
     def set_runs_dir(self, runs_dir: Path) -> None:
         self.runs_dir = Path(runs_dir)
@@ -115,6 +116,10 @@ class RunsPanel(QWidget):
     def delete_selected(self, confirm: bool = True) -> None:
         records = self.selected()
         if not records:
+            return
+        training = [r.name for r in records if r.folder == self.active_folder or is_active(r.folder)]
+        if training:
+            QMessageBox.warning(self, "Cannot delete", "These runs are training; stop them first:\n\n" + "\n".join(training))
             return
         names = "\n".join(r.name for r in records)
         if confirm:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -22,7 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.events import RunFinished, RunStarted
 from engine.files import atomic_write_text
+from engine.trainer import EpochReport
 from gui.figures import GridFigure, LossFigure, PerFrequencyFigure
 
 REDRAW_MS = 125  # one part per tick: curves and output grid each refresh every 250 ms
@@ -35,6 +37,10 @@ def format_seconds(seconds: float) -> str:
 
 
 class TrainingPanel(QWidget):
+    """The run being trained, its whole history included (a resumed run shows its earlier epochs)."""
+
+    exported = Signal(str)  # a sentence saying where the files went
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.progress = QProgressBar()
@@ -82,7 +88,9 @@ class TrainingPanel(QWidget):
         layout.addLayout(controls)
         layout.addWidget(splitter, 1)
 
-        self.reports: list = []
+        self.reports: list[EpochReport] = []
+        self.folder: Path | None = None
+        self.frequencies: list[float] = []
         self.dpi = 300
         self.predictions: np.ndarray | None = None
         self.window: int | None = None  # samples shown in the output grid; None before the first run
@@ -97,16 +105,35 @@ class TrainingPanel(QWidget):
         self.loss.scene().sigMouseMoved.connect(lambda pos: self._hover(self.loss, pos))
         self.per_frequency.scene().sigMouseMoved.connect(lambda pos: self._hover(self.per_frequency, pos))
 
-    def reset(self, num_epochs: int, frequencies: list[float], t: np.ndarray, targets: np.ndarray, window: int, dpi: int) -> None:
-        self.dpi = dpi
-        self.reports = []
+    def starting(self) -> None:
+        """Between Start and the run's first event: say so, and clear the previous run."""
+        self.reports, self.predictions, self.window, self.folder = [], None, None, None
+        self.progress.setRange(0, 0)  # a busy bar until the run reports its epochs
+        self.status.setText("Starting the run: preparing the training process and data…")
+        self.loss.set_data(np.zeros(0), np.zeros(0), np.zeros(0))
+        self.per_frequency.set_data(np.zeros(0), np.zeros((0, 0)), [])
+
+    def start(self, event: RunStarted) -> None:
+        """The run exists: draw its targets and any epochs it already has (a resumed run)."""
+        self.dpi = event.dpi
+        self.folder = event.folder
+        self.reports = list(event.history)
         self.predictions = None
-        self.frequencies = frequencies
-        self.window = window
-        self.outputs.set_targets(t[:window], targets[:, :window], frequencies)
-        self.progress.setRange(0, num_epochs)
-        self.progress.setValue(0)
+        self.frequencies = list(event.frequencies)
+        self.window = event.t.size
+        self.outputs.set_targets(event.t, event.targets, self.frequencies)
+        for figure in (self.loss, self.per_frequency):
+            figure.set_epoch_span(event.num_epochs)
+        self.progress.setRange(0, event.num_epochs)
+        self.progress.setValue(len(self.reports))
+        done = f"resumed at epoch {len(self.reports)}; " if self.reports else ""
+        self.status.setText(f"Run {event.folder.name} started on {event.device}: {done}training epoch {len(self.reports) + 1}…")
         self._mark(CURVES, OUTPUTS)
+
+    def finished(self, event: RunFinished) -> None:
+        if self.progress.maximum() == 0:  # ended before it started
+            self.progress.setRange(0, 1)
+        self.status.setText(f"Run {event.status}" + (f": {event.message}" if event.message else "") + ". " + self.status.text())
 
     def _mark(self, *parts: str) -> None:
         self._pending += [part for part in parts if part not in self._pending]
@@ -143,7 +170,17 @@ class TrainingPanel(QWidget):
         x = np.array([r.wall_seconds if wall else r.epoch for r in reports], dtype=float)
         smoothing = self.smoothing.value() / 100
         label = "wall time" if wall else "epoch"
-        self.loss.set_data(x, np.array([r.train_loss for r in reports]), np.array([r.test_mse for r in reports]), smoothing, label)
+        best = next((k for k in range(len(reports) - 1, -1, -1) if reports[k].is_best), None)
+        self.loss.set_data(
+            x,
+            np.array([r.train_loss for r in reports]),
+            np.array([r.test_mse for r in reports]),
+            smoothing,
+            label,
+            validation=np.array([np.nan if r.validation_mse is None else r.validation_mse for r in reports]),
+            best_x=None if best is None else x[best],
+            best_epoch=None if best is None else reports[best].epoch,
+        )
         per = np.array([r.test_mse_per_frequency for r in reports]) if reports else np.zeros((0, len(self.frequencies)))
         self.per_frequency.set_data(x, per, self.frequencies, smoothing, label)
 
@@ -167,7 +204,8 @@ class TrainingPanel(QWidget):
     def export_curves(self, path: str | None = None) -> list[Path]:
         """Loss chart to ``path``, per-frequency chart beside it (``*_per_frequency``); CSV, PNG or SVG."""
         if not path:
-            path, _ = QFileDialog.getSaveFileName(self, "Export curves", "curves.csv", "CSV (*.csv);;PNG image (*.png);;SVG (*.svg)")
+            start = str((self.folder or Path.cwd()) / "curves.csv")
+            path, _ = QFileDialog.getSaveFileName(self, "Export curves", start, "CSV (*.csv);;PNG image (*.png);;SVG (*.svg)")
         if not path:
             return []
         self.redraw(everything=True)  # export what has arrived, not what the timer last drew
@@ -178,4 +216,5 @@ class TrainingPanel(QWidget):
                 atomic_write_text(target, figure.csv_text())
             else:
                 figure.export(target, self.dpi)
+        self.exported.emit(f"curves exported to {first} and {second.name}")
         return [first, second]

@@ -1,0 +1,143 @@
+"""The figures module: legends, tick placement, empty views, the loss figure's validation curve and best-epoch marker."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from PySide6.QtCore import Qt
+
+from engine.config import Config
+from engine.data import SignalSet
+from gui.figures import ComparisonFigure, CurveFigure, GridFigure, LossFigure, PerFrequencyFigure, SignalFigure, figures_for_record
+
+
+@pytest.fixture
+def make(qtbot):
+    """Build a figure and let qtbot close it after the test."""
+
+    def build(cls, *args):
+        figure = cls(*args)
+        qtbot.addWidget(figure)
+        return figure
+
+    return build
+
+
+def signal_set(frequencies: list[float]) -> SignalSet:
+    t = np.arange(200) / 100.0
+    targets = np.array([np.sin(2 * np.pi * f * t) for f in frequencies])
+    return SignalSet(frequencies=tuple(frequencies), t=t, mixture=targets.mean(axis=0), targets=targets, components=targets)
+
+
+def legend_labels(legend: pg.LegendItem) -> list[str]:
+    return [label.text for _, label in legend.items]
+
+
+def legends(figure) -> list[pg.LegendItem]:
+    return [item for item in figure.scene().items() if isinstance(item, pg.LegendItem)]
+
+
+def test_every_legend_has_an_opaque_card_and_a_frame(make):
+    grid = make(GridFigure)
+    grid.set_targets(np.arange(10.0), np.zeros((2, 10)), [1.0, 3.0])
+    figures = [make(ComparisonFigure), make(LossFigure), make(PerFrequencyFigure), make(SignalFigure), grid]
+    found = [legend for figure in figures for legend in legends(figure)]
+    assert len(found) == 1 + 1 + 1 + 2 + 2
+    for legend in found:
+        brush, frame = legend.opts["brush"], legend.opts["pen"]
+        assert brush.style() != Qt.BrushStyle.NoBrush and brush.color().alpha() >= 200
+        assert frame.style() != Qt.PenStyle.NoPen
+
+
+def test_preview_legend_names_the_current_frequencies_when_their_count_is_unchanged(make):
+    figure = make(SignalFigure)
+    figure.set_data(signal_set([1, 3, 5, 7]), slice(0, 100), 0)
+    figure.set_data(signal_set([2, 3, 5, 7]), slice(0, 100), 0)
+    labels = legend_labels(figure.time_plot.legend)
+    assert "2 Hz" in labels and "1 Hz" not in labels
+    assert labels == ["S", "2 Hz", "3 Hz", "5 Hz", "7 Hz"]
+
+
+def test_epoch_axis_ticks_only_integers_wall_time_ticks_normally(make):
+    figure = make(LossFigure)
+    figure.set_data(np.array([1.0, 2.0, 3.0]), np.array([0.5, 0.3, 0.2]), np.array([0.6, 0.4, 0.3]))
+    axis = figure.plot.getAxis("bottom")
+    for size in (150, 400, 1200):
+        values = [v for _, level in axis.tickValues(0.9, 3.1, size) for v in level]
+        assert {1.0, 2.0, 3.0} <= set(values)
+        assert all(float(v).is_integer() for v in values)
+    figure.set_data(np.array([0.4, 0.9, 1.3]), np.array([0.5, 0.3, 0.2]), np.array([0.6, 0.4, 0.3]), x_label="wall time")
+    assert any(not float(v).is_integer() for _, level in axis.tickValues(0.0, 1.5, 400) for v in level)
+    assert "per epoch" in figure.plot.titleLabel.text
+
+
+@pytest.mark.parametrize("low, high", [(0.03, 0.05), (0.031, 0.039), (0.011, 0.019), (0.2, 0.26), (2e-5, 9e-5)])
+def test_log_axis_labels_at_least_two_real_values_in_a_narrow_range(make, low, high):
+    figure = make(LossFigure)
+    values = np.linspace(low, high, 3)
+    figure.set_data(np.array([1.0, 2.0, 3.0]), values, values[::-1])
+    axis = figure.plot.getAxis("left")
+    assert axis.logMode
+    lo, hi = np.log10(low), np.log10(high)
+    spacing, top_level = axis.tickValues(lo, hi, 300)[0]  # the first level is always labelled
+    shown = [v for v in top_level if lo <= v <= hi]
+    assert len(shown) >= 2
+    for value, text in zip(shown, axis.tickStrings(shown, 1.0, spacing), strict=True):
+        assert float(text) == pytest.approx(10.0**value, rel=1e-6)  # the value itself, not an exponent
+
+
+def test_empty_curve_figure_shows_an_epoch_span_then_auto_ranges_on_data(make):
+    def spans(figure, x: tuple[float, float], y: tuple[float, float]) -> bool:
+        """The view covers x and y, with no more than a small margin."""
+        ranges = zip(figure.plot.vb.viewRange(), (x, y), strict=True)
+        return all(lo <= a < b <= hi and (hi - lo) < 1.1 * (b - a) for (lo, hi), (a, b) in ranges)
+
+    figure = make(CurveFigure, "Training loss of the selected runs")
+    assert spans(figure, (1, 10), (-4, 0))  # log y: the view holds log10(MSE), 1e-4 to 1
+    assert not figure.legend.isVisible()  # no blank legend card before there are curves
+    loss = make(LossFigure)
+    loss.set_epoch_span(25)
+    assert spans(loss, (1, 25), (-4, 0))
+    loss.set_data(np.array([1.0, 2.0]), np.array([0.5, 0.3]), np.array([0.6, 0.4]))
+    assert all(loss.plot.vb.autoRangeEnabled()) and loss.legend.isVisible()
+    loss.set_data(np.zeros(0), np.zeros(0), np.zeros(0))  # a new run starts
+    assert spans(loss, (1, 25), (-4, 0))
+    loss.plot.setLogMode(y=False)  # toggled while empty: a linear empty view, not the log one
+    assert spans(loss, (1, 25), (0, 1))
+
+
+def test_loss_figure_shows_validation_and_the_best_epoch_marker(make, tmp_path):
+    figure = make(LossFigure)
+    x = np.arange(1.0, 5.0)
+    figure.set_data(x, x / 10, x / 8, validation=x / 9, best_x=3.0, best_epoch=3)
+    assert legend_labels(figure.legend) == ["train loss", "test MSE", "validation MSE"]
+    assert figure.best.isVisible() and figure.best.value() == 3.0
+    assert "best.pt: epoch 3" in figure.best.label.toPlainText()
+    header, first = figure.csv_text().splitlines()[:2]
+    assert header == "epoch,train loss,test MSE,validation MSE"
+    assert first.split(",")[3] == "0.111111111"
+    before = figure.best.pen.widthF()
+    figure.export(tmp_path / "loss.png", 200)
+    figure.export(tmp_path / "loss.svg", 200)
+    assert figure.best.pen.widthF() == before  # export widened it for the file, then gave it back
+    assert "stroke-dasharray" in (tmp_path / "loss.svg").read_text()  # the dashed marker is in the file
+    figure.set_data(x, x / 10, x / 8, validation=np.full(4, np.nan))
+    assert legend_labels(figure.legend) == ["train loss", "test MSE"] and not figure.best.isVisible()
+    assert "validation" not in figure.csv_text()
+
+
+def test_exported_loss_curve_has_validation_and_the_best_epoch(qtbot):
+    history = {"epoch": np.arange(1.0, 4.0), "train_loss": np.array([0.5, 0.3, 0.2]), "test_mse": np.array([0.6, 0.4, 0.5])}
+    history["validation_mse"] = np.array([0.55, 0.35, 0.45])
+    record = SimpleNamespace(history=history, metrics={"best_epoch": 2}, predictions=lambda: None)
+    (loss,) = list(figures_for_record(record, Config()))
+    qtbot.addWidget(loss)
+    assert "validation MSE" in legend_labels(loss.legend)
+    assert loss.best.isVisible() and loss.best.value() == 2.0
+    del history["validation_mse"]
+    (loss,) = list(figures_for_record(SimpleNamespace(history=history, metrics={}, predictions=lambda: None), Config()))
+    qtbot.addWidget(loss)
+    assert "validation MSE" not in legend_labels(loss.legend) and not loss.best.isVisible()
