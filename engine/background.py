@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
+import torch
+
 from engine.config import Config
 from engine.events import EpochDone, RunEvent, RunFinished, RunStarted
 from engine.runs import Run
@@ -75,10 +77,16 @@ def drive(
         emit(RunFinished("failed", f"{exc.__class__.__name__}: {exc}", None))
 
 
+def _warm_up() -> None:
+    """Pay now what a run's start would: the first optimizer imports torch's compiler stack (2 s here)."""
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+
+
 def _child(control: TrainingControl, ready, jobs: Connection, events: Connection) -> None:
     """The child's entry point: wait for one job and run it. A front end that dies or closes the
     pipe counts as a stop, so the run still ends cleanly, with its last checkpoint and metrics."""
-    ready.set()  # the engine (torch included) is imported: a job starts at once
+    _warm_up()
+    ready.set()  # the engine is imported and warm: a job starts at once
     parent = multiprocessing.parent_process()
 
     def stop_when_parent_dies() -> None:

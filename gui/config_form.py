@@ -67,6 +67,13 @@ class NumberEdit(QLineEdit):
         super().keyPressEvent(event)
 
 
+class FrequencySpin(QDoubleSpinBox):
+    """A frequency in Hz, shown in its shortest form (3, 2.5), never padded to fixed decimals."""
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt's name
+        return format_number(round(value, self.decimals()))
+
+
 class FrequencyListEditor(QWidget):
     """The frequency list: one spin box (Hz) per frequency, a remove button each, and Add."""
 
@@ -95,7 +102,7 @@ class FrequencyListEditor(QWidget):
         row = QWidget()
         line = QHBoxLayout(row)
         line.setContentsMargins(0, 0, 0, 0)
-        spin = QDoubleSpinBox()
+        spin = FrequencySpin()
         spin.setRange(0.001, 1e6)
         spin.setDecimals(3)
         spin.setSuffix(" Hz")

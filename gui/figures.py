@@ -404,9 +404,10 @@ class LossFigure(CurveFigure):
     ) -> None:
         """``validation``: per-epoch validation MSE (None or all NaN: not shown); ``best_x``: where to
         mark the epoch best.pt holds (None: no marker), ``best_epoch`` its number for the label."""
-        series = [("train loss", pen("#333333", THIN), train), ("test MSE", pen("#D55E00", THIN), test)]
+        series = [("train loss", pen("#333333", THIN), train)]
         if validation is not None and np.isfinite(np.asarray(validation, dtype=float)).any():
             series.append(("validation MSE", pen("#009E73", THIN), validation))
+        series.append(("test MSE", pen("#D55E00", THIN), test))  # last, on top: validation often runs beside it
         self.set_curves(x, series, smoothing, x_label)
         self.best.setVisible(best_x is not None)
         if best_x is not None:

@@ -113,12 +113,12 @@ def test_loss_figure_shows_validation_and_the_best_epoch_marker(make, tmp_path):
     figure = make(LossFigure)
     x = np.arange(1.0, 5.0)
     figure.set_data(x, x / 10, x / 8, validation=x / 9, best_x=3.0, best_epoch=3)
-    assert legend_labels(figure.legend) == ["train loss", "test MSE", "validation MSE"]
+    assert legend_labels(figure.legend) == ["train loss", "validation MSE", "test MSE"]  # test drawn last, on top
     assert figure.best.isVisible() and figure.best.value() == 3.0
     assert "best.pt: epoch 3" in figure.best.label.toPlainText()
     header, first = figure.csv_text().splitlines()[:2]
-    assert header == "epoch,train loss,test MSE,validation MSE"
-    assert first.split(",")[3] == "0.111111111"
+    assert header == "epoch,train loss,validation MSE,test MSE"
+    assert first.split(",")[2] == "0.111111111"
     before = figure.best.pen.widthF()
     figure.export(tmp_path / "loss.png", 200)
     figure.export(tmp_path / "loss.svg", 200)

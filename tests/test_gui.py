@@ -288,6 +288,7 @@ def test_numbers_show_their_shortest_form_units_mode_and_superseded_keys(qtbot, 
     assert form.editors["training.learning_rate"].text() == "0.0001"
     assert form.editors["data.duration"].text() == "10"
     assert form.editors["model.dropout"].text() == "0"
+    assert [spin.text() for spin in form.editors["data.frequencies"].spins] == ["1 Hz", "3 Hz", "5 Hz", "7 Hz"]
     row = form.editors["data.duration"].parentWidget()
     assert "s" in [label.text() for label in row.findChildren(QLabel)]
     assert form.frequency_hint.text() == "→ f2 = 3 Hz"
