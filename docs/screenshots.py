@@ -43,7 +43,19 @@ def main() -> None:
         steps.append((ms, action))
 
     later(1500, lambda: grab("1-experiment"))
-    later(300, window.start_training)
+    later(10, lambda: window.form.editors["model.hidden_size"].setText("0"))
+    later(1200, lambda: grab("1b-experiment-invalid-field"))
+    later(10, lambda: window.form.editors["model.hidden_size"].setText("128"))
+    later(800, window.start_training)
+    later(150, lambda: grab("2a-training-starting"))
+
+    def wait_for_epochs() -> None:
+        if len(window.training.reports) < 3:
+            QTimer.singleShot(100, wait_for_epochs)
+            return
+        QTimer.singleShot(600, lambda: grab("2b-training-live"))
+
+    later(10, wait_for_epochs)
 
     def wait_for_training() -> None:
         if window.thread is not None:
@@ -57,14 +69,14 @@ def main() -> None:
         window.tabs.setCurrentIndex(2)
         QTimer.singleShot(800, lambda: (grab("3-results"), window.results.tabs.setCurrentIndex(3)))
         QTimer.singleShot(1800, lambda: (grab("3b-results-graph2"), window.tabs.setCurrentIndex(3), window.runs.table.selectAll()))
-        QTimer.singleShot(2800, lambda: (grab("4-runs"), app.quit()))
+        QTimer.singleShot(2800, lambda: (grab("4-runs"), window.shutdown(), app.exit(0)))
 
     def run_steps(i: int = 0) -> None:
         if i < len(steps):
             ms, action = steps[i]
             QTimer.singleShot(ms, lambda: (action(), run_steps(i + 1)))
         else:
-            QTimer.singleShot(1000, wait_for_training)
+            QTimer.singleShot(4000, wait_for_training)
 
     run_steps()
     app.exec()
