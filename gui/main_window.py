@@ -20,13 +20,14 @@ from PySide6.QtWidgets import (
     QTabWidget,
 )
 
-from engine.background import TrainingProcess
+from engine.background import BackgroundRun, TrainingProcess
 from engine.config import Config, ConfigError, load_config, save_config
 from engine.events import EpochDone, RunFinished, RunStarted
 from engine.runs import RunRecord, load_run, versions
 from gui.config_form import ConfigForm
 from gui.preview_panel import PreviewPanel
 from gui.results_panel import ResultsPanel
+from gui.run_graphs import export_graphs
 from gui.runs_panel import RunsPanel
 from gui.training_panel import TrainingPanel
 from gui.worker import TrainingWorker, start_worker
@@ -278,16 +279,18 @@ class MainWindow(QMainWindow):
         config = copy.deepcopy(self.config)
         if config.training.num_threads == 0:  # leave a core for the GUI so it never waits on training
             config.training.num_threads = max(1, (os.cpu_count() or 2) - 1)
-        self._launch(TrainingWorker(config, self.runs.runs_dir, template=self.config_text, process=self._take_training_process()))
+        self._launch(config, self.runs.runs_dir, template=self.config_text)
 
     def resume_run(self, folder: Path) -> None:
         if self.thread is not None:
             return
-        self._launch(TrainingWorker(None, None, resume=folder, process=self._take_training_process()))
+        self._launch(None, None, resume=folder)
 
-    def _launch(self, worker: TrainingWorker) -> None:
+    def _launch(self, config: Config | None, runs_dir: Path | None, resume: Path | None = None, template: str | None = None) -> None:
+        """Train in the ready process (the run's PNGs written there too), its events relayed by a thread."""
+        run = BackgroundRun(config, runs_dir, resume, template, export_graphs=export_graphs, worker=self._take_training_process())
         self.training.starting()
-        self.worker = worker
+        self.worker = worker = TrainingWorker(run)
         worker.started.connect(self.on_started)
         worker.epoch_done.connect(self.on_epoch)
         worker.finished.connect(self.on_finished)

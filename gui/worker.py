@@ -6,32 +6,23 @@ the run's TrainingControl; no Qt object crosses into the engine."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from engine.background import BackgroundRun, TrainingProcess
-from engine.config import Config
+from engine.background import BackgroundRun
 from engine.events import EpochDone, RunFinished, RunStarted
-from gui.run_graphs import export_graphs
 
 
 class TrainingWorker(QObject):
+    """Relays one BackgroundRun's events, in a thread of their own, as Qt signals."""
+
     started = Signal(object)  # engine.events.RunStarted
     epoch_done = Signal(object)  # engine.events.EpochDone
     finished = Signal(object)  # engine.events.RunFinished
 
-    def __init__(
-        self,
-        config: Config | None,
-        runs_dir: Path | None,
-        resume: Path | None = None,
-        template: str | None = None,
-        process: TrainingProcess | None = None,
-    ):
+    def __init__(self, run: BackgroundRun):
         super().__init__()
-        self.run = BackgroundRun(config, runs_dir, resume, template, export_graphs=export_graphs, worker=process)
-        self.control = self.run.control
+        self.run = run
+        self.control = run.control
         self._signals = {RunStarted: self.started, EpochDone: self.epoch_done, RunFinished: self.finished}
 
     @Slot()

@@ -190,15 +190,20 @@ def test_saving_the_users_file_keeps_their_comments(qtbot, window, tmp_path):
     assert "batch_size: 64" in text and "L=1 CONSTRAINT EXPLANATION" in text
 
 
-def test_the_delete_button_asks_before_deleting_a_run(qtbot, window, monkeypatch):
-    from PySide6.QtWidgets import QMessageBox, QPushButton
-
+def one_epoch_run_selected(qtbot, window) -> None:
+    """Train one epoch to its end and select the run in the Runs tab."""
     worker = start(qtbot, window, 1)
     with qtbot.waitSignal(worker.finished, timeout=60_000):
         pass
     qtbot.waitUntil(lambda: window.thread is None)
     window.runs.refresh()
     window.runs.table.selectRow(0)
+
+
+def test_the_delete_button_asks_before_deleting_a_run(qtbot, window, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox, QPushButton
+
+    one_epoch_run_selected(qtbot, window)
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda *args: asked.append(args) or QMessageBox.StandardButton.No)
     delete = next(b for b in window.runs.findChildren(QPushButton) if b.text() == "Delete…")
@@ -376,12 +381,7 @@ def test_results_keep_quality_apart_from_the_generalization_rule(qtbot, window):
 def test_open_names_the_run_in_the_status_bar_and_exports_start_in_its_folder(qtbot, window, monkeypatch):
     from PySide6.QtWidgets import QFileDialog
 
-    worker = start(qtbot, window, 1)
-    with qtbot.waitSignal(worker.finished, timeout=60_000):
-        pass
-    qtbot.waitUntil(lambda: window.thread is None)
-    window.runs.refresh()
-    window.runs.table.selectRow(0)
+    one_epoch_run_selected(qtbot, window)
     window.runs.open_selected()
     assert window.last_run_folder.name in window.statusBar().currentMessage()
     offered = []
