@@ -22,7 +22,7 @@ import torch
 
 from engine.config import Config
 from engine.events import EpochDone, RunEvent, RunFinished, RunStarted
-from engine.runs import Run
+from engine.runs import Run, active
 from engine.trainer import EpochReport, TrainingControl
 
 CONTEXT = multiprocessing.get_context("spawn")  # fork would copy a GUI's threads and locks
@@ -67,7 +67,8 @@ def drive(
         message = run.message
         if export_graphs is not None and run.status != "diverged":
             try:
-                export_graphs(run.folder, run.config)
+                with active(run.folder):  # still this run's: not to be deleted while its PNGs are written
+                    export_graphs(run.folder, run.config)
             except Exception as exc:  # the run is complete without its PNGs; say so, keep the run
                 message = (message + "; " if message else "") + f"graphs could not be written: {exc.__class__.__name__}: {exc}"
         emit(RunFinished(run.status, message, metrics))
@@ -151,7 +152,8 @@ class TrainingProcess:
         """End the child: an unused one exits at once; a running one was asked to stop."""
         if self.process is None:
             return
-        self.control.request_stop()
+        if self.process.is_alive():  # a dead one must not leave the stop set on a control its successor shares
+            self.control.request_stop()
         for end in (self._jobs, self.events):
             end.close()
         self.process.join(timeout=timeout)
@@ -184,10 +186,15 @@ class BackgroundRun:
         """Run the job to its end; the last event is always a ``RunFinished``."""
         worker = self.worker
         try:
+            if worker.started and not worker.process.is_alive():  # a spare that died while waiting: use a new one
+                worker.close()
+                worker = self.worker = TrainingProcess()
+                worker.control = self.control
             if not worker.started:
                 worker.start()
             worker.submit(self.job)
         except Exception as exc:  # no process could be made: still a message, never a hung front end
+            worker.close()
             yield RunFinished("failed", f"the training process could not start: {exc.__class__.__name__}: {exc}", None)
             return
         try:

@@ -124,9 +124,11 @@ def _summary(metrics: dict) -> None:
     zero = metrics["reference"]["zero_output_mse"]
     check = metrics["memorisation"]
     worst = min(check["per_frequency"], key=lambda row: row["z"])
+    seconds = metrics["seconds_per_epoch"]
+    best = f"best.pt: epoch {metrics['best_epoch']}" if metrics["best_epoch"] else "no epoch completed: the initial weights"
     lines = [
-        f"status {metrics['status']}  epochs {metrics['epochs_completed']}  best.pt: epoch {metrics['best_epoch']}  "
-        f"{metrics['seconds_per_epoch']:.3f} s/epoch",
+        f"status {metrics['status']}  epochs {metrics['epochs_completed']}  {best}  "
+        + ("" if seconds is None else f"{seconds:.3f} s/epoch"),
         f"quality: MSE train {train['mse']:.5f}  test {test['mse']:.5f}  ({test['mse'] / zero:.1%} of {zero:.3g}, "
         "what a model that outputs zeros scores)",
         "per frequency (test): " + "  ".join(f"{row['frequency_hz']:g} Hz {row['mse']:.5f}" for row in test["per_frequency"]),

@@ -241,7 +241,7 @@ def _check_value(key: str, f: dataclasses.Field, value: Any) -> tuple[Any, list[
             return None, [ConfigProblem(key, f"{value!r} is not allowed; allowed: a non-empty list of numbers, e.g. [1, 3, 5, 7]")]
         items, problems = [], []
         for item in value:
-            if isinstance(item, bool) or not isinstance(item, (int, float)) or not math.isfinite(item):
+            if isinstance(item, bool) or not isinstance(item, (int, float)) or not _finite(item):
                 problems.append(ConfigProblem(key, f"item {item!r} is not allowed; allowed: finite numbers > 0"))
             elif item <= meta.get("min", -math.inf):
                 problems.append(ConfigProblem(key, f"item {item!r} is not allowed; allowed: numbers > {meta['min']}"))
@@ -262,12 +262,20 @@ def _check_value(key: str, f: dataclasses.Field, value: Any) -> tuple[Any, list[
             return None, bad
         value = int(value)
     else:
-        value = float(value)
-        if not math.isfinite(value):
+        if not _finite(value):
             return None, bad
+        value = float(value)
     if value < meta.get("min", -math.inf) or value > meta.get("max", math.inf):
         return None, bad
     return value, []
+
+
+def _finite(number: int | float) -> bool:
+    """A finite number that fits a float (an integer of 400 digits does not)."""
+    try:
+        return math.isfinite(float(number))
+    except OverflowError:
+        return False
 
 
 def _nearest(name: str, options: list[str]) -> str:
@@ -384,7 +392,7 @@ def parse_yaml(text: str, source: str = "config") -> Any:
     """Parse YAML text, turning a syntax error into a ConfigError naming the file and line."""
     try:
         return _safe_yaml().load(text)
-    except YAMLError as exc:
+    except (YAMLError, ValueError, OverflowError) as exc:  # a bad tag (!!int abc) raises ValueError
         where = getattr(exc, "problem_mark", None)
         line = f" (line {where.line + 1})" if where is not None else ""
         raise ConfigError([ConfigProblem(source, f"not valid YAML{line}; allowed: a YAML mapping like the shipped config.yaml")]) from None
@@ -394,7 +402,7 @@ def parse_value(text: str) -> Any:
     """A typed value as a person writes it (``1e-4``, ``[1, 3]``, ``streams``); unparsable text stays text."""
     try:
         return _safe_yaml().load(text)
-    except YAMLError:
+    except (YAMLError, ValueError, OverflowError):
         return text
 
 

@@ -180,8 +180,9 @@ class Memorisation:
 
 
 def memorisation(model: FrequencyLSTM, data: DataConfig, train: SetMetrics, count: int, mode: str, batch_size: int) -> Memorisation:
-    """Score the frozen weights on ``count`` unseen draws, side by side in one pass."""
-    sets = [generate(data, seed) for seed in unseen_seeds(data, count)]
-    outputs = predict_sets(model, sets, mode, batch_size)
-    unseen = np.array([SetMetrics.of(out, s.targets).per_frequency for out, s in zip(outputs, sets, strict=True)])
-    return Memorisation(sets[0].frequencies, train.per_frequency, unseen)
+    """Score the frozen weights on ``count`` unseen draws."""
+    rows = []
+    for seed in unseen_seeds(data, count):  # one draw at a time: memory as for one scored set
+        signals = generate(data, seed)
+        rows.append(SetMetrics.of(predict(model, signals, mode, batch_size), signals.targets).per_frequency)
+    return Memorisation(tuple(float(f) for f in data.frequencies), train.per_frequency, np.array(rows))

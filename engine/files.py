@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -40,8 +41,9 @@ def _create_temporary(path: Path) -> tuple[int, Path]:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
         except FileExistsError:
             continue
-        if mode is not None:
-            os.chmod(tmp, mode)
+        if mode is not None and hasattr(os, "fchmod"):
+            with contextlib.suppress(OSError):  # best effort: some file systems keep their own modes
+                os.fchmod(fd, mode)
         return fd, tmp
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import io
 import json
 import platform
@@ -78,6 +79,9 @@ def new_run_folder(runs_dir: Path, mode: str) -> Path:
 ACTIVE_LOCK = ".active"
 
 
+HELD = {errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES}  # flock's answers when another holds the lock
+
+
 @contextlib.contextmanager
 def active(folder: Path) -> Iterator[None]:
     """Hold the run's lock while training or evaluating; the OS drops it if the process dies."""
@@ -85,10 +89,15 @@ def active(folder: Path) -> Iterator[None]:
         yield
         return
     with (Path(folder) / ACTIVE_LOCK).open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise RunError(f"{folder}: this run is being trained by another process; stop it there first") from None
+        deadline = time.monotonic() + 1.0  # a probe (is_active) holds it for an instant
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in HELD or time.monotonic() > deadline:
+                    raise RunError(f"{folder}: this run is being trained by another process; stop it there first") from None
+                time.sleep(0.01)
         try:
             yield
         finally:
@@ -101,11 +110,11 @@ def is_active(folder: Path) -> bool:
     if fcntl is None or not path.exists():
         return False
     try:
-        with path.open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with path.open("rb") as handle:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
             fcntl.flock(handle, fcntl.LOCK_UN)
-    except OSError:
-        return True
+    except OSError as exc:
+        return exc.errno in HELD  # another error (no flock on this file system) cannot tell: not active
     return False
 
 

@@ -103,8 +103,8 @@ class FrequencyListEditor(QWidget):
         line = QHBoxLayout(row)
         line.setContentsMargins(0, 0, 0, 0)
         spin = FrequencySpin()
-        spin.setRange(0.001, 1e6)
-        spin.setDecimals(3)
+        spin.setDecimals(9)  # every frequency the schema allows above 0 shows and saves unrounded
+        spin.setRange(1e-9, 1e9)
         spin.setSuffix(" Hz")
         spin.setValue(value)
         spin.valueChanged.connect(self.changed)

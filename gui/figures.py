@@ -600,7 +600,7 @@ def export_figures(figures: Iterable[Figure], folder: Path, dpi: int) -> list[Pa
 def figures_for_record(record: RunRecord, config: Config) -> Iterator[Figure]:
     """The result figures of a run folder, laid out by ``config``'s visualization settings."""
     v = config.visualization
-    best = record.metrics.get("best_epoch")
+    best = record.metrics.get("best_epoch") or None  # 0: no epoch completed, nothing to mark
     return figures_for_run(record.history, record.predictions(), v.comparison_freq_idx, v.time_window, config.data.sampling_rate, best)
 
 

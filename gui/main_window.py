@@ -58,6 +58,7 @@ class MainWindow(QMainWindow):
         self.last_run_folder: Path | None = None
         self.error_box: QMessageBox | None = None
         self.spare: TrainingProcess | None = None  # started ahead, so Start skips the torch import
+        self.closing = False
 
         self.form = ConfigForm()
         self.preview = PreviewPanel()
@@ -131,9 +132,7 @@ class MainWindow(QMainWindow):
         self.runs.set_runs_dir(Path(str(self.settings.value("runs_dir", "runs"))))
         last = self.settings.value("last_config")
         candidate = Path(str(last)) if last else default_config
-        if candidate is not None and candidate.exists():
-            self.open_config(candidate)
-        else:
+        if candidate is None or not candidate.exists() or not self.open_config(candidate):
             self.load_config_object(Config())
         self._refresh_recent()
 
@@ -261,7 +260,7 @@ class MainWindow(QMainWindow):
 
     def _prepare_training_process(self) -> None:
         """Start the next run's process now: it imports torch while the user edits."""
-        if self.spare is None:
+        if self.spare is None and not self.closing:
             spare = TrainingProcess()
             try:
                 spare.start()
@@ -304,7 +303,6 @@ class MainWindow(QMainWindow):
         self.runs.active_folder = event.folder
         self.training.start(event)
         self.device_label.setText(f"device: {event.device}   run: {event.folder.name}")
-        QTimer.singleShot(0, self._prepare_training_process)  # the next run's process, while this one trains
 
     def on_epoch(self, event: EpochDone) -> None:
         self.training.add_epoch(event.report, event.predictions)
@@ -326,6 +324,7 @@ class MainWindow(QMainWindow):
 
     def on_finished(self, event: RunFinished) -> None:
         self.runs.active_folder = None
+        QTimer.singleShot(0, self._prepare_training_process)  # the next run's process, now that no training competes
         self.training.finished(event)
         if event.status in ("diverged", "failed"):  # non-modal: the window stays usable behind the message
             self.error_box = QMessageBox(QMessageBox.Icon.Warning, f"Training {event.status}", event.message, parent=self)
@@ -336,6 +335,8 @@ class MainWindow(QMainWindow):
         self.runs.refresh()
 
     def _thread_done(self) -> None:
+        if self.thread is None:  # already ended by shutdown()
+            return
         self.thread.deleteLater()
         self.thread, self.worker = None, None
         self._set_running(False)
@@ -372,6 +373,7 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop a running training, wait for its thread to end, and end the spare process."""
+        self.closing = True
         if self.thread is not None:
             self.worker.control.request_stop()
             self.thread.quit()

@@ -215,7 +215,7 @@ def verdict_lines(m: dict) -> list[str]:
             f"<b>Memorisation</b>: {state}: best.pt scored on {check['draws']} noise draws it never saw; a frequency whose "
             "train MSE lies more than 2 standard deviations below theirs (z &lt; −2) was learned by heart."
         )
-    if "best_epoch" in m:
+    if m.get("best_epoch"):
         lines.append(
             f"<b>best.pt</b>: epoch {m['best_epoch']} of {m.get('epochs_completed', '?')}, chosen by {m.get('selected_by', '?')}; "
             "every number here is that epoch's."

@@ -147,3 +147,14 @@ def test_a_process_that_cannot_start_comes_back_as_a_message(tmp_path, monkeypat
     events = list(BackgroundRun(small_config(tmp_path), None).events())
     assert len(events) == 1 and events[0].status == "failed"
     assert "could not start: OSError: no more processes" in events[0].message
+
+
+def test_a_spare_that_died_while_waiting_is_replaced(tmp_path):
+    spare = TrainingProcess()
+    spare.start()
+    spare.process.kill()
+    spare.process.join()
+    run = BackgroundRun(small_config(tmp_path, "training.num_epochs=1"), None, worker=spare)
+    events = list(run.events())
+    assert events[-1].status == "completed" and run.worker is not spare
+    assert not run.worker.process.is_alive()

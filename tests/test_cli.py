@@ -90,3 +90,17 @@ def test_a_run_being_trained_cannot_be_resumed_by_another_process(tmp_path):
     with active(run.folder):
         result = run_cli("train", "--resume", str(run.folder), cwd=tmp_path)
     assert result.returncode == 2 and "being trained by another process" in result.stderr
+
+
+def test_the_summary_of_a_run_stopped_in_its_first_epoch(capsys):
+    from engine.cli import _summary
+
+    per = [{"frequency_hz": 1.0, "mse": 0.5}]
+    metrics = {
+        "status": "stopped", "epochs_completed": 0, "best_epoch": 0, "seconds_per_epoch": None,
+        "train": {"mse": 0.5, "per_frequency": per}, "test": {"mse": 0.5, "per_frequency": per},
+        "reference": {"zero_output_mse": 0.5}, "generalization_gap": 0.0, "generalization_pass": True,
+        "memorisation": {"draws": 8, "memorised": False, "per_frequency": [{"frequency_hz": 1.0, "z": 0.1}]},
+    }  # fmt: skip
+    _summary(metrics)
+    assert "no epoch completed" in capsys.readouterr().err

@@ -146,3 +146,15 @@ def test_problems_carry_their_key_apart_from_the_message():
 def test_every_shipped_preset_ends_on_an_epoch_count_so_a_seed_reproduces(preset):
     config = load_config(preset)
     assert config.training.time_budget_s == 0 and config.training.num_epochs < 100_000
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [("1" + "0" * 400, "training.learning_rate"), ("!!int abc", "training.learning_rate"), ("[1, 1" + "0" * 400 + "]", "data.frequencies")],
+)
+def test_numbers_too_large_for_a_float_and_bad_tags_are_named_not_raised(text, key):
+    with pytest.raises(ConfigError) as info:
+        apply_overrides(Config(), [f"{key}={text}"])
+    assert [p.key for p in info.value.problems] == [key]
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        parse_yaml("training:\n  learning_rate: !!float x\n")

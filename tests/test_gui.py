@@ -388,3 +388,11 @@ def test_open_names_the_run_in_the_status_bar_and_exports_start_in_its_folder(qt
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args: offered.append(args[2]) or ("", ""))
     window.results.export_metrics()
     assert Path(offered[0]).parent == window.last_run_folder
+
+
+def test_frequencies_the_schema_allows_open_unrounded_and_unmodified(qtbot, window, tmp_path):
+    path = tmp_path / "fine.yaml"
+    path.write_text("data:\n  frequencies: [0.0005, 2.0001, 3.25, 5.5]\n  sampling_rate: 100\n")
+    assert window.open_config(path)
+    qtbot.waitUntil(lambda: window.config is not None and window.config.data.frequencies == [0.0005, 2.0001, 3.25, 5.5])
+    assert not window.isWindowModified()
