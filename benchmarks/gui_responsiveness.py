@@ -64,6 +64,7 @@ def measure(config: Path, seconds: float) -> np.ndarray:
         def finish() -> None:
             timer.stop()
             window.shutdown()  # before quit: Qt 6 closes the windows, and a running one would ask
+            window.saved_config = window.config  # nor ask about the epoch count the benchmark edited
             app.quit()
 
         QTimer.singleShot(round(seconds * 1000), finish)

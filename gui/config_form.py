@@ -139,6 +139,7 @@ class ConfigForm(QWidget):
         self.field_errors: dict[str, QLabel] = {}
         self.help: dict[str, str] = {}
         self.modes: dict[str, str] = {}  # key -> the one training mode that reads it
+        self._marked: set[str] = set()  # keys whose fields show a problem now
         self._loading = False
         inner = QWidget()
         column = QVBoxLayout(inner)
@@ -299,11 +300,13 @@ class ConfigForm(QWidget):
         by_key: dict[str, list[str]] = {}
         for problem in problems:
             by_key.setdefault(problem.key, []).append(str(problem))
-        for key, editor in self.editors.items():
+        for key in self._marked | set(by_key):  # restyling every field costs a repaint of the form
             messages = by_key.get(key, [])
-            editor.setStyleSheet(INVALID_STYLE if messages else "")
-            self.field_errors[key].setText("\n".join(messages))
-            self.field_errors[key].setVisible(bool(messages))
+            if key in self.editors:
+                self.editors[key].setStyleSheet(INVALID_STYLE if messages else "")
+                self.field_errors[key].setText("\n".join(messages))
+                self.field_errors[key].setVisible(bool(messages))
+        self._marked = set(by_key)
         self._show_selected_frequency()
         self.errors.setText("\n".join(f"⚠ {p}" for p in problems))
         self.edited.emit(config, [str(p) for p in problems])
