@@ -159,19 +159,23 @@ class Memorisation:
 
     @property
     def z(self) -> tuple[float, ...]:
-        mean, std = self.unseen.mean(axis=0), self.unseen.std(axis=0, ddof=1)
+        mean, std = self._spread()
         return tuple(float((t - m) / s) if s > 0 else 0.0 for t, m, s in zip(self.train, mean, std, strict=True))
 
     @property
     def memorised(self) -> bool:
         return any(z < MEMORISED_Z for z in self.z)
 
+    def _spread(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and sample standard deviation of the unseen draws' MSE, per frequency."""
+        return self.unseen.mean(axis=0), self.unseen.std(axis=0, ddof=1)
+
     def to_dict(self) -> dict:
-        mean, std = self.unseen.mean(axis=0), self.unseen.std(axis=0, ddof=1)
-        rows = zip(self.frequencies, self.train, mean, std, self.z, strict=True)
+        (mean, std), z = self._spread(), self.z
+        rows = zip(self.frequencies, self.train, mean, std, z, strict=True)
         return {
             "draws": int(self.unseen.shape[0]),
-            "memorised": self.memorised,
+            "memorised": any(score < MEMORISED_Z for score in z),
             "per_frequency": [
                 {"frequency_hz": f, "train_mse": t, "unseen_mean": float(m), "unseen_std": float(s), "z": z, "memorised": z < MEMORISED_Z}
                 for f, t, m, s, z in rows

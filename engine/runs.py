@@ -217,16 +217,16 @@ class Run:
     def epochs(self, control: TrainingControl | None = None) -> Iterator[EpochReport]:
         """Train, saving last.pt, best.pt and history.csv after every epoch; yield each report."""
         control = control or TrainingControl()
-        frequencies = self.config.data.frequencies
         try:
             with active(self.folder):
-                yield from self._epochs(control, frequencies)
+                yield from self._epochs(control)
         except DivergenceError as exc:
             self.status, self.message = "diverged", str(exc)
             return
         self.status = "stopped" if control.stop_requested and not self.session.finished else "completed"
 
-    def _epochs(self, control: TrainingControl, frequencies: list[float]) -> Iterator[EpochReport]:
+    def _epochs(self, control: TrainingControl) -> Iterator[EpochReport]:
+        frequencies = self.config.data.frequencies
         for report in self.session.epochs(control):
             self._save_checkpoint("last.pt")
             if report.is_best:

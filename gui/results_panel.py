@@ -109,7 +109,7 @@ class ResultsPanel(QWidget):
             return
         threshold = m.get("generalization_threshold", 0.1)
         zero = m.get("reference", {}).get("zero_output_mse")
-        z = {row["frequency_hz"]: row["z"] for row in m.get("memorisation", {}).get("per_frequency", [])}
+        memorisation = {row["frequency_hz"]: row for row in m.get("memorisation", {}).get("per_frequency", [])}
         gaps = {g["frequency_hz"]: g["gap"] for g in m.get("generalization_gap_per_frequency", [])}
         rows = [("overall", None, m["train"]["mse"], m["test"]["mse"], m["generalization_gap"])]
         for train, test in zip(m["train"]["per_frequency"], m["test"]["per_frequency"], strict=True):
@@ -118,7 +118,7 @@ class ResultsPanel(QWidget):
         self.table.setRowCount(len(rows))
         for r, (name, f, train, test, gap) in enumerate(rows):
             ratio = test / zero if zero else None
-            score = z.get(f)
+            check = memorisation.get(f)  # the engine's own verdict per frequency, not judged again here
             cells = [
                 (name, None),
                 (f"{train:.5f}", None),
@@ -126,7 +126,7 @@ class ResultsPanel(QWidget):
                 ("—" if ratio is None else f"{ratio:.1%}", FAIL if ratio is not None and ratio > POOR_QUALITY else None),
                 (f"{gap:.2%}", PASS if gap < threshold else FAIL),
                 ("PASS" if gap < threshold else "FAIL", PASS if gap < threshold else FAIL),
-                ("" if score is None else f"{score:.2f}", FAIL if score is not None and score < -2 else None),
+                ("" if check is None else f"{check['z']:.2f}", FAIL if check is not None and check["memorised"] else None),
             ]
             for c, (text, colour) in enumerate(cells):
                 item = QTableWidgetItem(text)

@@ -361,7 +361,7 @@ def test_results_keep_quality_apart_from_the_generalization_rule(qtbot, window):
         "generalization_threshold": 0.1,
         "generalization_pass": True,
         "reference": {"zero_output_mse": 0.5},
-        "memorisation": {"draws": 8, "memorised": False, "per_frequency": [{"frequency_hz": 1.0, "z": 0.3}]},
+        "memorisation": {"draws": 8, "memorised": False, "per_frequency": [{"frequency_hz": 1.0, "z": 0.3, "memorised": False}]},
         "best_epoch": 3,
         "epochs_completed": 5,
         "selected_by": "validation",
