@@ -321,6 +321,9 @@ class MainWindow(QMainWindow):
     def stop_training(self) -> None:
         if self.worker is not None:
             self.worker.control.request_stop()
+            self.pause_action.setEnabled(False)
+            self.stop_action.setEnabled(False)
+            self.training.finishing("Stopping at the next optimizer step")
 
     def on_finished(self, event: RunFinished) -> None:
         self.runs.active_folder = None

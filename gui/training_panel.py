@@ -91,6 +91,7 @@ class TrainingPanel(QWidget):
         self.reports: list[EpochReport] = []
         self.folder: Path | None = None
         self.frequencies: list[float] = []
+        self.epoch_line = ""  # the last epoch's numbers, kept under what the run does next
         self.dpi = 300
         self.predictions: np.ndarray | None = None
         self.window: int | None = None  # samples shown in the output grid; None before the first run
@@ -107,7 +108,7 @@ class TrainingPanel(QWidget):
 
     def starting(self) -> None:
         """Between Start and the run's first event: say so, and clear the previous run."""
-        self.reports, self.predictions, self.window, self.folder = [], None, None, None
+        self.reports, self.predictions, self.window, self.folder, self.epoch_line = [], None, None, None, ""
         self.progress.setRange(0, 0)  # a busy bar until the run reports its epochs
         self.status.setText("Starting the run: preparing the training process and data…")
         self.loss.set_data(np.zeros(0), np.zeros(0), np.zeros(0))
@@ -133,7 +134,7 @@ class TrainingPanel(QWidget):
     def finished(self, event: RunFinished) -> None:
         if self.progress.maximum() == 0:  # ended before it started
             self.progress.setRange(0, 1)
-        self.status.setText(f"Run {event.status}" + (f": {event.message}" if event.message else "") + ". " + self.status.text())
+        self.status.setText(f"Run {event.status}" + (f": {event.message}" if event.message else "") + ".   " + self.epoch_line)
 
     def _mark(self, *parts: str) -> None:
         self._pending += [part for part in parts if part not in self._pending]
@@ -145,11 +146,18 @@ class TrainingPanel(QWidget):
             self.predictions = predictions
         self.progress.setMaximum(report.num_epochs)
         self.progress.setValue(report.epoch)
-        self.status.setText(
+        self.epoch_line = (
             f"epoch {report.epoch}/{report.num_epochs}   train loss {report.train_loss:.5f}   test MSE {report.test_mse:.5f}   "
             f"{report.epoch_seconds:.2f} s/epoch   elapsed {format_seconds(report.wall_seconds)}   ETA {format_seconds(report.eta_seconds)}"
         )
+        self.status.setText(self.epoch_line)
+        if report.epoch >= report.num_epochs:
+            self.finishing("Training done")
         self._mark(CURVES, OUTPUTS)
+
+    def finishing(self, why: str) -> None:
+        """After the last epoch or a Stop, the run still evaluates best.pt and writes its graphs: say so."""
+        self.status.setText(f"{why}: evaluating best.pt and writing its graphs…   {self.epoch_line}")
 
     def _set_log(self, on: bool) -> None:
         for figure in (self.loss, self.per_frequency):

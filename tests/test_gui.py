@@ -117,7 +117,8 @@ def test_pause_parks_the_run_and_stop_ends_it_stopped_leaving_last_pt(qtbot, win
     assert epoch.args[0].report.epoch == seen + 1  # nothing trained while parked
     with qtbot.waitSignal(worker.finished, timeout=30_000) as finished:
         window.stop_training()
-    assert finished.args[0].status == "stopped"
+        assert "Stopping at the next optimizer step" in window.training.status.text() and not window.stop_action.isEnabled()
+    assert finished.args[0].status == "stopped" and window.training.status.text().startswith("Run stopped.")
     assert (window.last_run_folder / "checkpoints" / "last.pt").exists()
     qtbot.waitUntil(lambda: window.thread is None)
 
