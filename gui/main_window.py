@@ -30,7 +30,7 @@ from gui.results_panel import ResultsPanel
 from gui.run_graphs import export_graphs
 from gui.runs_panel import RunsPanel
 from gui.training_panel import TrainingPanel
-from gui.worker import TrainingWorker, start_worker
+from gui.worker import TrainingWorker, join_worker, start_worker
 
 SETTINGS_VERSION = 1
 MAX_RECENT = 8
@@ -340,7 +340,7 @@ class MainWindow(QMainWindow):
     def _thread_done(self) -> None:
         if self.thread is None:  # already ended by shutdown()
             return
-        self.thread.deleteLater()
+        join_worker(self.thread)
         self.thread, self.worker = None, None
         self._set_running(False)
 
@@ -379,8 +379,6 @@ class MainWindow(QMainWindow):
         self.closing = True
         if self.thread is not None:
             self.worker.control.request_stop()
-            self.thread.quit()
-            self.thread.wait()
             self._thread_done()
         spare = self._take_training_process()
         if spare is not None:

@@ -33,11 +33,20 @@ class TrainingWorker(QObject):
 
 
 def start_worker(worker: TrainingWorker) -> QThread:
-    """Move ``worker`` to a new QThread, start it, and clean both up when it finishes."""
+    """Move ``worker`` to a new QThread and start it; the thread quits after the run's last event.
+
+    Both objects stay owned by Python: the caller joins the thread (``join_worker``) and then drops
+    its references. A ``deleteLater`` on either would let Qt free the C++ object while the Python
+    wrapper still owns it, and dropping the wrapper afterwards frees it twice (a segfault)."""
     thread = QThread()
     worker.moveToThread(thread)
     thread.started.connect(worker.work)
     worker.finished.connect(thread.quit)
-    thread.finished.connect(worker.deleteLater)
     thread.start()
     return thread
+
+
+def join_worker(thread: QThread) -> None:
+    """Wait until ``thread`` has really ended (``finished`` is emitted just before), so it and its worker can be freed."""
+    thread.quit()
+    thread.wait()

@@ -397,3 +397,22 @@ def test_frequencies_the_schema_allows_open_unrounded_and_unmodified(qtbot, wind
     assert window.open_config(path)
     qtbot.waitUntil(lambda: window.config is not None and window.config.data.frequencies == [0.0005, 2.0001, 3.25, 5.5])
     assert not window.isWindowModified()
+
+
+def test_runs_started_and_ended_many_times_free_their_thread_safely(qtbot, window, monkeypatch):
+    """CI once died with SIGSEGV in _thread_done: deleteLater on Python-owned thread objects freed them twice."""
+    from tests.test_worker import FinishedRun
+
+    def finished_run(*args, worker=None, **kwargs):
+        if worker is not None:
+            worker.close()
+        return FinishedRun()
+
+    monkeypatch.setattr("gui.main_window.BackgroundRun", finished_run)
+    monkeypatch.setattr(MainWindow, "_prepare_training_process", lambda self: None)  # no process: only the thread's life cycle
+    for _ in range(200):
+        window.start_training()
+        assert window.thread is not None
+        qtbot.waitUntil(lambda: window.thread is None, timeout=10_000)
+    assert window.start_action.isEnabled()
+    assert "completed" in window.statusBar().currentMessage()
