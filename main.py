@@ -16,7 +16,7 @@ def cli_main(argv: list[str] | None = None) -> int:
         from gui.self_test import self_test
 
         return self_test()
-    from engine.cli import main
+    from cli.commands import main
     from gui.run_graphs import export_graphs  # imports Qt only when graphs are written
 
     return main(argv, export_graphs=export_graphs)

@@ -48,7 +48,7 @@ def measure(config: Path, seconds: float) -> np.ndarray:
 
         def tick() -> None:
             now = time.perf_counter()
-            if window.training.reports:  # the first epoch has been delivered
+            if len(window.training.history):  # the first epoch has been delivered
                 lateness.append(now - state["last"] - TICK_S)
             state["last"] = now
             state["ticks"] += 1

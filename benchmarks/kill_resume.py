@@ -25,7 +25,7 @@ import torch
 
 from engine.checkpoints import load_checkpoint
 from engine.config import load_config
-from engine.runs import read_history
+from engine.history import History
 
 ROOT = Path(__file__).resolve().parent.parent
 EPOCHS = 60
@@ -68,7 +68,7 @@ def damaged_files(folder: Path) -> list[str]:
     problems = []
     checks = {
         "config.yaml": lambda p: load_config(p),
-        "history.csv": lambda p: _check_history(read_history(p)),
+        "history.csv": lambda p: _check_history(History.from_csv(p.read_text())),
         "metrics.json": lambda p: json.loads(p.read_text()),
         "predictions.npz": lambda p: np.load(p, allow_pickle=False)["outputs"],
         "checkpoints/last.pt": load_checkpoint,
@@ -84,9 +84,9 @@ def damaged_files(folder: Path) -> list[str]:
     return problems
 
 
-def _check_history(columns: dict[str, np.ndarray]) -> None:
-    epochs = columns["epoch"]
-    if not np.array_equal(epochs, np.arange(1, len(epochs) + 1)) or np.isnan(columns["train_loss"]).any():
+def _check_history(history: History) -> None:
+    epochs = history.epoch
+    if not np.array_equal(epochs, np.arange(1, len(epochs) + 1)) or np.isnan(history.train_loss).any():
         raise ValueError(f"history rows are not complete consecutive epochs: {epochs}")
 
 
@@ -122,7 +122,7 @@ def kill_and_resume(work: Path, reference: Path, seconds: float, rng: random.Ran
     folder = only_run_folder(runs)
     if process.returncode != -signal.SIGKILL:
         return True, f"kill {index}: the run had already finished; not counted as a kill"
-    recorded = len(read_history(folder / "history.csv").get("epoch", []))
+    recorded = len(History.read(folder / "history.csv") or ())
     problems = damaged_files(folder)
     saved_epoch = load_checkpoint(folder / "checkpoints" / "last.pt")["progress"]["epoch"] if not problems else -1
     resumed = subprocess.run(

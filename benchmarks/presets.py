@@ -15,7 +15,6 @@ per-epoch evaluation).
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import subprocess
 import sys
@@ -40,17 +39,7 @@ def train(preset: Path, seed: int, overrides: list[str]) -> tuple[dict, float]:
             raise SystemExit(f"{preset.name} (model seed {seed}) failed:\n{done.stdout}{done.stderr}")
         (metrics_file,) = Path(tmp).glob("*/metrics.json")
         metrics = json.loads(metrics_file.read_text())
-        metrics["validation_mse"] = selected_validation_mse(metrics_file.with_name("history.csv"), metrics["best_epoch"])
         return metrics, seconds
-
-
-def selected_validation_mse(history: Path, best_epoch: int) -> float | None:
-    """The validation MSE of the epoch best.pt holds: what a recipe may be judged on besides the test set."""
-    with history.open(newline="") as file:
-        for row in csv.DictReader(file):
-            if int(row["epoch"]) == best_epoch and row.get("validation_mse"):
-                return float(row["validation_mse"])
-    return None
 
 
 def summary(name: str, seed: int, metrics: dict, seconds: float) -> str:

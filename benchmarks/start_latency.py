@@ -18,7 +18,7 @@ from pathlib import Path
 
 from engine.background import BackgroundRun, TrainingProcess
 from engine.config import apply_overrides, load_config
-from engine.events import EpochDone, RunStarted
+from engine.events import EpochDone, RunJob, RunStarted
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,7 +29,7 @@ def overhead(config, runs_dir: Path, warm: bool) -> tuple[float, float]:
     if warm:
         worker.start()
         worker.ready.wait(timeout=120)
-    run = BackgroundRun(config, runs_dir, worker=worker)
+    run = BackgroundRun(RunJob(config, runs_dir), worker=worker)
     asked = time.perf_counter()
     to_started = None
     for event in run.events():

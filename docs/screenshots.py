@@ -50,7 +50,7 @@ def main() -> None:
     later(150, lambda: grab("2a-training-starting"))
 
     def wait_for_epochs() -> None:
-        if len(window.training.reports) < 3:
+        if len(window.training.history) < 3:
             QTimer.singleShot(100, wait_for_epochs)
             return
         QTimer.singleShot(600, lambda: grab("2b-training-live"))

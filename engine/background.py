@@ -16,17 +16,14 @@ import multiprocessing
 import threading
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection, wait
-from pathlib import Path
 
 import torch
 
-from engine.config import Config
-from engine.events import EpochDone, RunEvent, RunFinished, RunStarted
+from engine.events import EpochDone, RunEvent, RunFinished, RunJob, RunStarted
 from engine.runs import Run, active
-from engine.trainer import EpochReport, TrainingControl
+from engine.trainer import TrainingControl
 
 CONTEXT = multiprocessing.get_context("spawn")  # fork would copy a GUI's threads and locks
-GraphExporter = Callable[[Path, Config], list[Path]]
 
 
 def started_event(run: Run) -> RunStarted:
@@ -40,23 +37,19 @@ def started_event(run: Run) -> RunStarted:
         frequencies=test.frequencies,
         t=test.t[:window].copy(),
         targets=test.targets[:, :window].copy(),
-        history=tuple(EpochReport(**row) for row in run.session.history),
+        history=run.session.history,
         dpi=run.config.visualization.dpi,
     )
 
 
-def drive(
-    config: Config | None,
-    runs_dir: Path | None,
-    resume: Path | None,
-    template: str | None,
-    export_graphs: GraphExporter | None,
-    control: TrainingControl,
-    emit: Callable[[RunEvent], None],
-) -> None:
+def drive(job: RunJob, control: TrainingControl, emit: Callable[[RunEvent], None]) -> None:
     """Start (or resume) a run, train it, write its graphs, and report every outcome, errors included, through ``emit``."""
+    export_graphs = job.export_graphs
     try:
-        run = Run.resume(resume) if resume is not None else Run.start(config, runs_dir, template=template)
+        if job.resume is not None:
+            run = Run.resume(job.resume)
+        else:
+            run = Run.start(job.config, job.runs_dir, template=job.template, notes=job.notes)
         started = started_event(run)
         emit(started)
         window = started.t.size
@@ -109,7 +102,7 @@ def _child(control: TrainingControl, ready, jobs: Connection, events: Connection
     finally:
         jobs.close()
     try:
-        drive(*job, control, send)
+        drive(job, control, send)
     finally:
         events.close()
 
@@ -144,7 +137,7 @@ class TrainingProcess:
             event_writer.close()
         self.process = process
 
-    def submit(self, job: tuple) -> None:
+    def submit(self, job: RunJob) -> None:
         self._jobs.send(job)
         self._jobs.close()
 
@@ -165,16 +158,8 @@ class TrainingProcess:
 class BackgroundRun:
     """One run in a child process: ``events()`` yields what the run reports, ``control`` steers it."""
 
-    def __init__(
-        self,
-        config: Config | None,
-        runs_dir: Path | None,
-        resume: Path | None = None,
-        template: str | None = None,
-        export_graphs: GraphExporter | None = None,
-        worker: TrainingProcess | None = None,
-    ):
-        self.job = (config, runs_dir, resume, template, export_graphs)
+    def __init__(self, job: RunJob, worker: TrainingProcess | None = None):
+        self.job = job
         self.worker = worker or TrainingProcess()
         self.control = self.worker.control
 

@@ -209,6 +209,29 @@ SECTION_TYPES = {
 }
 
 
+def format_number(value: Any) -> str:
+    """The shortest text that reads back as exactly ``value``: 0.0001, 1e-5, 10, 4294967295, [1, 3]."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(format_number(v) for v in value) + "]"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e16:
+            return str(int(value))
+        mantissa, e, exponent = repr(value).partition("e")
+        return f"{mantissa}e{int(exponent)}" if e else mantissa
+    return str(value)
+
+
+def flat_values(config: Config) -> dict[str, Any]:
+    """Every setting under its dotted key, as ``--set`` names it: {"model.hidden_size": 64, ...}."""
+    return {f"{section}.{key}": value for section, values in config.to_dict().items() for key, value in values.items()}
+
+
+def config_changes(old: Config, new: Config) -> list[tuple[str, Any, Any]]:
+    """The keys whose values differ, in schema order: (key, old value, new value)."""
+    before, after = flat_values(old), flat_values(new)
+    return [(key, before[key], after[key]) for key in after if before[key] != after[key]]
+
+
 def samples_per_block(sampling_rate: int, duration: float) -> int:
     """n = fs x T, rounded, as the spec's time axis t_k = k / fs for k < n."""
     return round(sampling_rate * duration)

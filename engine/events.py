@@ -7,13 +7,32 @@ run is, so no front end generates data sets again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from engine.trainer import EpochReport
+from engine.config import Config
+from engine.experiments import RunNotes
+from engine.history import EpochReport, History
+
+GraphExporter = Callable[[Path, Config], list[Path]]  # writes a run folder's PNGs (a front end's, since it needs Qt)
+
+
+@dataclass(frozen=True)
+class RunJob:
+    """What a front end asks a training process to do: start a run from ``config`` in ``runs_dir``
+    (its saved config keeping ``template``'s comments, its notes written beside it), or resume
+    the run folder ``resume``; ``export_graphs`` writes the PNGs after (a picklable function)."""
+
+    config: Config | None = None
+    runs_dir: Path | None = None
+    resume: Path | None = None
+    template: str | None = None
+    notes: RunNotes | None = None
+    export_graphs: GraphExporter | None = None
 
 
 @dataclass(frozen=True)
@@ -26,7 +45,7 @@ class RunStarted:
     frequencies: tuple[float, ...]
     t: np.ndarray  # (window,) seconds of the test set shown live
     targets: np.ndarray  # (N, window) clean targets of the test set
-    history: tuple[EpochReport, ...]  # epochs a resumed run already has; empty for a new run
+    history: History  # epochs a resumed run already has; empty for a new run
     dpi: int
 
 

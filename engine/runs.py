@@ -13,7 +13,6 @@ RUN/.active              locked while a process trains or evaluates the run (nev
 from __future__ import annotations
 
 import contextlib
-import csv
 import errno
 import io
 import json
@@ -39,11 +38,13 @@ from engine.checkpoints import config_of, load_checkpoint, save_checkpoint
 from engine.config import Config, ConfigError, dump_config, load_config
 from engine.data import Splits, load_splits
 from engine.evaluation import Evaluation, evaluate, memorisation, zero_output_reference
+from engine.experiments import RunNotes, read_notes, write_notes
 from engine.files import atomic_write_bytes, atomic_write_json, atomic_write_text
+from engine.history import EpochReport, History
 from engine.model import resolve_device
-from engine.trainer import DivergenceError, EpochReport, Session, TrainingControl
+from engine.trainer import DivergenceError, Session, TrainingControl
 
-RUN_ARTEFACTS = ("config.yaml", "metrics.json", "history.csv", "predictions.npz", "checkpoints", "graphs")
+RUN_ARTEFACTS = ("config.yaml", "notes.json", "metrics.json", "history.csv", "predictions.npz", "checkpoints", "graphs")
 QUALITY_LEVELS = (0.01, 0.001)
 
 
@@ -136,37 +137,6 @@ def environment(config: Config, device: torch.device) -> dict[str, Any]:
     }
 
 
-def time_to_quality(history: list[dict[str, Any]], level: float) -> float | None:
-    """Wall seconds until the test MSE first reached ``level`` (None if it never did)."""
-    for row in history:
-        if row["test_mse"] <= level:
-            return row["wall_seconds"]
-    return None
-
-
-def history_csv(history: list[dict[str, Any]], frequencies: list[float]) -> str:
-    columns = [
-        "epoch",
-        "train_loss",
-        "test_mse",
-        *[f"test_mse_{f:g}hz" for f in frequencies],
-        "validation_mse",
-        "learning_rate",
-        "epoch_seconds",
-        "wall_seconds",
-    ]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    for row in history:
-        per = list(row["test_mse_per_frequency"])
-        val = "" if row["validation_mse"] is None else row["validation_mse"]
-        writer.writerow(
-            [row["epoch"], row["train_loss"], row["test_mse"], *per, val, row["learning_rate"], row["epoch_seconds"], row["wall_seconds"]]
-        )
-    return out.getvalue()
-
-
 class Run:
     """A training bound to its folder: every epoch's checkpoint, history and finally its metrics."""
 
@@ -181,11 +151,19 @@ class Run:
         self.evaluation: Evaluation | None = None
 
     @classmethod
-    def start(cls, config: Config, runs_dir: Path | None = None, data_dir: Path | None = None, template: str | None = None) -> Run:
-        """A new run folder with the config snapshot (keeping the comments of ``template``)."""
+    def start(
+        cls,
+        config: Config,
+        runs_dir: Path | None = None,
+        data_dir: Path | None = None,
+        template: str | None = None,
+        notes: RunNotes | None = None,
+    ) -> Run:
+        """A new run folder with the config snapshot (keeping the comments of ``template``) and its notes."""
         folder = new_run_folder(Path(runs_dir or config.training.runs_dir), config.training.mode)
         run = cls(folder, config, None, data_dir)
         run._write(lambda: atomic_write_text(folder / "config.yaml", dump_config(config, template)))
+        run._write(lambda: write_notes(folder, notes or RunNotes()))
         run._save_checkpoint("last.pt")
         return run
 
@@ -226,12 +204,11 @@ class Run:
         self.status = "stopped" if control.stop_requested and not self.session.finished else "completed"
 
     def _epochs(self, control: TrainingControl) -> Iterator[EpochReport]:
-        frequencies = self.config.data.frequencies
         for report in self.session.epochs(control):
             self._save_checkpoint("last.pt")
             if report.is_best:
                 self._save_checkpoint("best.pt")
-            self._write(lambda: atomic_write_text(self.folder / "history.csv", history_csv(self.session.history, frequencies)))
+            self._write(lambda: atomic_write_text(self.folder / "history.csv", self.session.history.to_csv()))
             yield report
 
     def finish(self) -> dict[str, Any]:
@@ -250,7 +227,7 @@ class Run:
         )
         check = memorisation(model, self.config.data, self.evaluation.train, self.config.evaluation.unseen_draws, t.mode, t.batch_size)
         history = self.session.history
-        seconds = [row["epoch_seconds"] for row in history]
+        seconds = history.epoch_seconds.tolist()
         metrics = {
             "status": self.status,
             "message": self.message,
@@ -258,11 +235,12 @@ class Run:
             "device": str(self.device),
             "epochs_completed": self.session.epoch,
             "best_epoch": self.session.best_epoch,
+            "validation_mse": selected_validation_mse(history),
             "selected_by": t.selection,
             "evaluated_checkpoint": source.name,
             "seconds_per_epoch": statistics.median(seconds) if seconds else None,
             "wall_seconds": self.session.elapsed,
-            "time_to_test_mse": {str(level): time_to_quality(history, level) for level in QUALITY_LEVELS},
+            "time_to_test_mse": {str(level): history.time_to(level) for level in QUALITY_LEVELS},
             **self.evaluation.to_dict(),
             "reference": zero_output_reference(self.splits.test),
             "memorisation": check.to_dict(),
@@ -283,6 +261,13 @@ class Run:
         return metrics
 
 
+def selected_validation_mse(history: History) -> float | None:
+    """The validation MSE of the epoch best.pt holds (None when selection is by training loss)."""
+    best = history.best_index()
+    value = None if best is None else float(history.validation_mse[best])
+    return value if value is not None and np.isfinite(value) else None
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """What a finished or stopped run folder holds, read back for listing, graphs and comparison."""
@@ -290,11 +275,13 @@ class RunRecord:
     folder: Path
     config: Config | None
     metrics: dict[str, Any]
-    history: dict[str, np.ndarray]
+    history: History | None  # None: no history.csv, or one that cannot be read
+    notes: RunNotes = RunNotes()
 
     @property
     def name(self) -> str:
-        return self.folder.name
+        """The run's own name, else its folder's."""
+        return self.notes.name or self.folder.name
 
     def predictions(self) -> dict[str, np.ndarray] | None:
         path = self.folder / "predictions.npz"
@@ -302,21 +289,6 @@ class RunRecord:
             return None
         with np.load(path, allow_pickle=False) as z:
             return {key: z[key] for key in z.files}
-
-
-def read_history(path: Path) -> dict[str, np.ndarray]:
-    """history.csv as columns of floats (empty cells become NaN)."""
-    if not path.exists():
-        return {}
-    with path.open(newline="") as handle:
-        rows = list(csv.reader(handle))
-    if not rows:
-        return {}
-    header, body = rows[0], rows[1:]
-    columns: dict[str, np.ndarray] = {}
-    for k, name in enumerate(header):
-        columns[name] = np.array([float(r[k]) if k < len(r) and r[k] != "" else np.nan for r in body], dtype=float)
-    return columns
 
 
 def load_run(folder: Path) -> RunRecord:
@@ -330,11 +302,7 @@ def load_run(folder: Path) -> RunRecord:
         metrics = json.loads((folder / "metrics.json").read_text())
     except (OSError, ValueError):
         metrics = {}
-    try:
-        history = read_history(folder / "history.csv")
-    except (OSError, ValueError, IndexError):
-        history = {}
-    return RunRecord(folder, config, metrics, history)
+    return RunRecord(folder, config, metrics, History.read(folder / "history.csv"), read_notes(folder))
 
 
 def list_runs(runs_dir: Path) -> list[Path]:

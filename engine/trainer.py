@@ -9,7 +9,6 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -18,6 +17,7 @@ import torch
 from engine.config import Config
 from engine.data import SignalSet, Splits, training_draw
 from engine.evaluation import SetMetrics, predict_sets
+from engine.history import EpochReport, History
 from engine.interleaved import InterleavedTrainer
 from engine.model import FrequencyLSTM
 from engine.streams import StreamsTrainer
@@ -87,26 +87,6 @@ def diverged(loss: float, target_power: float) -> bool:
     return not math.isfinite(loss) or loss > DIVERGENCE_FACTOR * max(target_power, 1e-12)
 
 
-@dataclass(frozen=True)
-class EpochReport:
-    """What one epoch produced; plain numbers, safe to hand to another thread."""
-
-    epoch: int
-    num_epochs: int
-    train_loss: float
-    test_mse: float
-    test_mse_per_frequency: tuple[float, ...]
-    validation_mse: float | None
-    learning_rate: float
-    epoch_seconds: float
-    wall_seconds: float
-    eta_seconds: float
-    is_best: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 def learning_rate_at(config: Config, epoch: int, elapsed: float) -> float:
     """Constant, or cosine decay over the run's progress (epochs, or the time budget if sooner)."""
     t = config.training
@@ -138,7 +118,7 @@ class Session:
         self.target_power = float(np.mean(splits.train.targets**2))
         self.epoch = 0
         self.elapsed = 0.0
-        self.history: list[dict[str, Any]] = []
+        self.history = History(tuple(config.data.frequencies))
         self.best_value = math.inf
         self.best_epoch = 0
         self.latest_test_predictions: np.ndarray | None = None
@@ -173,7 +153,7 @@ class Session:
         self.elapsed = float(progress["elapsed"])
         self.best_value = float(progress["best_value"])
         self.best_epoch = int(progress["best_epoch"])
-        self.history = list(checkpoint["history"])
+        self.history = History.from_payload(checkpoint["history"], self.config.data.frequencies)
         torch.set_rng_state(checkpoint["rng"]["torch"])
         self.generator.set_state(checkpoint["rng"]["generator"])
 
@@ -190,7 +170,7 @@ class Session:
                 "best_value": self.best_value,
                 "best_epoch": self.best_epoch,
             },
-            "history": self.history,
+            "history": self.history.to_payload(),
             "rng": {"torch": torch.get_rng_state(), "generator": self.generator.get_state()},
         }
 
@@ -243,5 +223,5 @@ class Session:
             report = EpochReport(
                 self.epoch, t.num_epochs, loss, test.mse, test.per_frequency, validation, lr, train_seconds, self.elapsed, eta, is_best
             )
-            self.history.append(report.to_dict())
+            self.history = self.history.appended(report)
             yield report

@@ -22,22 +22,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.config import Config, ConfigError, ConfigProblem, config_from_dict, parse_value, schema_fields
+from engine.config import Config, ConfigError, ConfigProblem, config_from_dict, format_number, parse_value, schema_fields
 
 EDITED_SECTIONS = ("data", "model", "training", "evaluation", "visualization")
 FOLDER_KEYS = {"data_dir", "runs_dir", "save_dir", "output_dir"}
 INVALID_STYLE = "border: 2px solid #d55e00; background: #fff1ea;"
 FIELD_ERROR_STYLE = "color: #b23c00; font-size: 11px;"
-
-
-def format_number(value: Any) -> str:
-    """The shortest text that reads back as exactly ``value``: 0.0001, 1e-5, 10, 4294967295."""
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e16:
-            return str(int(value))
-        mantissa, e, exponent = repr(value).partition("e")
-        return f"{mantissa}e{int(exponent)}" if e else mantissa
-    return str(value)
 
 
 class NumberEdit(QLineEdit):

@@ -19,7 +19,10 @@ from PySide6.QtWidgets import QApplication, QGraphicsItem
 
 from engine.config import Config
 from engine.data import SignalSet
+from engine.experiments import RunSeries
 from engine.files import atomic_write_bytes
+from engine.history import History
+from engine.numerics import ema, spectrum, spectrum_range
 from engine.runs import RunRecord, load_run
 
 # Okabe-Ito: distinguishable for colour-blind readers; frequency i always gets colour i.
@@ -391,28 +394,19 @@ class LossFigure(CurveFigure):
         self.best.setVisible(False)
         self.plot.addItem(self.best, ignoreBounds=True)
 
-    def set_data(
-        self,
-        x: np.ndarray,
-        train: np.ndarray,
-        test: np.ndarray,
-        smoothing: float = 0.0,
-        x_label: str = "epoch",
-        validation: np.ndarray | None = None,
-        best_x: float | None = None,
-        best_epoch: int | None = None,
-    ) -> None:
-        """``validation``: per-epoch validation MSE (None or all NaN: not shown); ``best_x``: where to
-        mark the epoch best.pt holds (None: no marker), ``best_epoch`` its number for the label."""
-        series = [("train loss", pen("#333333", THIN), train)]
-        if validation is not None and np.isfinite(np.asarray(validation, dtype=float)).any():
-            series.append(("validation MSE", pen("#009E73", THIN), validation))
-        series.append(("test MSE", pen("#D55E00", THIN), test))  # last, on top: validation often runs beside it
-        self.set_curves(x, series, smoothing, x_label)
-        self.best.setVisible(best_x is not None)
-        if best_x is not None:
-            self.best.setValue(best_x)
-            self.best.label.setFormat("best.pt" if best_epoch is None else f"best.pt: epoch {best_epoch}")
+    def show_history(self, history: History, smoothing: float = 0.0, wall_time: bool = False) -> None:
+        """Train loss, validation MSE (when measured) and test MSE per epoch, the epoch best.pt holds marked."""
+        x = history.wall_seconds if wall_time else history.epoch
+        series = [("train loss", pen("#333333", THIN), history.train_loss)]
+        if np.isfinite(history.validation_mse).any():
+            series.append(("validation MSE", pen("#009E73", THIN), history.validation_mse))
+        series.append(("test MSE", pen("#D55E00", THIN), history.test_mse))  # last, on top: validation often runs beside it
+        self.set_curves(x, series, smoothing, "wall time" if wall_time else "epoch")
+        best = history.best_index()
+        self.best.setVisible(best is not None)
+        if best is not None:
+            self.best.setValue(x[best])
+            self.best.label.setFormat(f"best.pt: epoch {int(history.epoch[best])}")
 
 
 class PerFrequencyFigure(CurveFigure):
@@ -423,25 +417,105 @@ class PerFrequencyFigure(CurveFigure):
     def __init__(self) -> None:
         super().__init__("Test MSE per frequency")
 
-    def set_data(self, x, per_frequency: np.ndarray, frequencies: list[float], smoothing: float = 0.0, x_label: str = "epoch") -> None:
-        """per_frequency: (epochs, N)."""
-        columns = per_frequency if per_frequency.size else np.zeros((0, len(frequencies)))
-        series = [(f"{f:g} Hz", pen(i, THIN), columns[:, i]) for i, f in enumerate(frequencies)]
-        self.set_curves(x, series, smoothing, x_label)
+    def show_history(self, history: History, smoothing: float = 0.0, wall_time: bool = False) -> None:
+        x = history.wall_seconds if wall_time else history.epoch
+        series = [(f"{f:g} Hz", pen(i, THIN), history.per_frequency(i)) for i, f in enumerate(history.frequencies)]
+        self.set_curves(x, series, smoothing, "wall time" if wall_time else "epoch")
 
 
-def ema(values: np.ndarray, weight: float) -> np.ndarray:
-    """TensorBoard's debiased exponential moving average (display smoothing only)."""
-    out = np.empty_like(values, dtype=float)
-    last, count = 0.0, 0
-    for k, v in enumerate(values):
-        if not np.isfinite(v):
-            out[k] = np.nan
-            continue
-        last = last * weight + (1 - weight) * v
-        count += 1
-        out[k] = last / (1 - weight**count)
-    return out
+class RunsFigure(Figure):
+    """One metric of several runs, each in its own colour; a seed group as its mean over a min-max band."""
+
+    size_inches = (10.0, 5.0)
+    file_stem = "runs_overlay"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.plot = self.addPlot(axisItems={"bottom": CurveAxis("bottom"), "left": CurveAxis("left")})
+        _style_plot(self.plot, "Runs compared", "epoch", None, "MSE")
+        self.plot.setLogMode(y=True)
+        self.legend = _legend(self.plot, labelTextSize="8pt")
+        self.items: list[pg.GraphicsObject] = []
+        self.series: list[RunSeries] = []
+
+    def show_runs(self, series: list[RunSeries], metric: str, wall_time: bool = False) -> None:
+        for item in self.items:
+            self.plot.removeItem(item)
+        self.legend.clear()
+        self.items, self.series = [], list(series)
+        x_label = "wall time" if wall_time else "epoch"
+        self.plot.setTitle(f"{metric} of the selected runs", size="11pt")
+        self.plot.setLabel("bottom", x_label, units="s" if wall_time else None)
+        self.plot.getAxis("bottom").set_integer(not wall_time)
+        self.plot.setLabel("left", "loss" if metric == "train loss" else "MSE")
+        for i, run in enumerate(self.series):
+            if run.low is not None and run.high is not None:
+                low = self.plot.plot(run.x, _positive(run.low), pen=None)
+                high = self.plot.plot(run.x, _positive(run.high), pen=None)
+                shade = QColor(color(i))
+                shade.setAlpha(50)
+                band = pg.FillBetweenItem(low, high, brush=pg.mkBrush(shade))
+                self.plot.addItem(band)
+                self.items += [low, high, band]
+            curve = self.plot.plot(run.x, _positive(run.y), pen=pen(i, 1.6), name=run.name)
+            self.items.append(curve)
+        self.legend.setVisible(bool(self.series))
+        self.plot.enableAutoRange()
+
+    def csv_text(self) -> str:
+        """The plotted curves as CSV, one block of rows per run."""
+        lines = ["run,x,value,low,high"]
+        for run in self.series:
+            for k in range(run.x.size):
+                bounds = ("", "") if run.low is None else (f"{run.low[k]:.9g}", f"{run.high[k]:.9g}")
+                lines.append(f"{run.name!r},{run.x[k]:.9g},{run.y[k]:.9g},{bounds[0]},{bounds[1]}")
+        return "\n".join(lines) + "\n"
+
+
+class BarsFigure(Figure):
+    """Grouped bars on a log scale: one group per category (a frequency), one bar per series (a run,
+    or the train and test sets), with each bar's value written above it."""
+
+    size_inches = (10.0, 5.0)
+
+    def __init__(self, title: str, file_stem: str) -> None:
+        super().__init__()
+        self.file_stem = file_stem
+        self.plot = self.addPlot(axisItems={"left": CurveAxis("left")})
+        _style_plot(self.plot, title, "", None, "MSE")
+        self.plot.setLogMode(y=True)
+        self.plot.setClipToView(False)
+        self.legend = _legend(self.plot, labelTextSize="8pt")
+        self.items: list[pg.GraphicsObject] = []
+
+    def set_bars(self, categories: list[str], series: list[tuple[str, list[float | None]]], colors: list[str] | None = None) -> None:
+        """``series``: (name, one value per category; None where it has none)."""
+        for item in self.items:
+            self.plot.removeItem(item)
+        self.legend.clear()
+        self.items = []
+        width = 0.8 / max(len(series), 1)
+        tops = []
+        for i, (name, values) in enumerate(series):
+            x = np.arange(len(categories)) - 0.4 + width * (i + 0.5)
+            heights = np.array([np.nan if v is None or not v > 0 else np.log10(v) for v in values], dtype=float)
+            shown = np.isfinite(heights)
+            brush = pg.mkBrush(colors[i] if colors else color(i))
+            bars = pg.BarGraphItem(x=x[shown], y0=np.full(shown.sum(), -12.0), y1=heights[shown], width=width * 0.9, brush=brush, pen=None)
+            self.plot.addItem(bars)
+            self.legend.addItem(bars, name)
+            self.items.append(bars)
+            for xk, hk, value in zip(x[shown], heights[shown], np.asarray(values, dtype=object)[shown], strict=True):
+                label = pg.TextItem(f"{value:.2g}", color="#333333", anchor=(0.5, 1.0))
+                label.setPos(xk, hk)
+                self.plot.addItem(label)
+                self.items.append(label)
+                tops.append(hk)
+        axis = self.plot.getAxis("bottom")
+        axis.setTicks([list(enumerate(categories))])
+        if tops:
+            self.plot.setYRange(min(tops) - 1.0, max(tops) + 0.4, padding=0)
+        self.plot.setXRange(-0.6, len(categories) - 0.4, padding=0)
 
 
 class SpectrumFigure(PanelsFigure):
@@ -523,48 +597,24 @@ def _positive(values: np.ndarray) -> np.ndarray:
     return np.where(values > 0, values, np.nan)
 
 
-def spectrum(signal: np.ndarray, sampling_rate: float) -> tuple[np.ndarray, np.ndarray]:
-    """One-sided amplitude spectrum: a unit sine shows a peak of height 1 at its frequency."""
-    signal = np.asarray(signal, dtype=float)
-    n = signal.size
-    magnitude = np.abs(np.fft.rfft(signal)) * 2.0 / max(n, 1)
-    return np.fft.rfftfreq(n, d=1.0 / sampling_rate), magnitude
-
-
-def spectrum_range(freqs: np.ndarray, frequencies: list[float]) -> np.ndarray:
-    """The part of a spectrum worth showing: up to twice the highest mixed frequency, plus 1 Hz."""
-    return freqs <= max(2.0 * max(frequencies), 1.0) + 1.0
-
-
-def per_frequency_columns(history: dict[str, np.ndarray]) -> np.ndarray:
-    cols = [k for k in history if k.startswith("test_mse_") and k.endswith("hz")]
-    if not cols:
-        return np.zeros((0, 0))
-    return np.column_stack([history[k] for k in cols])
-
-
 def figures_for_run(
-    history: dict[str, np.ndarray],
+    history: History | None,
     predictions: dict[str, np.ndarray] | None,
     comparison_index: int,
     time_window: int,
     sampling_rate: float,
-    best_epoch: int | None = None,
 ) -> Iterator[Figure]:
     """The five result figures of spec section 4, filled from a run's history and predictions;
-    built one at a time, so a window can build them between its events. ``best_epoch``: the
-    epoch best.pt holds, marked on the loss curve."""
+    built one at a time, so a window can build them between its events."""
     loss = LossFigure()
-    if history:
-        train, test, validation = history["train_loss"], history["test_mse"], history.get("validation_mse")
-        loss.set_data(history["epoch"], train, test, validation=validation, best_x=best_epoch, best_epoch=best_epoch)
+    if history is not None:
+        loss.show_history(history)
     yield loss
     if predictions is None:
         return
     frequencies = [float(f) for f in predictions["frequencies"]]
     per_freq = PerFrequencyFigure()
-    if history:
-        per_freq.set_data(history["epoch"], per_frequency_columns(history), frequencies)
+    per_freq.show_history(history if history is not None else History(tuple(frequencies)))
     yield per_freq
     window = slice(0, min(time_window, predictions["t"].size))
     t = predictions["t"][window]
@@ -600,8 +650,7 @@ def export_figures(figures: Iterable[Figure], folder: Path, dpi: int) -> list[Pa
 def figures_for_record(record: RunRecord, config: Config) -> Iterator[Figure]:
     """The result figures of a run folder, laid out by ``config``'s visualization settings."""
     v = config.visualization
-    best = record.metrics.get("best_epoch") or None  # 0: no epoch completed, nothing to mark
-    return figures_for_run(record.history, record.predictions(), v.comparison_freq_idx, v.time_window, config.data.sampling_rate, best)
+    return figures_for_run(record.history, record.predictions(), v.comparison_freq_idx, v.time_window, config.data.sampling_rate)
 
 
 def export_run_graphs(folder: Path, config: Config) -> list[Path]:

@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
 
 from engine.background import BackgroundRun, TrainingProcess
 from engine.config import Config, ConfigError, load_config, save_config
-from engine.events import EpochDone, RunFinished, RunStarted
+from engine.events import EpochDone, RunFinished, RunJob, RunStarted
+from engine.experiments import notes_for
 from engine.runs import RunRecord, load_run, versions
 from gui.config_form import ConfigForm
 from gui.preview_panel import PreviewPanel
@@ -83,6 +84,7 @@ class MainWindow(QMainWindow):
         self.runs.open_requested.connect(self.open_run)
         self.runs.config_requested.connect(lambda config: self.load_config_object(config, ask=True))
         self.runs.resume_requested.connect(self.resume_run)
+        self.runs.message.connect(self.statusBar().showMessage)
         self.results.exported.connect(self.statusBar().showMessage)
         self.training.exported.connect(self.statusBar().showMessage)
         self._restore(default_config)
@@ -275,19 +277,21 @@ class MainWindow(QMainWindow):
     def start_training(self) -> None:
         if self.config is None or self.thread is not None:
             return
+        started_from = self.config_path.name if self.config_path else "untitled"
+        notes = notes_for(self.config, self.saved_config, started_from)
         config = copy.deepcopy(self.config)
         if config.training.num_threads == 0:  # leave a core for the GUI so it never waits on training
             config.training.num_threads = max(1, (os.cpu_count() or 2) - 1)
-        self._launch(config, self.runs.runs_dir, template=self.config_text)
+        self._launch(RunJob(config, self.runs.runs_dir, template=self.config_text, notes=notes, export_graphs=export_graphs))
 
     def resume_run(self, folder: Path) -> None:
         if self.thread is not None:
             return
-        self._launch(None, None, resume=folder)
+        self._launch(RunJob(resume=folder, export_graphs=export_graphs))
 
-    def _launch(self, config: Config | None, runs_dir: Path | None, resume: Path | None = None, template: str | None = None) -> None:
+    def _launch(self, job: RunJob) -> None:
         """Train in the ready process (the run's PNGs written there too), its events relayed by a thread."""
-        run = BackgroundRun(config, runs_dir, resume, template, export_graphs=export_graphs, worker=self._take_training_process())
+        run = BackgroundRun(job, worker=self._take_training_process())
         self.training.starting()
         self.worker = worker = TrainingWorker(run)
         worker.started.connect(self.on_started)

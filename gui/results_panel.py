@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 from collections.abc import Iterator
@@ -87,9 +88,11 @@ class ResultsPanel(QWidget):
         self._unbuilt = figures_for_record(record, record.config or Config())
         self._add_next_figure()
         m = record.metrics
+        named = f"<b>{html.escape(record.notes.name)}</b> ({record.folder.name})" if record.notes.name else f"<b>{record.folder.name}</b>"
+        note = f"<br><i>{html.escape(record.notes.note)}</i>" if record.notes.note else ""
         self.title.setText(
-            f"<b>{record.name}</b> — {m.get('mode', '?')}, {m.get('epochs_completed', '?')} epochs, "
-            f"status {m.get('status', 'unknown')}, {m.get('device', '')}"
+            f"{named} — {m.get('mode', '?')}, {m.get('epochs_completed', '?')} epochs, "
+            f"status {m.get('status', 'unknown')}, {m.get('device', '')}{note}"
         )
         self._fill_table(m)
 

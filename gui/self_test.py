@@ -14,7 +14,7 @@ def self_test() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from engine.background import BackgroundRun
     from engine.config import apply_overrides, load_config
-    from engine.events import EpochDone, RunFinished, RunStarted
+    from engine.events import EpochDone, RunFinished, RunJob, RunStarted
     from gui.app import RESOURCES, app_icon, create_app
     from gui.run_graphs import export_graphs
 
@@ -25,7 +25,7 @@ def self_test() -> int:
         settings = ["data.sampling_rate=100", "data.duration=1", f"data.data_dir={tmp}/data", "model.hidden_size=8"]
         settings += ["training.num_epochs=2", "training.device=cpu", f"training.runs_dir={tmp}/runs", "visualization.dpi=50"]
         config = apply_overrides(load_config(RESOURCES / "presets" / "seed.yaml"), settings)
-        events = list(BackgroundRun(config, None, export_graphs=export_graphs).events())
+        events = list(BackgroundRun(RunJob(config, export_graphs=export_graphs)).events())
         losses = [event.report.train_loss for event in events if isinstance(event, EpochDone)]
         finished = events[-1]
         assert isinstance(finished, RunFinished)

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from engine.events import RunFinished, RunStarted
 from engine.files import atomic_write_text
-from engine.trainer import EpochReport
+from engine.history import EpochReport, History
 from gui.figures import GridFigure, LossFigure, PerFrequencyFigure
 
 REDRAW_MS = 125  # one part per tick: curves and output grid each refresh every 250 ms
@@ -88,9 +88,8 @@ class TrainingPanel(QWidget):
         layout.addLayout(controls)
         layout.addWidget(splitter, 1)
 
-        self.reports: list[EpochReport] = []
+        self.history = History(())
         self.folder: Path | None = None
-        self.frequencies: list[float] = []
         self.epoch_line = ""  # the last epoch's numbers, kept under what the run does next
         self.dpi = 300
         self.predictions: np.ndarray | None = None
@@ -108,27 +107,27 @@ class TrainingPanel(QWidget):
 
     def starting(self) -> None:
         """Between Start and the run's first event: say so, and clear the previous run."""
-        self.reports, self.predictions, self.window, self.folder, self.epoch_line = [], None, None, None, ""
+        self.history, self.predictions, self.window, self.folder, self.epoch_line = History(()), None, None, None, ""
         self.progress.setRange(0, 0)  # a busy bar until the run reports its epochs
         self.status.setText("Starting the run: preparing the training process and data…")
-        self.loss.set_data(np.zeros(0), np.zeros(0), np.zeros(0))
-        self.per_frequency.set_data(np.zeros(0), np.zeros((0, 0)), [])
+        self.loss.show_history(self.history)
+        self.per_frequency.show_history(self.history)
 
     def start(self, event: RunStarted) -> None:
         """The run exists: draw its targets and any epochs it already has (a resumed run)."""
         self.dpi = event.dpi
         self.folder = event.folder
-        self.reports = list(event.history)
+        self.history = event.history
         self.predictions = None
-        self.frequencies = list(event.frequencies)
         self.window = event.t.size
-        self.outputs.set_targets(event.t, event.targets, self.frequencies)
+        self.outputs.set_targets(event.t, event.targets, list(event.frequencies))
         for figure in (self.loss, self.per_frequency):
             figure.set_epoch_span(event.num_epochs)
         self.progress.setRange(0, event.num_epochs)
-        self.progress.setValue(len(self.reports))
-        done = f"resumed at epoch {len(self.reports)}; " if self.reports else ""
-        self.status.setText(f"Run {event.folder.name} started on {event.device}: {done}training epoch {len(self.reports) + 1}…")
+        done = len(self.history)
+        self.progress.setValue(done)
+        resumed = f"resumed at epoch {done}; " if done else ""
+        self.status.setText(f"Run {event.folder.name} started on {event.device}: {resumed}training epoch {done + 1}…")
         self._mark(CURVES, OUTPUTS)
 
     def finished(self, event: RunFinished) -> None:
@@ -139,9 +138,9 @@ class TrainingPanel(QWidget):
     def _mark(self, *parts: str) -> None:
         self._pending += [part for part in parts if part not in self._pending]
 
-    def add_epoch(self, report, predictions: np.ndarray | None) -> None:
+    def add_epoch(self, report: EpochReport, predictions: np.ndarray | None) -> None:
         """Slot for the worker's per-epoch signal: store, never draw here."""
-        self.reports.append(report)
+        self.history = self.history.appended(report)
         if predictions is not None:
             self.predictions = predictions
         self.progress.setMaximum(report.num_epochs)
@@ -173,31 +172,16 @@ class TrainingPanel(QWidget):
                 return
 
     def _draw_curves(self) -> None:
-        wall = self.x_axis.currentText() == "wall time"
-        reports = self.reports
-        x = np.array([r.wall_seconds if wall else r.epoch for r in reports], dtype=float)
-        smoothing = self.smoothing.value() / 100
-        label = "wall time" if wall else "epoch"
-        best = next((k for k in range(len(reports) - 1, -1, -1) if reports[k].is_best), None)
-        self.loss.set_data(
-            x,
-            np.array([r.train_loss for r in reports]),
-            np.array([r.test_mse for r in reports]),
-            smoothing,
-            label,
-            validation=np.array([np.nan if r.validation_mse is None else r.validation_mse for r in reports]),
-            best_x=None if best is None else x[best],
-            best_epoch=None if best is None else reports[best].epoch,
-        )
-        per = np.array([r.test_mse_per_frequency for r in reports]) if reports else np.zeros((0, len(self.frequencies)))
-        self.per_frequency.set_data(x, per, self.frequencies, smoothing, label)
+        wall_time, smoothing = self.x_axis.currentText() == "wall time", self.smoothing.value() / 100
+        self.loss.show_history(self.history, smoothing, wall_time)
+        self.per_frequency.show_history(self.history, smoothing, wall_time)
 
     def _draw_outputs(self) -> None:
         self.outputs.set_outputs(None if self.predictions is None else self.predictions[:, : self.window])
 
     def _hover(self, figure, pos) -> None:
         """Read out the exact epoch and values nearest the mouse."""
-        if not figure.plot.sceneBoundingRect().contains(pos) or not self.reports:
+        if not figure.plot.sceneBoundingRect().contains(pos) or not len(self.history):
             return
         x = figure.plot.vb.mapSceneToView(pos).x()
         columns = figure.columns

@@ -7,9 +7,11 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import numpy as np
 import pytest
 
 from engine.config import Config, apply_overrides
+from engine.history import History
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,3 +39,20 @@ def small_config(tmp_path: Path, *overrides: str) -> Config:
 @pytest.fixture
 def small(tmp_path: Path) -> Config:
     return small_config(tmp_path)
+
+
+def history_of(train, test, validation=None, wall=None, frequencies=(1.0,)) -> History:
+    """A History from a few columns: epochs 1..n, per-frequency test MSE equal to the overall one."""
+    train, test = np.asarray(train, dtype=float), np.asarray(test, dtype=float)
+    n = train.size
+    return History(
+        tuple(frequencies),
+        epoch=np.arange(1, n + 1),
+        train_loss=train,
+        test_mse=test,
+        validation_mse=np.full(n, np.nan) if validation is None else validation,
+        learning_rate=np.full(n, 1e-3),
+        epoch_seconds=np.full(n, 0.1),
+        wall_seconds=np.arange(1, n + 1) * 0.1 if wall is None else wall,
+        test_mse_per_frequency=np.repeat(test[:, None], len(frequencies), axis=1),
+    )

@@ -41,3 +41,12 @@ def test_gui_holds_no_training_math():
     forbidden = {"torch"}
     offenders = {p.name: imported_modules(p) & forbidden for p in (ROOT / "gui").rglob("*.py")}
     assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_the_command_line_is_a_front_end_beside_the_gui_not_inside_the_engine():
+    engine_modules = {p.stem for p in (ROOT / "engine").glob("*.py")}
+    assert "cli" not in engine_modules
+    offenders = {p.name: imported_modules(p) & {"cli"} for p in (ROOT / "engine").rglob("*.py")}
+    assert {k: v for k, v in offenders.items() if v} == {}
+    qt = {p.name: imported_modules(p) & set(QT_MODULES) for p in (ROOT / "cli").rglob("*.py")}
+    assert {k: v for k, v in qt.items() if v} == {}, "cli takes its Qt graph exporter from the caller"

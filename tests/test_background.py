@@ -14,7 +14,7 @@ import torch
 
 from benchmarks.kill_resume import wait_for
 from engine.background import CONTEXT, BackgroundRun, TrainingProcess
-from engine.events import EpochDone, RunFinished, RunStarted
+from engine.events import EpochDone, RunFinished, RunJob, RunStarted
 from engine.runs import Run
 from gui.run_graphs import export_graphs
 from tests.conftest import ROOT, small_config
@@ -22,10 +22,10 @@ from tests.conftest import ROOT, small_config
 
 def test_a_child_process_run_reports_each_epoch_and_matches_an_in_process_run(tmp_path):
     config = small_config(tmp_path, "training.num_epochs=2")
-    events = list(BackgroundRun(config, None).events())
+    events = list(BackgroundRun(RunJob(config)).events())
     assert [type(event) for event in events] == [RunStarted, EpochDone, EpochDone, RunFinished]
     started = events[0]
-    assert started.folder.is_dir() and started.device == "cpu" and started.history == ()
+    assert started.folder.is_dir() and started.device == "cpu" and len(started.history) == 0
     assert started.targets.shape == (4, 100) and started.t.shape == (100,)  # the config's time window, drawn before epoch 1
     reports = [event.report for event in events[1:3]]
     assert [r.epoch for r in reports] == [1, 2]
@@ -43,7 +43,8 @@ def test_a_child_process_run_reports_each_epoch_and_matches_an_in_process_run(tm
 def test_a_process_started_in_advance_runs_the_job_and_writes_the_graphs(tmp_path):
     spare = TrainingProcess()
     spare.start()
-    events = list(BackgroundRun(small_config(tmp_path, "training.num_epochs=1"), None, export_graphs=export_graphs, worker=spare).events())
+    job = RunJob(small_config(tmp_path, "training.num_epochs=1"), export_graphs=export_graphs)
+    events = list(BackgroundRun(job, worker=spare).events())
     assert isinstance(events[-1], RunFinished) and events[-1].status == "completed"
     graphs = sorted(p.name for p in (events[0].folder / "graphs").glob("*.png"))
     assert "loss_curve.png" in graphs and "graph2_all_frequencies.png" in graphs
@@ -58,7 +59,7 @@ def test_an_unused_spare_process_ends_when_closed():
 
 
 def test_pause_parks_the_loop_with_no_epoch_or_checkpoint_advancing_until_resumed(tmp_path):
-    run = BackgroundRun(small_config(tmp_path, "training.num_epochs=100000"), None)
+    run = BackgroundRun(RunJob(small_config(tmp_path, "training.num_epochs=100000")))
     events = run.events()
     folder = next(events).folder
     reports = [next(events).report]
@@ -76,7 +77,7 @@ def test_pause_parks_the_loop_with_no_epoch_or_checkpoint_advancing_until_resume
 
 
 def test_paused_time_is_not_training_time(tmp_path):
-    run = BackgroundRun(small_config(tmp_path, "training.num_epochs=100000"), None)
+    run = BackgroundRun(RunJob(small_config(tmp_path, "training.num_epochs=100000")))
     events = run.events()
     next(events)
     reports = [next(events).report]
@@ -97,7 +98,7 @@ def test_paused_time_is_not_training_time(tmp_path):
 
 
 def test_a_child_that_dies_is_reported_as_a_failed_run(tmp_path):
-    run = BackgroundRun(small_config(tmp_path, "training.num_epochs=100000"), None)
+    run = BackgroundRun(RunJob(small_config(tmp_path, "training.num_epochs=100000")))
     events = run.events()
     assert isinstance(next(events), RunStarted)
     run.process.kill()
@@ -107,7 +108,7 @@ def test_a_child_that_dies_is_reported_as_a_failed_run(tmp_path):
 
 
 def test_a_run_the_engine_cannot_resume_comes_back_as_a_message(tmp_path):
-    events = list(BackgroundRun(None, None, resume=tmp_path / "no-such-run").events())
+    events = list(BackgroundRun(RunJob(resume=tmp_path / "no-such-run")).events())
     assert len(events) == 1 and events[0].status == "failed"
     assert "no-such-run" in events[0].message
 
@@ -116,8 +117,9 @@ FRONT_END = """
 import sys
 from pathlib import Path
 from engine.background import CONTEXT, BackgroundRun
+from engine.events import RunJob
 from tests.conftest import small_config
-run = BackgroundRun(small_config(Path(sys.argv[1]), "training.num_epochs=100000"), None)
+run = BackgroundRun(RunJob(small_config(Path(sys.argv[1]), "training.num_epochs=100000")))
 for event in run.events():
     if hasattr(event, "folder"):
         print(event.folder, flush=True)
@@ -144,7 +146,7 @@ def test_a_process_that_cannot_start_comes_back_as_a_message(tmp_path, monkeypat
         raise OSError("no more processes")
 
     monkeypatch.setattr(type(CONTEXT.Process()), "start", refuse)
-    events = list(BackgroundRun(small_config(tmp_path), None).events())
+    events = list(BackgroundRun(RunJob(small_config(tmp_path))).events())
     assert len(events) == 1 and events[0].status == "failed"
     assert "could not start: OSError: no more processes" in events[0].message
 
@@ -154,7 +156,7 @@ def test_a_spare_that_died_while_waiting_is_replaced(tmp_path):
     spare.start()
     spare.process.kill()
     spare.process.join()
-    run = BackgroundRun(small_config(tmp_path, "training.num_epochs=1"), None, worker=spare)
+    run = BackgroundRun(RunJob(small_config(tmp_path, "training.num_epochs=1")), worker=spare)
     events = list(run.events())
     assert events[-1].status == "completed" and run.worker is not spare
     assert not run.worker.process.is_alive()

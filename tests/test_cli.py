@@ -93,7 +93,7 @@ def test_a_run_being_trained_cannot_be_resumed_by_another_process(tmp_path):
 
 
 def test_the_summary_of_a_run_stopped_in_its_first_epoch(capsys):
-    from engine.cli import _summary
+    from cli.commands import _summary
 
     per = [{"frequency_hz": 1.0, "mse": 0.5}]
     metrics = {

@@ -11,7 +11,9 @@ from PySide6.QtCore import Qt
 
 from engine.config import Config
 from engine.data import SignalSet
+from engine.history import History
 from gui.figures import ComparisonFigure, CurveFigure, GridFigure, LossFigure, PerFrequencyFigure, SignalFigure, figures_for_record
+from tests.conftest import history_of
 
 
 @pytest.fixture
@@ -63,13 +65,14 @@ def test_preview_legend_names_the_current_frequencies_when_their_count_is_unchan
 
 def test_epoch_axis_ticks_only_integers_wall_time_ticks_normally(make):
     figure = make(LossFigure)
-    figure.set_data(np.array([1.0, 2.0, 3.0]), np.array([0.5, 0.3, 0.2]), np.array([0.6, 0.4, 0.3]))
+    history = history_of([0.5, 0.3, 0.2], [0.6, 0.4, 0.3], wall=[0.4, 0.9, 1.3])
+    figure.show_history(history)
     axis = figure.plot.getAxis("bottom")
     for size in (150, 400, 1200):
         values = [v for _, level in axis.tickValues(0.9, 3.1, size) for v in level]
         assert {1.0, 2.0, 3.0} <= set(values)
         assert all(float(v).is_integer() for v in values)
-    figure.set_data(np.array([0.4, 0.9, 1.3]), np.array([0.5, 0.3, 0.2]), np.array([0.6, 0.4, 0.3]), x_label="wall time")
+    figure.show_history(history, wall_time=True)
     assert any(not float(v).is_integer() for _, level in axis.tickValues(0.0, 1.5, 400) for v in level)
     assert "per epoch" in figure.plot.titleLabel.text
 
@@ -78,7 +81,7 @@ def test_epoch_axis_ticks_only_integers_wall_time_ticks_normally(make):
 def test_log_axis_labels_at_least_two_real_values_in_a_narrow_range(make, low, high):
     figure = make(LossFigure)
     values = np.linspace(low, high, 3)
-    figure.set_data(np.array([1.0, 2.0, 3.0]), values, values[::-1])
+    figure.show_history(history_of(values, values[::-1]))
     axis = figure.plot.getAxis("left")
     assert axis.logMode
     lo, hi = np.log10(low), np.log10(high)
@@ -101,9 +104,9 @@ def test_empty_curve_figure_shows_an_epoch_span_then_auto_ranges_on_data(make):
     loss = make(LossFigure)
     loss.set_epoch_span(25)
     assert spans(loss, (1, 25), (-4, 0))
-    loss.set_data(np.array([1.0, 2.0]), np.array([0.5, 0.3]), np.array([0.6, 0.4]))
+    loss.show_history(history_of([0.5, 0.3], [0.6, 0.4]))
     assert all(loss.plot.vb.autoRangeEnabled()) and loss.legend.isVisible()
-    loss.set_data(np.zeros(0), np.zeros(0), np.zeros(0))  # a new run starts
+    loss.show_history(History((1.0,)))  # a new run starts
     assert spans(loss, (1, 25), (-4, 0))
     loss.plot.setLogMode(y=False)  # toggled while empty: a linear empty view, not the log one
     assert spans(loss, (1, 25), (0, 1))
@@ -112,32 +115,30 @@ def test_empty_curve_figure_shows_an_epoch_span_then_auto_ranges_on_data(make):
 def test_loss_figure_shows_validation_and_the_best_epoch_marker(make, tmp_path):
     figure = make(LossFigure)
     x = np.arange(1.0, 5.0)
-    figure.set_data(x, x / 10, x / 8, validation=x / 9, best_x=3.0, best_epoch=3)
+    figure.show_history(history_of(x / 10, x / 8, validation=np.array([0.5, 0.4, 0.3, 0.35])))
     assert legend_labels(figure.legend) == ["train loss", "validation MSE", "test MSE"]  # test drawn last, on top
     assert figure.best.isVisible() and figure.best.value() == 3.0
     assert "best.pt: epoch 3" in figure.best.label.toPlainText()
     header, first = figure.csv_text().splitlines()[:2]
     assert header == "epoch,train loss,validation MSE,test MSE"
-    assert first.split(",")[2] == "0.111111111"
+    assert first.split(",")[2] == "0.5"
     before = figure.best.pen.widthF()
     figure.export(tmp_path / "loss.png", 200)
     figure.export(tmp_path / "loss.svg", 200)
     assert figure.best.pen.widthF() == before  # export widened it for the file, then gave it back
     assert "stroke-dasharray" in (tmp_path / "loss.svg").read_text()  # the dashed marker is in the file
-    figure.set_data(x, x / 10, x / 8, validation=np.full(4, np.nan))
-    assert legend_labels(figure.legend) == ["train loss", "test MSE"] and not figure.best.isVisible()
+    figure.show_history(history_of(x / 10, x / 8))  # no validation: best.pt chosen by training loss
+    assert legend_labels(figure.legend) == ["train loss", "test MSE"] and figure.best.value() == 1.0
     assert "validation" not in figure.csv_text()
 
 
 def test_exported_loss_curve_has_validation_and_the_best_epoch(qtbot):
-    history = {"epoch": np.arange(1.0, 4.0), "train_loss": np.array([0.5, 0.3, 0.2]), "test_mse": np.array([0.6, 0.4, 0.5])}
-    history["validation_mse"] = np.array([0.55, 0.35, 0.45])
+    history = history_of([0.5, 0.3, 0.2], [0.6, 0.4, 0.5], validation=np.array([0.55, 0.35, 0.45]))
     record = SimpleNamespace(history=history, metrics={"best_epoch": 2}, predictions=lambda: None)
     (loss,) = list(figures_for_record(record, Config()))
     qtbot.addWidget(loss)
     assert "validation MSE" in legend_labels(loss.legend)
     assert loss.best.isVisible() and loss.best.value() == 2.0
-    del history["validation_mse"]
-    (loss,) = list(figures_for_record(SimpleNamespace(history=history, metrics={}, predictions=lambda: None), Config()))
+    (loss,) = list(figures_for_record(SimpleNamespace(history=None, metrics={}, predictions=lambda: None), Config()))
     qtbot.addWidget(loss)
     assert "validation MSE" not in legend_labels(loss.legend) and not loss.best.isVisible()

@@ -88,7 +88,7 @@ def test_a_two_epoch_training_delivers_each_epoch_and_the_results_and_exports_cu
         pass
     event = finished.args[0]
     assert event.status == "completed" and event.metrics["epochs_completed"] == 2
-    assert [r.epoch for r in window.training.reports] == [1, 2]
+    assert window.training.history.epoch.tolist() == [1, 2]
     qtbot.waitUntil(lambda: window.thread is None)
     csv_files = window.training.export_curves(str(tmp_path / "curves.csv"))
     assert [p.name for p in csv_files] == ["curves.csv", "curves_per_frequency.csv"]
@@ -109,8 +109,8 @@ def test_pause_parks_the_run_and_stop_ends_it_stopped_leaving_last_pt(qtbot, win
     window.toggle_pause()
     assert worker.control.paused and window.pause_action.text() == "&Resume"
     qtbot.waitUntil(worker.control.parked.is_set, timeout=30_000)  # the loop waits in the pause
-    qtbot.waitUntil(lambda: len(window.training.reports) == torch_epoch(window.last_run_folder))  # what was sent is shown
-    seen = len(window.training.reports)
+    qtbot.waitUntil(lambda: len(window.training.history) == torch_epoch(window.last_run_folder))  # what was sent is shown
+    seen = len(window.training.history)
     window.toggle_pause()
     with qtbot.waitSignal(worker.epoch_done, timeout=30_000) as epoch:
         pass
@@ -331,14 +331,14 @@ def test_a_window_run_writes_its_graphs_and_a_training_run_cannot_be_deleted(qtb
 
 def test_a_resumed_run_shows_and_exports_its_whole_history_with_the_best_epoch(qtbot, window, tmp_path):
     worker = start(qtbot, window, 100_000)
-    qtbot.waitUntil(lambda: len(window.training.reports) >= 2, timeout=60_000)
+    qtbot.waitUntil(lambda: len(window.training.history) >= 2, timeout=60_000)
     with qtbot.waitSignal(worker.finished, timeout=60_000):
         window.stop_training()
     qtbot.waitUntil(lambda: window.thread is None)
     before = torch_epoch(window.last_run_folder)
     window.resume_run(window.last_run_folder)
-    qtbot.waitUntil(lambda: len(window.training.reports) >= before + 1, timeout=60_000)
-    assert [r.epoch for r in window.training.reports[: before + 1]] == list(range(1, before + 2))
+    qtbot.waitUntil(lambda: len(window.training.history) >= before + 1, timeout=60_000)
+    assert window.training.history.epoch[: before + 1].tolist() == list(range(1, before + 2))
     with qtbot.waitSignal(window.worker.finished, timeout=60_000):
         window.stop_training()
     qtbot.waitUntil(lambda: window.thread is None)

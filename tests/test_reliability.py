@@ -22,7 +22,8 @@ from benchmarks.kill_resume import damaged_files, kill_campaign, only_run_folder
 from engine.checkpoints import load_checkpoint
 from engine.config import SECTION_TYPES, Config, ConfigError, config_from_dict, dump_config, load_config, parse_yaml, schema_fields
 from engine.files import atomic_write_text
-from engine.runs import Run, RunError, read_history
+from engine.history import History
+from engine.runs import Run, RunError
 from tests.conftest import ROOT, small_config
 
 # ----- 1. interruption --------------------------------------------------------------------------
@@ -257,7 +258,7 @@ def test_two_thousand_epochs_keep_memory_flat(tmp_path, capsys):
     with capsys.disabled():
         print(f"\nRSS after epoch 100: {rss[100]:.1f} MiB, after epoch 2000: {rss[2000]:.1f} MiB")
     assert rss[2000] - rss[100] < 16
-    assert len(read_history(run.folder / "history.csv")["epoch"]) == 2000
+    assert len(History.read(run.folder / "history.csv")) == 2000
 
 
 # ----- 7. determinism ----------------------------------------------------------------------------

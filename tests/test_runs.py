@@ -77,7 +77,8 @@ def test_run_folder_contents_and_metrics(tmp_path):
     assert len(lines) == 4 and lines[0].startswith("epoch,train_loss,test_mse,test_mse_1hz")
     assert reports[-1].wall_seconds >= reports[0].wall_seconds > 0
     record = load_run(run.folder)
-    assert record.history["epoch"].tolist() == [1, 2, 3] and record.config == config
+    assert record.history.epoch.tolist() == [1, 2, 3] and record.config == config
+    assert record.history == run.session.history  # the CSV form reads back every number exactly
     assert list_runs(tmp_path / "runs") == [run.folder]
 
 

@@ -7,7 +7,7 @@ import argparse
 import json
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from tqdm import tqdm
@@ -17,11 +17,12 @@ from engine.checkpoints import CheckpointError, load_checkpoint, model_from_chec
 from engine.config import Config, ConfigError, ConfigProblem, apply_overrides, load_config
 from engine.data import export_csv, is_exported_table, load_splits
 from engine.evaluation import evaluate
+from engine.events import GraphExporter
+from engine.experiments import notes_for, read_notes, write_notes
 from engine.model import DeviceError, resolve_device
 from engine.runs import Run, RunError
 from engine.trainer import TrainingControl
 
-GraphExporter = Callable[[Path, Config], list[Path]]
 USER_ERRORS = (ConfigError, DeviceError, CheckpointError, RunError)
 EXIT_BAD_INPUT = 2
 EXIT_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
@@ -42,12 +43,22 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--runs-dir", type=Path, help="folder for run folders (default: training.runs_dir)")
     train.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue a stopped or killed run")
     train.add_argument("--no-graphs", action="store_true", help="skip the PNG export")
+    _add_note_arguments(train)
+    note = sub.add_parser("note", help="name, annotate or tag a run folder")
+    note.add_argument("run", type=Path, metavar="RUN_DIR")
+    _add_note_arguments(note)
     ev = sub.add_parser("evaluate", help="print a checkpoint's metrics as JSON")
     ev.add_argument("--checkpoint", type=Path, required=True)
     ex = sub.add_parser("export-data", help="write the train and test sets as CSV")
     ex.add_argument("--config", type=Path, required=True)
     ex.add_argument("--out", type=Path, required=True)
     return parser
+
+
+def _add_note_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--name", help="the run's name (default for a new run: the settings it changes, e.g. 'hidden 256, lr 0.001')")
+    parser.add_argument("--note", help="free text: why this run was made, what it tests")
+    parser.add_argument("--tag", dest="tags", action="append", metavar="TAG", help="a tag (repeat for more)")
 
 
 def main(argv: Sequence[str] | None = None, export_graphs: GraphExporter | None = None) -> int:
@@ -59,6 +70,8 @@ def main(argv: Sequence[str] | None = None, export_graphs: GraphExporter | None 
             return _evaluate(args)
         if args.command == "export-data":
             return _export_data(args)
+        if args.command == "note":
+            return _note(args)
     except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -78,10 +91,14 @@ def _train(args: argparse.Namespace, export_graphs: GraphExporter | None) -> int
             problem = ConfigProblem("--resume", "the run's own config is used; allowed: --resume alone (with --runs-dir ignored)")
             raise ConfigError([problem])
         run = Run.resume(args.resume)
+        if args.name is not None or args.note is not None or args.tags:
+            write_notes(run.folder, read_notes(run.folder).edited(args.name, args.note, args.tags))
     else:
-        config, template = _load(args.config)
-        config = apply_overrides(config, args.overrides)
-        run = Run.start(config, args.runs_dir, template=template)
+        base, template = _load(args.config)
+        config = apply_overrides(base, args.overrides)
+        source = str(args.config or Path("config.yaml"))
+        notes = notes_for(config, base, source, args.name or "", args.note or "", args.tags or ())
+        run = Run.start(config, args.runs_dir, template=template, notes=notes)
     control = TrainingControl()
     received: list[int] = []
 
@@ -116,6 +133,16 @@ def _train(args: argparse.Namespace, export_graphs: GraphExporter | None) -> int
     if received:
         return EXIT_SIGNAL[signal.Signals(received[0])]
     return 1 if run.status == "diverged" else 0
+
+
+def _note(args: argparse.Namespace) -> int:
+    """Edit a run's name, note or tags (what is not given is kept); print what it now holds."""
+    if not (Path(args.run) / "checkpoints").is_dir():
+        raise RunError(f"note: {args.run} is not a run folder; allowed: a folder made by train (it holds checkpoints/)")
+    notes = read_notes(args.run).edited(args.name, args.note, args.tags)
+    write_notes(args.run, notes)
+    print(json.dumps(notes.to_dict(), indent=2))
+    return 0
 
 
 def _summary(metrics: dict) -> None:

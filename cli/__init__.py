@@ -1,0 +1,1 @@
+"""The command line: a front end beside gui/, driving the same engine headless."""

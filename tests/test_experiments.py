@@ -1,0 +1,102 @@
+"""Runs as experiments: names, notes and tags in the run folder; the comparison of several runs."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from types import SimpleNamespace
+
+import main
+from engine.config import apply_overrides
+from engine.experiments import RunNotes, compare, matches, notes_for, read_notes, varying_keys, write_notes
+from engine.runs import Run, load_run
+from tests.conftest import ROOT, small_config
+from tests.test_cli import small_args
+
+
+def test_a_new_runs_default_name_says_what_it_changed_from_its_config(tmp_path):
+    base = small_config(tmp_path)
+    config = apply_overrides(base, ["model.hidden_size=256", "training.learning_rate=1e-3"])
+    notes = notes_for(config, base, "config.yaml", note="more capacity for 1 Hz", tags=["capacity", "capacity", " lr "])
+    assert notes.name == "hidden 256, lr 0.001"
+    assert notes.changes == (("model.hidden_size", 16, 256), ("training.learning_rate", base.training.learning_rate, 0.001))
+    assert notes.tags == ("capacity", "lr")
+    assert notes_for(base, base, "config.yaml").name == "config.yaml as is"
+    assert notes_for(config, base, name="  wide  ").name == "wide"
+
+
+def test_notes_are_written_atomically_with_an_ordinary_mode_and_survive_a_resume(tmp_path):
+    os.umask(0o022)
+    config = small_config(tmp_path, "training.num_epochs=3")
+    run = Run.start(config, notes=RunNotes(name="baseline", note="the user's config", tags=("a",)))
+    for report in run.epochs():
+        if report.epoch == 1:
+            break
+    assert oct((run.folder / "notes.json").stat().st_mode & 0o777) == "0o644"
+    assert not list(run.folder.glob(".*.tmp"))
+    resumed = Run.resume(run.folder)
+    list(resumed.epochs())
+    resumed.finish()
+    record = load_run(run.folder)
+    assert (record.notes.name, record.notes.note, record.notes.tags) == ("baseline", "the user's config", ("a",))
+    assert record.name == "baseline"
+    write_notes(run.folder, record.notes.edited(note="edited later", tags="x, y"))
+    assert read_notes(run.folder) == RunNotes(name="baseline", note="edited later", tags=("x", "y"))
+
+
+def test_hostile_or_hand_edited_notes_never_break_a_run_listing(tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    for text in ["{", "[1, 2]", '{"name": 3, "tags": "a", "changes": [1, {"key": 2}]}', "\udcff"]:
+        (folder / "notes.json").write_text(text, errors="surrogateescape")
+        assert read_notes(folder) == RunNotes()
+    (folder / "notes.json").write_text(json.dumps({"name": "n", "tags": ["ok", 5]}))
+    assert read_notes(folder) == RunNotes(name="n", tags=("ok",))
+
+
+def record(folder: str, config, metrics: dict, notes: RunNotes | None = None):
+    return SimpleNamespace(folder=Path(folder), config=config, metrics=metrics, notes=notes or RunNotes())
+
+
+def metrics_of(test: float, per: list[float], status: str = "completed") -> dict:
+    rows = [{"frequency_hz": f, "mse": m} for f, m in zip([1.0, 3.0], per, strict=True)]
+    return {"status": status, "test": {"mse": test, "per_frequency": rows}, "validation_mse": test + 0.001, "best_epoch": 4}
+
+
+def test_the_comparison_has_one_column_per_setting_that_differs_among_the_listed_runs(tmp_path):
+    base = small_config(tmp_path)
+    wide = apply_overrides(base, ["model.hidden_size=64"])
+    wide_fast = apply_overrides(wide, ["training.learning_rate=0.01"])
+    assert varying_keys([base, wide]) == ["model.hidden_size"]
+    assert varying_keys([base, wide, wide_fast, None]) == ["model.hidden_size", "training.learning_rate"]
+    assert varying_keys([base, base]) == [] and varying_keys([base]) == []
+    records = [
+        record("r1", base, metrics_of(0.02, [0.03, 0.01])),
+        record("r2", wide_fast, metrics_of(0.01, [0.015, 0.005]), RunNotes(name="wide fast", tags=("capacity",))),
+    ]
+    table = compare(records)
+    titles = table.titles()
+    assert titles[:6] == ["run", "name", "status", "test MSE", "test 1 Hz", "test 3 Hz"]
+    assert titles[-3:] == ["model.hidden_size", "training.learning_rate", "tags"]
+    assert table.rows[1][titles.index("test 3 Hz")] == 0.005
+    assert table.rows[1][titles.index("model.hidden_size")] == "64"
+    assert table.rows[0][titles.index("training.learning_rate")] == repr(base.training.learning_rate)
+    assert table.rows[1][titles.index("validation MSE")] == 0.01 + 0.001
+    assert [matches(r, "#capacity") for r in records] == [False, True]
+    assert [matches(r, "FAST") for r in records] == [False, True]
+    assert [matches(r, "", status="completed") for r in records] == [True, True]
+    assert not matches(records[0], "", status="stopped")
+
+
+def test_train_takes_a_name_note_and_tags_and_note_edits_them_later(tmp_path, capsys):
+    args = ["train", "--config", str(ROOT / "config.yaml"), "--runs-dir", str(tmp_path / "runs"), "--no-graphs", *small_args(tmp_path)]
+    assert main.cli_main([*args, "--note", "smaller model", "--tag", "quick", "--tag", "cpu"]) == 0
+    folder = Path(capsys.readouterr().out.strip().splitlines()[-1])
+    notes = read_notes(folder)
+    assert notes.note == "smaller model" and notes.tags == ("quick", "cpu") and notes.started_from.endswith("config.yaml")
+    assert "hidden 8" in notes.name and "epochs 2" in notes.name  # what --set changed from the file
+    assert main.cli_main(["note", str(folder), "--name", "tiny"]) == 0
+    assert read_notes(folder).name == "tiny" and read_notes(folder).note == "smaller model"
+    assert main.cli_main(["note", str(tmp_path)]) == 2
+    assert "not a run folder" in capsys.readouterr().err
