@@ -149,6 +149,7 @@ def _summary(metrics: dict) -> None:
     """Quality, the user's generalization rule and the memorisation check, each on its own line."""
     test, train = metrics["test"], metrics["train"]
     zero = metrics["reference"]["zero_output_mse"]
+    known = metrics["reference"].get("known_model_mse")
     check = metrics["memorisation"]
     worst = min(check["per_frequency"], key=lambda row: row["z"])
     seconds = metrics["seconds_per_epoch"]
@@ -157,7 +158,8 @@ def _summary(metrics: dict) -> None:
         f"status {metrics['status']}  epochs {metrics['epochs_completed']}  {best}  "
         + ("" if seconds is None else f"{seconds:.3f} s/epoch"),
         f"quality: MSE train {train['mse']:.5f}  test {test['mse']:.5f}  ({test['mse'] / zero:.1%} of {zero:.3g}, "
-        "what a model that outputs zeros scores)",
+        "what a model that outputs zeros scores)"
+        + (f"; an estimator that knows the signal model scores {known:.5f}" if known is not None else ""),
         "per frequency (test): " + "  ".join(f"{row['frequency_hz']:g} Hz {row['mse']:.5f}" for row in test["per_frequency"]),
         f"generalization (the user's rule, train vs test draw): gap {metrics['generalization_gap']:.2%}  "
         + ("PASS" if metrics["generalization_pass"] else "FAIL"),

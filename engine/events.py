@@ -47,6 +47,7 @@ class RunStarted:
     targets: np.ndarray  # (N, window) clean targets of the test set
     history: History  # epochs a resumed run already has; empty for a new run
     dpi: int
+    reference: dict  # the test set's quality references (engine.evaluation.quality_references)
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from engine import __version__
 from engine.checkpoints import config_of, load_checkpoint, save_checkpoint
 from engine.config import Config, ConfigError, dump_config, load_config
 from engine.data import Splits, load_splits
-from engine.evaluation import Evaluation, evaluate, memorisation, zero_output_reference
+from engine.evaluation import Evaluation, evaluate, memorisation, quality_references
 from engine.experiments import RunNotes, read_notes, write_notes
 from engine.files import atomic_write_bytes, atomic_write_json, atomic_write_text
 from engine.history import EpochReport, History
@@ -242,7 +242,7 @@ class Run:
             "wall_seconds": self.session.elapsed,
             "time_to_test_mse": {str(level): history.time_to(level) for level in QUALITY_LEVELS},
             **self.evaluation.to_dict(),
-            "reference": zero_output_reference(self.splits.test),
+            "reference": quality_references(self.splits.test, self.config.data),
             "memorisation": check.to_dict(),
             "environment": environment(self.config, self.device),
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),

@@ -318,6 +318,7 @@ class CurveFigure(Figure):
         self.legend.setVisible(False)
         self.curves: list[tuple[pg.PlotDataItem, pg.PlotDataItem]] = []
         self.columns: dict[str, np.ndarray] = {}
+        self.levels: list[tuple[pg.PlotDataItem, float]] = []  # reference levels drawn across the curves
         self.epoch_span = 10
         self.empty = True
         self._show_empty()
@@ -354,6 +355,27 @@ class CurveFigure(Figure):
             raw = self.plot.plot(pen=pg.mkPen(faint, width=1.0))
             smooth = self.plot.plot(pen=pen, name=name)
             self.curves.append((raw, smooth))
+        for item, _ in self.levels:  # the legend was cleared: name the reference levels again, last
+            self.legend.addItem(item, item.name())
+
+    def set_levels(self, levels: list[tuple[str, float]]) -> None:
+        """Horizontal reference lines (name, MSE), e.g. what a model outputting zeros scores; kept until replaced."""
+        for item, _ in self.levels:
+            self.plot.removeItem(item)
+        styles = [Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine, Qt.PenStyle.DashLine]
+        self.levels = [
+            (self.plot.plot(pen=pen("#777777", 1.2, styles[k % len(styles)]), name=name), float(value))
+            for k, (name, value) in enumerate(levels)
+            if value is not None and value > 0
+        ]
+        self._draw_levels()
+
+    def _draw_levels(self) -> None:
+        x = next(iter(self.columns.values()), np.zeros(0))
+        span = (float(np.nanmin(x)), float(np.nanmax(x))) if x.size else (1.0, float(self.epoch_span))
+        for item, value in self.levels:
+            item.setData(list(span), [value, value])
+        self.legend.setVisible(bool(self.curves or self.levels))
 
     def set_curves(self, x: np.ndarray, series: list[tuple[str, QPen, np.ndarray]], smoothing: float = 0.0, x_label: str = "epoch") -> None:
         """``series``: (name, pen, values); smoothing in [0, 1) is the EMA weight of the past."""
@@ -367,6 +389,7 @@ class CurveFigure(Figure):
             raw.setData(x, values)
             raw.setVisible(smoothing > 0)
             smooth.setData(x, ema(values, smoothing) if smoothing > 0 else values)
+        self._draw_levels()
         empty = not any(np.isfinite(values).any() for values in list(self.columns.values())[1:])
         if empty:
             self._show_empty()
@@ -380,6 +403,13 @@ class CurveFigure(Figure):
         rows = np.column_stack([self.columns[n] for n in names]) if names else np.zeros((0, 0))
         lines = [",".join(names)] + [",".join("" if not np.isfinite(v) else f"{v:.9g}" for v in row) for row in rows]
         return "\n".join(lines) + "\n"
+
+
+def reference_levels(reference: dict | None) -> list[tuple[str, float]]:
+    """A run's quality references (metrics.json "reference") as the levels drawn on its MSE charts."""
+    reference = reference or {}
+    names = (("zero_output_mse", "outputs zeros"), ("known_model_mse", "known-model estimator"))
+    return [(label, reference[key]) for key, label in names if isinstance(reference.get(key), (int, float))]
 
 
 class LossFigure(CurveFigure):
@@ -603,10 +633,12 @@ def figures_for_run(
     comparison_index: int,
     time_window: int,
     sampling_rate: float,
+    reference: dict | None = None,
 ) -> Iterator[Figure]:
     """The five result figures of spec section 4, filled from a run's history and predictions;
     built one at a time, so a window can build them between its events."""
     loss = LossFigure()
+    loss.set_levels(reference_levels(reference))
     if history is not None:
         loss.show_history(history)
     yield loss
@@ -614,6 +646,7 @@ def figures_for_run(
         return
     frequencies = [float(f) for f in predictions["frequencies"]]
     per_freq = PerFrequencyFigure()
+    per_freq.set_levels(reference_levels(reference))
     per_freq.show_history(history if history is not None else History(tuple(frequencies)))
     yield per_freq
     window = slice(0, min(time_window, predictions["t"].size))
@@ -650,7 +683,8 @@ def export_figures(figures: Iterable[Figure], folder: Path, dpi: int) -> list[Pa
 def figures_for_record(record: RunRecord, config: Config) -> Iterator[Figure]:
     """The result figures of a run folder, laid out by ``config``'s visualization settings."""
     v = config.visualization
-    return figures_for_run(record.history, record.predictions(), v.comparison_freq_idx, v.time_window, config.data.sampling_rate)
+    reference = record.metrics.get("reference")
+    return figures_for_run(record.history, record.predictions(), v.comparison_freq_idx, v.time_window, config.data.sampling_rate, reference)
 
 
 def export_run_graphs(folder: Path, config: Config) -> list[Path]:

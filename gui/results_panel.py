@@ -30,7 +30,7 @@ from gui.widgets import button_row
 
 PASS, FAIL = QColor("#d9f2e3"), QColor("#fbe0d6")
 POOR_QUALITY = 0.2  # a test MSE above this share of the zero-output MSE is marked: the model extracts little
-COLUMNS = ["", "train MSE", "test MSE", "test ÷ zero-output", "gap", "gap rule", "memorisation z"]
+COLUMNS = ["", "train MSE", "test MSE", "known-model MSE", "test ÷ zero-output", "gap", "gap rule", "memorisation z"]
 FIGURE_TITLES = {
     "loss_curve": "Loss",
     "per_frequency_mse": "Per-frequency MSE",
@@ -112,6 +112,8 @@ class ResultsPanel(QWidget):
             return
         threshold = m.get("generalization_threshold", 0.1)
         zero = m.get("reference", {}).get("zero_output_mse")
+        known = {row["frequency_hz"]: row.get("known_model_mse") for row in m.get("reference", {}).get("per_frequency", [])}
+        known[None] = m.get("reference", {}).get("known_model_mse")
         memorisation = {row["frequency_hz"]: row for row in m.get("memorisation", {}).get("per_frequency", [])}
         gaps = {g["frequency_hz"]: g["gap"] for g in m.get("generalization_gap_per_frequency", [])}
         rows = [("overall", None, m["train"]["mse"], m["test"]["mse"], m["generalization_gap"])]
@@ -126,6 +128,7 @@ class ResultsPanel(QWidget):
                 (name, None),
                 (f"{train:.5f}", None),
                 (f"{test:.5f}", None),
+                ("—" if known.get(f) is None else f"{known[f]:.5f}", None),
                 ("—" if ratio is None else f"{ratio:.1%}", FAIL if ratio is not None and ratio > POOR_QUALITY else None),
                 (f"{gap:.2%}", PASS if gap < threshold else FAIL),
                 ("PASS" if gap < threshold else "FAIL", PASS if gap < threshold else FAIL),
@@ -204,6 +207,12 @@ def verdict_lines(m: dict) -> list[str]:
         lines.append(
             f"<b>Quality</b>: test MSE {m['test']['mse']:.5f} is {m['test']['mse'] / zero:.1%} of {zero:.3g}, what a model "
             "that outputs zeros scores (0 is a perfect extraction)."
+        )
+    known = m.get("reference", {}).get("known_model_mse")
+    if known:
+        lines.append(
+            f"<b>Limit</b>: an estimator that knows the signal model scores {known:.5f} on this test set, fitting the known "
+            "frequencies to S one sample at a time (README: quality references)."
         )
     threshold = m.get("generalization_threshold", 0.1)
     verdict = "PASS" if m.get("generalization_pass") else "FAIL"

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from engine.events import RunFinished, RunStarted
 from engine.files import atomic_write_text
 from engine.history import EpochReport, History
-from gui.figures import GridFigure, LossFigure, PerFrequencyFigure
+from gui.figures import GridFigure, LossFigure, PerFrequencyFigure, reference_levels
 
 REDRAW_MS = 125  # one part per tick: curves and output grid each refresh every 250 ms
 CURVES, OUTPUTS = "curves", "outputs"
@@ -123,6 +123,7 @@ class TrainingPanel(QWidget):
         self.outputs.set_targets(event.t, event.targets, list(event.frequencies))
         for figure in (self.loss, self.per_frequency):
             figure.set_epoch_span(event.num_epochs)
+            figure.set_levels(reference_levels(event.reference))
         self.progress.setRange(0, event.num_epochs)
         done = len(self.history)
         self.progress.setValue(done)

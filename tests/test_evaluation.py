@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from engine.config import Config, apply_overrides
-from engine.data import generate
-from engine.evaluation import Memorisation, predict, predict_sets, unseen_seeds
+from engine.config import Config, apply_overrides, load_config
+from engine.data import SignalSet, generate
+from engine.evaluation import Memorisation, known_model_estimate, predict, predict_sets, quality_references, unseen_seeds
 from engine.model import FrequencyLSTM
 from engine.runs import Run
-from tests.conftest import small_config
+from tests.conftest import ROOT, small_config
 
 
 @pytest.mark.parametrize(("mode", "batch"), [("streams", 32), ("interleaved", 32), ("interleaved", 7)])
@@ -58,3 +58,38 @@ def test_metrics_carry_the_memorisation_check_and_the_zero_output_reference(tmp_
     assert all(row["unseen_std"] > 0 and np.isfinite(row["z"]) for row in check["per_frequency"])
     assert [row["train_mse"] for row in check["per_frequency"]] == [row["mse"] for row in metrics["train"]["per_frequency"]]
     assert metrics["reference"]["zero_output_mse"] == pytest.approx(0.5, abs=1e-9)  # unit sines over whole periods
+    assert 0 < metrics["reference"]["known_model_mse"] < 0.5 and len(metrics["reference"]["per_frequency"]) == 4
+
+
+def test_the_known_model_estimator_is_about_exact_on_a_noise_free_signal_at_any_rate():
+    for overrides in ([], ["data.frequencies=[2, 6, 11]", "data.sampling_rate=64", "data.duration=20", "model.input_size=4"]):
+        config = apply_overrides(Config(), ["data.amp_min=1", "data.amp_max=1", "data.phase_multiplier=0", *overrides])
+        signals = generate(config.data, 5)
+        estimate = known_model_estimate(signals, config.data)
+        assert estimate.shape == signals.targets.shape
+        assert np.abs(estimate[:, signals.n_samples // 2 :] - signals.targets[:, signals.n_samples // 2 :]).max() < 1e-6
+        assert quality_references(signals, config.data)["known_model_mse"] < 1e-3  # the first samples, before the fit settles
+
+
+def test_the_known_model_estimator_is_causal():
+    config = Config()
+    signals = generate(config.data, config.data.test_seed)
+    estimate = known_model_estimate(signals, config.data)
+    later = np.array(signals.mixture)
+    later[5000:] = 0.0  # the future changes ...
+    changed = SignalSet(signals.frequencies, signals.t, later, signals.targets, signals.components)
+    assert np.array_equal(known_model_estimate(changed, config.data)[:, :5000], estimate[:, :5000])  # ... the past does not
+
+
+def test_on_the_users_test_set_the_estimator_beats_their_trained_model_and_zeros():
+    config = load_config(ROOT / "config.yaml")
+    references = quality_references(generate(config.data, config.data.test_seed), config.data)
+    users_final_test_mse = 0.0744  # their record's final result (configuration-evolution.md)
+    assert references["known_model_mse"] < users_final_test_mse < references["zero_output_mse"]
+    assert all(row["known_model_mse"] < 0.01 for row in references["per_frequency"])
+
+
+def test_with_full_phase_noise_s_holds_no_phase_and_the_estimator_outputs_zeros():
+    config = apply_overrides(Config(), ["data.phase_multiplier=1"])
+    signals = generate(config.data, 2)
+    assert not known_model_estimate(signals, config.data).any()

@@ -134,10 +134,14 @@ def test_loss_figure_shows_validation_and_the_best_epoch_marker(make, tmp_path):
 
 def test_exported_loss_curve_has_validation_and_the_best_epoch(qtbot):
     history = history_of([0.5, 0.3, 0.2], [0.6, 0.4, 0.5], validation=np.array([0.55, 0.35, 0.45]))
-    record = SimpleNamespace(history=history, metrics={"best_epoch": 2}, predictions=lambda: None)
+    reference = {"zero_output_mse": 0.5, "known_model_mse": 0.0012}
+    record = SimpleNamespace(history=history, metrics={"best_epoch": 2, "reference": reference}, predictions=lambda: None)
     (loss,) = list(figures_for_record(record, Config()))
     qtbot.addWidget(loss)
     assert "validation MSE" in legend_labels(loss.legend)
+    assert legend_labels(loss.legend)[-2:] == ["outputs zeros", "known-model estimator"]
+    assert [item.yData.tolist() for item, _ in loss.levels] == [[0.5, 0.5], [0.0012, 0.0012]]
+    assert [item.xData.tolist() for item, _ in loss.levels] == [[1.0, 3.0]] * 2  # across the epochs drawn
     assert loss.best.isVisible() and loss.best.value() == 2.0
     (loss,) = list(figures_for_record(SimpleNamespace(history=None, metrics={}, predictions=lambda: None), Config()))
     qtbot.addWidget(loss)

@@ -361,7 +361,11 @@ def test_results_keep_quality_apart_from_the_generalization_rule(qtbot, window):
         "generalization_gap_per_frequency": [{"frequency_hz": 1.0, "gap": 0.003}],
         "generalization_threshold": 0.1,
         "generalization_pass": True,
-        "reference": {"zero_output_mse": 0.5},
+        "reference": {
+            "zero_output_mse": 0.5,
+            "known_model_mse": 0.0012,
+            "per_frequency": [{"frequency_hz": 1.0, "known_model_mse": 0.0015}],
+        },
         "memorisation": {"draws": 8, "memorised": False, "per_frequency": [{"frequency_hz": 1.0, "z": 0.3, "memorised": False}]},
         "best_epoch": 3,
         "epochs_completed": 5,
@@ -377,6 +381,9 @@ def test_results_keep_quality_apart_from_the_generalization_rule(qtbot, window):
     text = window.results.verdict.text()
     assert "72.2% of 0.5, what a model that outputs zeros scores" in text and "says nothing of quality" in text
     assert "best.pt</b>: epoch 3 of 5" in text and "not memorised" in text
+    known = header.index("known-model MSE")
+    assert [table.item(r, known).text() for r in range(2)] == ["0.00120", "0.00150"]
+    assert "knows the signal model scores 0.00120" in text
 
 
 def test_open_names_the_run_in_the_status_bar_and_exports_start_in_its_folder(qtbot, window, monkeypatch):
