@@ -20,6 +20,7 @@ from engine.evaluation import evaluate
 from engine.events import GraphExporter
 from engine.experiments import notes_for, read_notes, write_notes
 from engine.model import DeviceError, resolve_device
+from engine.report import ReportFigures, write_report
 from engine.runs import Run, RunError
 from engine.trainer import TrainingControl
 
@@ -44,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue a stopped or killed run")
     train.add_argument("--no-graphs", action="store_true", help="skip the PNG export")
     _add_note_arguments(train)
+    report = sub.add_parser("report", help="write the configuration-evolution record of runs as markdown with figures")
+    report.add_argument("runs", type=Path, nargs="*", metavar="RUN_DIR", help="run folders, in the order of the experiments")
+    report.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for report.md and its PNGs")
+    report.add_argument("--no-graphs", action="store_true", help="write report.md without figures")
     note = sub.add_parser("note", help="name, annotate or tag a run folder")
     note.add_argument("run", type=Path, metavar="RUN_DIR")
     _add_note_arguments(note)
@@ -61,9 +66,12 @@ def _add_note_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tag", dest="tags", action="append", metavar="TAG", help="a tag (repeat for more)")
 
 
-def main(argv: Sequence[str] | None = None, export_graphs: GraphExporter | None = None) -> int:
+def main(argv: Sequence[str] | None = None, export_graphs: GraphExporter | None = None, report_figures: ReportFigures | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "report":
+            print(write_report(args.runs, args.out, None if args.no_graphs else report_figures))
+            return 0
         if args.command == "train":
             return _train(args, export_graphs)
         if args.command == "evaluate":

@@ -29,6 +29,8 @@ SHORT_NAMES = {
     "data.frequencies": "frequencies",
 }
 Change = tuple[str, Any, Any]  # (key, old value, new value)
+# Settings that say where files go or how results are drawn: never what an experiment changed
+PLACE_AND_VIEW = ("data.data_dir", "training.runs_dir", "training.num_threads", "paths.", "visualization.")
 
 
 @dataclass(frozen=True)
@@ -102,8 +104,9 @@ def short_key(key: str) -> str:
 
 
 def describe_changes(changes: Sequence[Change]) -> str:
-    """A default run name from what it changed: "hidden 256, lr 0.001"."""
-    return ", ".join(f"{short_key(key)} {format_number(new)}" for key, _, new in changes)
+    """A default run name from what it changed, places and views left out: "hidden 256, lr 0.001"."""
+    named = [(key, new) for key, _, new in changes if not key.startswith(PLACE_AND_VIEW)]
+    return ", ".join(f"{short_key(key)} {format_number(new)}" for key, new in named)
 
 
 def notes_for(config: Config, base: Config | None, started_from: str = "", name: str = "", note: str = "", tags=()) -> RunNotes:
@@ -254,10 +257,14 @@ def seed_groups(records: Sequence[Any]) -> list[list[Any]]:
     return list(groups.values())
 
 
-def run_series(records: Sequence[Any], metric: str, wall_time: bool = False, merge_seeds: bool = False) -> list[RunSeries]:
+def run_series(
+    records: Sequence[Any], metric: str, wall_time: bool = False, merge_seeds: bool = False, numbered: bool = False
+) -> list[RunSeries]:
     """The overlay of ``metric`` for ``records``; with ``merge_seeds``, seed groups become mean and band
-    over the epochs all their runs reached (x: epoch, or the group's mean wall time)."""
+    over the epochs all their runs reached (x: epoch, or the group's mean wall time); ``numbered``
+    names each run by its place in ``records`` too ("2. hidden 256"), as a report lists them."""
     series = []
+    place = {id(r): k + 1 for k, r in enumerate(records)}
     for group in seed_groups(records) if merge_seeds else [[r] for r in records]:
         curves = [(r, metric_values(r.history, metric)) for r in group if r.history is not None]
         curves = [(r, y) for r, y in curves if y is not None and len(y)]
@@ -265,7 +272,8 @@ def run_series(records: Sequence[Any], metric: str, wall_time: bool = False, mer
             continue
         if len(curves) == 1:
             r, y = curves[0]
-            series.append(RunSeries(r.name, r.history.wall_seconds if wall_time else r.history.epoch, y))
+            name = f"{place[id(r)]}. {r.name}" if numbered else r.name
+            series.append(RunSeries(name, r.history.wall_seconds if wall_time else r.history.epoch, y))
             continue
         n = min(len(y) for _, y in curves)
         stack = np.vstack([y[:n] for _, y in curves])

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication, QGraphicsItem
 
 from engine.config import Config
 from engine.data import SignalSet
-from engine.experiments import RunSeries
+from engine.experiments import RunSeries, per_frequency_mse, run_series
 from engine.files import atomic_write_bytes
 from engine.history import History
 from engine.numerics import ema, spectrum, spectrum_range
@@ -468,13 +468,13 @@ class RunsFigure(Figure):
         self.items: list[pg.GraphicsObject] = []
         self.series: list[RunSeries] = []
 
-    def show_runs(self, series: list[RunSeries], metric: str, wall_time: bool = False) -> None:
+    def show_runs(self, series: list[RunSeries], metric: str, wall_time: bool = False, title: str | None = None) -> None:
         for item in self.items:
             self.plot.removeItem(item)
         self.legend.clear()
         self.items, self.series = [], list(series)
         x_label = "wall time" if wall_time else "epoch"
-        self.plot.setTitle(f"{metric} of the selected runs", size="11pt")
+        self.plot.setTitle(title or f"{metric} of the selected runs", size="11pt")
         self.plot.setLabel("bottom", x_label, units="s" if wall_time else None)
         self.plot.getAxis("bottom").set_integer(not wall_time)
         self.plot.setLabel("left", "loss" if metric == "train loss" else "MSE")
@@ -487,7 +487,7 @@ class RunsFigure(Figure):
                 band = pg.FillBetweenItem(low, high, brush=pg.mkBrush(shade))
                 self.plot.addItem(band)
                 self.items += [low, high, band]
-            curve = self.plot.plot(run.x, _positive(run.y), pen=pen(i, 1.6), name=run.name)
+            curve = self.plot.plot(run.x, _positive(run.y), pen=pen(i, 1.6), name=_shortened(run.name))
             self.items.append(curve)
         self.legend.setVisible(bool(self.series))
         self.plot.enableAutoRange()
@@ -500,6 +500,11 @@ class RunsFigure(Figure):
                 bounds = ("", "") if run.low is None else (f"{run.low[k]:.9g}", f"{run.high[k]:.9g}")
                 lines.append(f"{run.name!r},{run.x[k]:.9g},{run.y[k]:.9g},{bounds[0]},{bounds[1]}")
         return "\n".join(lines) + "\n"
+
+
+def _shortened(name: str, length: int = 48) -> str:
+    """A legend entry short enough to leave the curves visible."""
+    return name if len(name) <= length else name[: length - 1] + "…"
 
 
 class BarsFigure(Figure):
@@ -685,6 +690,22 @@ def figures_for_record(record: RunRecord, config: Config) -> Iterator[Figure]:
     v = config.visualization
     reference = record.metrics.get("reference")
     return figures_for_run(record.history, record.predictions(), v.comparison_freq_idx, v.time_window, config.data.sampling_rate, reference)
+
+
+def report_figures(records: list[RunRecord]) -> list[Figure]:
+    """The figures of a report: train loss and test MSE of the runs overlaid, and per-frequency test MSE by run."""
+    figures: list[Figure] = []
+    for metric, stem in (("train loss", "train_loss_by_run"), ("test MSE", "test_mse_by_run")):
+        overlay = RunsFigure()
+        overlay.file_stem = stem
+        overlay.show_runs(run_series(records, metric, numbered=True), metric, title=f"{metric[0].upper()}{metric[1:]} by run")
+        figures.append(overlay)
+    frequencies = sorted({f for r in records for f in per_frequency_mse(r.metrics)})
+    bars = BarsFigure("Test MSE per frequency, by run", "per_frequency_test_mse_by_run")
+    series = [(_shortened(f"{k + 1}. {r.name}"), [per_frequency_mse(r.metrics).get(f) for f in frequencies]) for k, r in enumerate(records)]
+    bars.set_bars([f"{f:g} Hz" for f in frequencies], series)
+    figures.append(bars)
+    return figures
 
 
 def export_run_graphs(folder: Path, config: Config) -> list[Path]:

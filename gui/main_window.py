@@ -12,6 +12,7 @@ import PySide6
 from PySide6.QtCore import QSettings, Qt, QThread, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QLabel,
     QMainWindow,
@@ -24,11 +25,12 @@ from engine.background import BackgroundRun, TrainingProcess
 from engine.config import Config, ConfigError, load_config, save_config
 from engine.events import EpochDone, RunFinished, RunJob, RunStarted
 from engine.experiments import notes_for
-from engine.runs import RunRecord, load_run, versions
+from engine.report import write_report
+from engine.runs import RunError, RunRecord, load_run, versions
 from gui.config_form import ConfigForm
 from gui.preview_panel import PreviewPanel
 from gui.results_panel import ResultsPanel
-from gui.run_graphs import export_graphs
+from gui.run_graphs import export_graphs, export_report_figures
 from gui.runs_panel import RunsPanel
 from gui.training_panel import TrainingPanel
 from gui.worker import TrainingWorker, join_worker, start_worker
@@ -85,6 +87,7 @@ class MainWindow(QMainWindow):
         self.runs.config_requested.connect(lambda config: self.load_config_object(config, ask=True))
         self.runs.resume_requested.connect(self.resume_run)
         self.runs.message.connect(self.statusBar().showMessage)
+        self.runs.report_requested.connect(self.write_report)
         self.results.exported.connect(self.statusBar().showMessage)
         self.training.exported.connect(self.statusBar().showMessage)
         self._restore(default_config)
@@ -347,6 +350,23 @@ class MainWindow(QMainWindow):
         join_worker(self.thread)
         self.thread, self.worker = None, None
         self._set_running(False)
+
+    def write_report(self, folders: list[Path], out: str | None = None) -> Path | None:
+        """The configuration-evolution record of ``folders`` (report.md and its PNGs) into a folder the user picks."""
+        if not out:
+            out = QFileDialog.getExistingDirectory(self, "Write the report into", str(self.runs.runs_dir))
+        if not out:
+            return None
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            path = write_report(folders, Path(out), export_report_figures)
+        except RunError as exc:
+            QMessageBox.warning(self, "Cannot write the report", str(exc))
+            return None
+        finally:
+            QApplication.restoreOverrideCursor()
+        self.statusBar().showMessage(f"report of {len(folders)} runs written to {path}")
+        return path
 
     def open_run(self, record: RunRecord, switch: bool = True) -> None:
         self.results.show_run(record)

@@ -9,14 +9,28 @@ import os
 from pathlib import Path
 
 from engine.config import Config
+from engine.runs import RunRecord
 
 
-def export_graphs(folder: Path, config: Config) -> list[Path]:
-    """Write RUN/graphs/*.png at the config's dpi, offscreen."""
+def _offscreen_unless_windowed() -> None:
     from PySide6.QtWidgets import QApplication
 
     if QApplication.instance() is None:  # a process without a window never needs a display connection
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+
+def export_graphs(folder: Path, config: Config) -> list[Path]:
+    """Write RUN/graphs/*.png at the config's dpi, offscreen."""
+    _offscreen_unless_windowed()
     from gui.figures import export_run_graphs
 
     return export_run_graphs(folder, config)
+
+
+def export_report_figures(records: list[RunRecord], folder: Path, dpi: int) -> list[Path]:
+    """Write a report's figures (runs overlaid, per-frequency test MSE by run) into ``folder``, offscreen."""
+    _offscreen_unless_windowed()
+    from gui.figures import ensure_app, export_figures, report_figures
+
+    ensure_app()
+    return export_figures(report_figures(records), folder, dpi)

@@ -113,3 +113,23 @@ def test_a_runs_notes_are_edited_in_the_panel_and_saved_in_its_folder(panel, qtb
     saved = json.loads((folder / "notes.json").read_text())
     assert saved["note"] == "the user's own config" and saved["tags"] == ["base", "reference"]
     assert [r.notes.name for r in panel.selected()] == ["baseline"]  # the selection survives the refresh
+
+
+def test_the_report_button_writes_the_selected_runs_record(qtbot, tmp_path, runs_dir, monkeypatch):
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QFileDialog
+
+    from gui.app import RESOURCES
+    from gui.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("runs_dir", str(runs_dir))
+    monkeypatch.setattr(MainWindow, "keep_or_discard_edits", lambda self: True)  # closing asks nobody
+    window = MainWindow(RESOURCES / "presets", settings)
+    qtbot.addWidget(window)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args: str(tmp_path / "report"))
+    select(window.runs, "baseline", "wide")
+    window.runs.report_selected()
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert text.count("\n### ") == 2 and "report of 2 runs written to" in window.statusBar().currentMessage()
+    window.shutdown()
