@@ -19,6 +19,7 @@ from engine.data import export_csv, is_exported_table, load_splits
 from engine.evaluation import evaluate
 from engine.events import GraphExporter
 from engine.experiments import notes_for, read_notes, write_notes
+from engine.legacy import import_checkpoint
 from engine.model import DeviceError, resolve_device
 from engine.report import ReportFigures, write_report
 from engine.runs import Run, RunError
@@ -49,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("runs", type=Path, nargs="*", metavar="RUN_DIR", help="run folders, in the order of the experiments")
     report.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for report.md and its PNGs")
     report.add_argument("--no-graphs", action="store_true", help="write report.md without figures")
+    imp = sub.add_parser("import", help="turn a checkpoint of the user's own program into an evaluated run folder")
+    imp.add_argument("checkpoint", type=Path, metavar="CHECKPOINT")
+    imp.add_argument("--config", type=Path, required=True, help="the config it was trained with (its data and architecture)")
+    imp.add_argument("--runs-dir", type=Path, help="folder for run folders (default: training.runs_dir)")
+    imp.add_argument("--note", default="", help="free text kept with the run")
+    imp.add_argument("--no-graphs", action="store_true", help="skip the PNG export")
     note = sub.add_parser("note", help="name, annotate or tag a run folder")
     note.add_argument("run", type=Path, metavar="RUN_DIR")
     _add_note_arguments(note)
@@ -80,6 +87,8 @@ def main(argv: Sequence[str] | None = None, export_graphs: GraphExporter | None 
             return _export_data(args)
         if args.command == "note":
             return _note(args)
+        if args.command == "import":
+            return _import(args, export_graphs)
     except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -141,6 +150,16 @@ def _train(args: argparse.Namespace, export_graphs: GraphExporter | None) -> int
     if received:
         return EXIT_SIGNAL[signal.Signals(received[0])]
     return 1 if run.status == "diverged" else 0
+
+
+def _import(args: argparse.Namespace, export_graphs: GraphExporter | None) -> int:
+    config, template = _load(args.config)
+    run, metrics = import_checkpoint(args.checkpoint, config, args.runs_dir, template, args.note)
+    _summary(metrics)
+    if export_graphs is not None and not args.no_graphs:
+        export_graphs(run.folder, run.config)
+    print(run.folder)
+    return 0
 
 
 def _note(args: argparse.Namespace) -> int:

@@ -28,8 +28,8 @@ def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read a checkpoint's tensors and plain data; anything else is refused, never unpickled."""
+def read_torch_file(path: str | Path) -> Any:
+    """A torch.save file's tensors and plain data; anything else is refused, never unpickled."""
     path = Path(path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
@@ -46,6 +46,12 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         ) from None
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, AttributeError, IndexError, KeyError) as exc:
         raise CheckpointError(f"{path}: not a readable checkpoint (damaged or truncated: {exc.__class__.__name__})") from None
+    return payload
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """A workbench checkpoint, read safely (``read_torch_file``) and checked for its format."""
+    payload = read_torch_file(path)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT or "model" not in payload or "config" not in payload:
         raise CheckpointError(f"{path}: not a workbench checkpoint (format {FORMAT} with model and config expected)")
     return payload

@@ -16,6 +16,7 @@ import contextlib
 import errno
 import io
 import json
+import math
 import platform
 import statistics
 import time
@@ -168,6 +169,32 @@ class Run:
         return run
 
     @classmethod
+    def adopt(
+        cls,
+        config: Config,
+        weights: dict[str, torch.Tensor],
+        history: History,
+        best_epoch: int,
+        notes: RunNotes,
+        runs_dir: Path | None = None,
+        template: str | None = None,
+    ) -> Run:
+        """A run folder for weights trained elsewhere (status "imported"), ready for ``finish()``."""
+        folder = new_run_folder(Path(runs_dir or config.training.runs_dir), config.training.mode)
+        run = cls(folder, config)
+        session = run.session
+        session.model.load_state_dict(weights)
+        session.history, session.epoch, session.best_epoch = history, len(history), best_epoch
+        session.elapsed = float(history.wall_seconds[-1]) if len(history) else 0.0
+        run._write(lambda: atomic_write_text(folder / "config.yaml", dump_config(config, template)))
+        run._write(lambda: write_notes(folder, notes))
+        run._write(lambda: atomic_write_text(folder / "history.csv", history.to_csv()))
+        for name in ("best.pt", "last.pt"):
+            run._save_checkpoint(name)
+        run.status = "imported"
+        return run
+
+    @classmethod
     def resume(cls, folder: Path, data_dir: Path | None = None) -> Run:
         """Continue a stopped or killed run from its last.pt."""
         path = Path(folder) / "checkpoints" / "last.pt"
@@ -227,7 +254,7 @@ class Run:
         )
         check = memorisation(model, self.config.data, self.evaluation.train, self.config.evaluation.unseen_draws, t.mode, t.batch_size)
         history = self.session.history
-        seconds = history.epoch_seconds.tolist()
+        seconds = [s for s in history.epoch_seconds.tolist() if math.isfinite(s)]  # an imported run may not know them
         metrics = {
             "status": self.status,
             "message": self.message,

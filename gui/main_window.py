@@ -22,9 +22,11 @@ from PySide6.QtWidgets import (
 )
 
 from engine.background import BackgroundRun, TrainingProcess
+from engine.checkpoints import CheckpointError
 from engine.config import Config, ConfigError, load_config, save_config
 from engine.events import EpochDone, RunFinished, RunJob, RunStarted
 from engine.experiments import notes_for
+from engine.legacy import import_checkpoint
 from engine.report import write_report
 from engine.runs import RunError, RunRecord, load_run, versions
 from gui.config_form import ConfigForm
@@ -111,6 +113,7 @@ class MainWindow(QMainWindow):
             self.presets_menu.addAction(self._action(path.stem, lambda _=False, p=path: self.open_config(p, as_template=True, ask=True)))
         self.recent_menu = file_menu.addMenu("&Recent")
         file_menu.addSeparator()
+        file_menu.addAction(self._action("&Import checkpoint…", self.import_checkpoint))
         file_menu.addAction(self._action("Choose runs &folder…", self.choose_runs_dir))
         file_menu.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
         run_menu = self.menuBar().addMenu("&Run")
@@ -350,6 +353,31 @@ class MainWindow(QMainWindow):
         join_worker(self.thread)
         self.thread, self.worker = None, None
         self._set_running(False)
+
+    def import_checkpoint(self, path: str | None = None) -> Path | None:
+        """A checkpoint of the user's own program as a run folder, evaluated on the editor's config."""
+        if self.config is None or self.thread is not None:
+            QMessageBox.information(self, "Import checkpoint", "Import needs a valid experiment in the editor and no run training.")
+            return None
+        if not path:
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Import a checkpoint trained with the experiment in the editor", "", "PyTorch (*.pt *.pth);;All files (*)"
+            )
+        if not path:
+            return None
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            run, _ = import_checkpoint(Path(path), self.config, self.runs.runs_dir, self.config_text)
+            export_graphs(run.folder, run.config)
+        except (CheckpointError, RunError) as exc:
+            QMessageBox.warning(self, "Cannot import", str(exc))
+            return None
+        finally:
+            QApplication.restoreOverrideCursor()
+        self.runs.refresh()
+        self.open_run(load_run(run.folder))
+        self.statusBar().showMessage(f"imported {path} as {run.folder}")
+        return run.folder
 
     def write_report(self, folders: list[Path], out: str | None = None) -> Path | None:
         """The configuration-evolution record of ``folders`` (report.md and its PNGs) into a folder the user picks."""

@@ -30,7 +30,7 @@ from gui.figures import RunsFigure
 from gui.run_details import RunDetails
 from gui.widgets import button_row
 
-STATUSES = ["any status", "completed", "stopped", "diverged", "failed", "unfinished"]
+STATUSES = ["any status", "completed", "stopped", "imported", "diverged", "failed", "unfinished"]
 RECORD_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
