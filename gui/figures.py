@@ -22,7 +22,7 @@ from engine.data import SignalSet
 from engine.experiments import RunSeries, per_frequency_mse, run_series
 from engine.files import atomic_write_bytes
 from engine.history import History
-from engine.numerics import ema, spectrum, spectrum_range
+from engine.numerics import ema, error_histogram, moving_mean, spectrum, spectrum_range
 from engine.runs import RunRecord, load_run
 
 # Okabe-Ito: distinguishable for colour-blind readers; frequency i always gets colour i.
@@ -253,6 +253,8 @@ class ComparisonFigure(Figure):
 class PanelsFigure(Figure):
     """One panel per frequency in two columns; subclasses say what a panel holds."""
 
+    with_legend = True  # False where a panel's single curve needs no name
+
     def __init__(self) -> None:
         super().__init__()
         self.panels: list[tuple] = []
@@ -268,7 +270,8 @@ class PanelsFigure(Figure):
         self.panels = []
         for i in range(count):
             plot = self.addPlot(row=i // cols, col=i % cols)
-            _legend(plot, labelTextSize="8pt")
+            if self.with_legend:
+                _legend(plot, labelTextSize="8pt")
             self.panels.append(self._make_panel(plot, i))
 
 
@@ -626,6 +629,69 @@ class SignalFigure(Figure):
         self.fft.setData(freqs[visible], mag[visible])
 
 
+class ErrorDistributionFigure(PanelsFigure):
+    """Per frequency, the histogram of output − target on the test set: its centre shows a bias, its width the noise left."""
+
+    size_inches = (12.0, 8.0)
+    file_stem = "error_distribution"
+    with_legend = False
+
+    def _make_panel(self, plot: pg.PlotItem, index: int) -> tuple:
+        _style_plot(plot, "", "output − target", None, "density")
+        plot.setDownsampling(auto=False)
+        histogram = plot.plot(stepMode="center", fillLevel=0, pen=pen(index, THIN))
+        return plot, histogram
+
+    def set_data(self, outputs: np.ndarray, targets: np.ndarray, frequencies: list[float]) -> None:
+        self._layout(len(frequencies))
+        for i, (plot, histogram) in enumerate(self.panels):
+            errors = outputs[i] - targets[i]
+            edges, density = error_histogram(errors)
+            plot.setTitle(f"f{i + 1} = {frequencies[i]:g} Hz: mean {np.mean(errors):+.3g}, std {np.std(errors):.3g}", size="10pt")
+            shade = QColor(color(i))
+            shade.setAlpha(90)
+            histogram.setData(edges, density, brush=pg.mkBrush(shade))
+
+
+class ErrorOverTimeFigure(Figure):
+    """|output − target| along the test sequence per frequency (moving mean): the warm-up from the zero state shows at the start."""
+
+    size_inches = (10.0, 5.0)
+    file_stem = "error_over_time"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.plot = self.addPlot(axisItems={"left": CurveAxis("left")})
+        _style_plot(self.plot, "Absolute error along the test sequence", "time", "s", "|output − target|")
+        self.plot.setLogMode(y=True)
+        self.legend = _legend(self.plot, labelTextSize="8pt")
+        self.curves: list[pg.PlotDataItem] = []
+
+    def set_data(self, t: np.ndarray, outputs: np.ndarray, targets: np.ndarray, frequencies: list[float], sampling_rate: float) -> None:
+        for curve in self.curves:
+            self.plot.removeItem(curve)
+        self.legend.clear()
+        period = sampling_rate / max(min(frequencies), 1e-9)  # one period of the slowest sine: the trend, not the ripple
+        window = int(max(1, min(round(period), t.size // 10)))
+        self.plot.setTitle(f"Absolute error along the test sequence (moving mean over {window / sampling_rate:g} s)", size="11pt")
+        self.curves = [
+            self.plot.plot(t, _positive(moving_mean(np.abs(outputs[i] - targets[i]), window)), pen=pen(i, THIN), name=f"{f:g} Hz")
+            for i, f in enumerate(frequencies)
+        ]
+
+
+def train_vs_test_figure(metrics: dict) -> BarsFigure:
+    """Train and test MSE per frequency side by side, the gap written under each frequency."""
+    figure = BarsFigure("Train vs test MSE per frequency", "train_vs_test")
+    train, test = per_frequency_mse(metrics, "train"), per_frequency_mse(metrics, "test")
+    gaps = {row["frequency_hz"]: row["gap"] for row in metrics.get("generalization_gap_per_frequency", [])}
+    frequencies = list(test)
+    categories = [f"{f:g} Hz (gap {gaps[f]:.1%})" if f in gaps else f"{f:g} Hz" for f in frequencies]
+    series = [("train", [train.get(f) for f in frequencies]), ("test", [test.get(f) for f in frequencies])]
+    figure.set_bars(categories, series, colors=["#7f7f7f", "#D55E00"])
+    return figure
+
+
 def _positive(values: np.ndarray) -> np.ndarray:
     """Log axes cannot show zero or negatives: those become NaN (a gap) instead of an error."""
     values = np.asarray(values, dtype=float)
@@ -638,10 +704,12 @@ def figures_for_run(
     comparison_index: int,
     time_window: int,
     sampling_rate: float,
-    reference: dict | None = None,
+    metrics: dict | None = None,
 ) -> Iterator[Figure]:
-    """The five result figures of spec section 4, filled from a run's history and predictions;
-    built one at a time, so a window can build them between its events."""
+    """The result figures of spec section 4 and the error analysis, filled from a run's history,
+    predictions and metrics; built one at a time, so a window can build them between its events."""
+    metrics = metrics or {}
+    reference = metrics.get("reference")
     loss = LossFigure()
     loss.set_levels(reference_levels(reference))
     if history is not None:
@@ -673,6 +741,14 @@ def figures_for_run(
     fft = SpectrumFigure()
     fft.set_data(predictions["mixture"], predictions["targets"], predictions["outputs"], frequencies, sampling_rate)
     yield fft
+    distribution = ErrorDistributionFigure()
+    distribution.set_data(predictions["outputs"], predictions["targets"], frequencies)
+    yield distribution
+    over_time = ErrorOverTimeFigure()
+    over_time.set_data(predictions["t"], predictions["outputs"], predictions["targets"], frequencies, sampling_rate)
+    yield over_time
+    if "train" in metrics and "test" in metrics:
+        yield train_vs_test_figure(metrics)
 
 
 def export_figures(figures: Iterable[Figure], folder: Path, dpi: int) -> list[Path]:
@@ -688,8 +764,9 @@ def export_figures(figures: Iterable[Figure], folder: Path, dpi: int) -> list[Pa
 def figures_for_record(record: RunRecord, config: Config) -> Iterator[Figure]:
     """The result figures of a run folder, laid out by ``config``'s visualization settings."""
     v = config.visualization
-    reference = record.metrics.get("reference")
-    return figures_for_run(record.history, record.predictions(), v.comparison_freq_idx, v.time_window, config.data.sampling_rate, reference)
+    return figures_for_run(
+        record.history, record.predictions(), v.comparison_freq_idx, v.time_window, config.data.sampling_rate, record.metrics
+    )
 
 
 def report_figures(records: list[RunRecord]) -> list[Figure]:

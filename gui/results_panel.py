@@ -37,6 +37,9 @@ FIGURE_TITLES = {
     "graph1_comparison": "Graph 1",
     "graph2_all_frequencies": "Graph 2",
     "fft_spectrum": "FFT",
+    "error_distribution": "Error distribution",
+    "error_over_time": "Error over time",
+    "train_vs_test": "Train vs test",
 }
 
 

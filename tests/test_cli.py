@@ -32,6 +32,9 @@ def test_train_writes_a_run_with_graphs_and_prints_its_folder_last(tmp_path, cap
         "graph1_comparison.png",
         "graph2_all_frequencies.png",
         "fft_spectrum.png",
+        "error_distribution.png",
+        "error_over_time.png",
+        "train_vs_test.png",
     }
     image = QImage(str(graphs["graph2_all_frequencies.png"]))
     assert (image.width(), image.height()) == (12 * 50, 8 * 50)  # inches x dpi

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -146,3 +147,34 @@ def test_exported_loss_curve_has_validation_and_the_best_epoch(qtbot):
     (loss,) = list(figures_for_record(SimpleNamespace(history=None, metrics={}, predictions=lambda: None), Config()))
     qtbot.addWidget(loss)
     assert "validation MSE" not in legend_labels(loss.legend) and not loss.best.isVisible()
+
+
+def test_the_error_analysis_figures_show_the_test_errors_and_the_train_test_gap(qtbot):
+    from gui.figures import ErrorDistributionFigure, ErrorOverTimeFigure, figures_for_run
+
+    rng = np.random.default_rng(1)
+    t = np.arange(400) / 100.0
+    targets = np.vstack([np.sin(2 * np.pi * f * t) for f in (1.0, 3.0)])
+    outputs = targets + rng.normal(0.2, 0.05, targets.shape)
+    predictions = {"frequencies": np.array([1.0, 3.0]), "t": t, "mixture": targets.mean(axis=0), "targets": targets, "outputs": outputs}
+    metrics = {
+        "train": {"mse": 0.04, "per_frequency": [{"frequency_hz": 1.0, "mse": 0.04}, {"frequency_hz": 3.0, "mse": 0.05}]},
+        "test": {"mse": 0.045, "per_frequency": [{"frequency_hz": 1.0, "mse": 0.044}, {"frequency_hz": 3.0, "mse": 0.05}]},
+        "generalization_gap_per_frequency": [{"frequency_hz": 1.0, "gap": 0.1}, {"frequency_hz": 3.0, "gap": 0.0}],
+    }
+    figures = list(figures_for_run(None, predictions, 0, 100, 100.0, metrics))
+    for figure in figures:
+        qtbot.addWidget(figure)
+    stems = [f.file_stem for f in figures]
+    assert stems[-3:] == ["error_distribution", "error_over_time", "train_vs_test"]
+    distribution = next(f for f in figures if isinstance(f, ErrorDistributionFigure))
+    bias = float(re.search(r"mean ([+-][\d.]+)", distribution.panels[0][0].titleLabel.text).group(1))
+    assert bias == pytest.approx(np.mean(outputs[0] - targets[0]), abs=1e-3)  # the bias shows in the title
+    x, density = distribution.panels[1][1].getData()
+    assert 0.1 < x[np.argmax(density)] < 0.3
+    over_time = next(f for f in figures if isinstance(f, ErrorOverTimeFigure))
+    assert len(over_time.curves) == 2 and "moving mean over 0.4 s" in over_time.plot.titleLabel.text  # a tenth of 4 s, under 1 period
+    bars = figures[-1]
+    ticks = [label for _, label in bars.plot.getAxis("bottom")._tickLevels[0]]
+    assert ticks == ["1 Hz (gap 10.0%)", "3 Hz (gap 0.0%)"]
+    assert len(list(figures_for_run(None, predictions, 0, 100, 100.0, {}))) == len(figures) - 1  # no metrics: no bars

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.numerics import ema, spectrum, spectrum_range
+from engine.numerics import ema, error_histogram, moving_mean, spectrum, spectrum_range
 
 
 def test_a_unit_sine_shows_a_peak_of_one_at_its_frequency():
@@ -21,3 +21,19 @@ def test_ema_is_debiased_and_leaves_gaps():
     assert ema(np.array([1.0, 3.0]), 0.0).tolist() == [1.0, 3.0]
     smoothed = ema(np.array([1.0, np.nan, 3.0]), 0.5)
     assert np.isnan(smoothed[1]) and 1.0 < smoothed[2] < 3.0
+
+
+def test_error_histogram_is_a_symmetric_density():
+    errors = np.random.default_rng(0).normal(0.0, 0.1, 10_000)
+    edges, density = error_histogram(errors, bins=40)
+    assert edges[0] == -edges[-1] and edges.size == 41
+    assert np.sum(density * np.diff(edges)) == pytest.approx(1.0)
+    assert abs(np.argmax(density) - 19.5) <= 3  # the peak sits near zero
+    edges, density = error_histogram(np.zeros(5))
+    assert np.isfinite(edges).all() and np.isfinite(density).all()
+
+
+def test_moving_mean_is_causal_and_exact():
+    values = np.array([1.0, 3.0, 5.0, 7.0])
+    assert moving_mean(values, 2).tolist() == [1.0, 2.0, 4.0, 6.0]
+    assert moving_mean(values, 1).tolist() == values.tolist()
