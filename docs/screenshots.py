@@ -1,10 +1,12 @@
 """Screenshots of the real app under Xvfb (1440x900), one per tab: run with docs/screenshots.sh.
 
 Opens the window on the user's config, trains a short run so the live and results tabs have
-content, and grabs the X screen with xwd after each tab switch."""
+content, and grabs the X screen with xwd after each tab switch. Run folders given as a third
+argument (a folder of runs) are copied in first, so the Runs tab has runs to compare."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +31,9 @@ def grab(name: str) -> None:
 
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
+    if len(sys.argv) > 3 and sys.argv[3]:
+        for run in Path(sys.argv[3]).iterdir():
+            shutil.copytree(run, OUT / "runs" / run.name, dirs_exist_ok=True)
     app = create_app([])
     settings = QSettings(str(OUT / "settings.ini"), QSettings.Format.IniFormat)
     settings.setValue("runs_dir", str(OUT / "runs"))
@@ -68,8 +73,27 @@ def main() -> None:
         grab("2-training")
         window.tabs.setCurrentIndex(2)
         QTimer.singleShot(800, lambda: (grab("3-results"), window.results.tabs.setCurrentIndex(3)))
-        QTimer.singleShot(1800, lambda: (grab("3b-results-graph2"), window.tabs.setCurrentIndex(3), window.runs.table.selectAll()))
-        QTimer.singleShot(2800, lambda: (grab("4-runs"), window.shutdown(), app.exit(0)))
+        QTimer.singleShot(1800, lambda: (grab("3b-results-graph2"), window.results.tabs.setCurrentIndex(5)))
+        QTimer.singleShot(2800, lambda: (grab("3c-results-error-distribution"), window.results.tabs.setCurrentIndex(7)))
+        QTimer.singleShot(3800, lambda: (grab("3d-results-train-vs-test"), window.tabs.setCurrentIndex(3), compare_runs()))
+        QTimer.singleShot(5000, lambda: (grab("4-runs"), window.shutdown(), app.exit(0)))
+
+    def compare_runs() -> None:
+        """All runs listed by test MSE, the test MSE of all overlaid, then the config diff of the first two."""
+        runs = window.runs
+        runs.metric.setCurrentText("test MSE")
+        runs.table.sortItems(runs.comparison.titles().index("test MSE"))
+        runs.table.selectAll()
+        QTimer.singleShot(
+            400,
+            lambda: (
+                runs.table.selectRow(0),
+                runs.table.selectionModel().select(
+                    runs.table.model().index(1, 0),
+                    runs.table.selectionModel().SelectionFlag.Select | runs.table.selectionModel().SelectionFlag.Rows,
+                ),
+            ),
+        )
 
     def run_steps(i: int = 0) -> None:
         if i < len(steps):

@@ -131,7 +131,8 @@ class ComparisonColumn:
 
     title: str
     numeric: bool = True
-    digits: int = 5  # shown decimals of an MSE; other numbers show their shortest form
+    digits: int = 5  # shown decimals (MSE: 5; below 0.001 three significant digits)
+    percent: bool = False  # a fraction shown as a percentage
 
 
 @dataclass(frozen=True)
@@ -161,17 +162,17 @@ def compare(records: Sequence[Any]) -> Comparison:
     frequencies = sorted({f for r in records for f in per_frequency_mse(r.metrics)})
     keys = varying_keys([r.config for r in records])
     columns = [
-        ComparisonColumn("run", numeric=False),
         ComparisonColumn("name", numeric=False),
         ComparisonColumn("status", numeric=False),
         ComparisonColumn("test MSE"),
         *[ComparisonColumn(f"test {format_number(f)} Hz") for f in frequencies],
         ComparisonColumn("validation MSE"),
-        ComparisonColumn("gap", digits=4),
+        ComparisonColumn("gap", digits=2, percent=True),
         ComparisonColumn("best epoch", digits=0),
         ComparisonColumn("seconds", digits=1),
         *[ComparisonColumn(key, numeric=False) for key in keys],
         ComparisonColumn("tags", numeric=False),
+        ComparisonColumn("run", numeric=False),
     ]
     rows = []
     for r in records:
@@ -180,7 +181,6 @@ def compare(records: Sequence[Any]) -> Comparison:
         gap = m.get("generalization_gap")
         rows.append(
             [
-                r.folder.name,
                 r.notes.name,
                 m.get("status", "unfinished"),
                 _mse(m, "test"),
@@ -191,6 +191,7 @@ def compare(records: Sequence[Any]) -> Comparison:
                 m.get("wall_seconds"),
                 *[format_number(settings[key]) if key in settings else "?" for key in keys],
                 " ".join(r.notes.tags),
+                r.folder.name,
             ]
         )
     return Comparison(columns, rows)

@@ -67,7 +67,12 @@ def verdict(metrics: dict[str, Any]) -> str:
     if zero:
         parts.append(f"test MSE is {metrics['test']['mse'] / zero:.1%} of the zero-output level ({mse(zero)})")
     if known:
-        parts.append(f"{metrics['test']['mse'] / known:.2g}× the known-model estimator's ({mse(known)})")
+        times = metrics["test"]["mse"] / known
+        parts.append(
+            f"{times:.0f}× the known-model estimator's ({mse(known)})"
+            if times >= 10
+            else f"{times:.2g}× the known-model estimator's ({mse(known)})"
+        )
     if "generalization_pass" in metrics:
         rule = "PASS" if metrics["generalization_pass"] else "FAIL"
         parts.append(f"generalization rule {rule} (gap {_percent(metrics.get('generalization_gap'))})")

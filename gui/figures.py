@@ -317,7 +317,7 @@ class CurveFigure(Figure):
         _style_plot(self.plot, title, "epoch", None, "MSE")
         self.plot.getAxis("bottom").set_integer(True)
         self.plot.setLogMode(y=True)
-        self.legend = _legend(self.plot)
+        self.legend = _legend(self.plot, colCount=2)  # two columns: half the height over the curves
         self.legend.setVisible(False)
         self.curves: list[tuple[pg.PlotDataItem, pg.PlotDataItem]] = []
         self.columns: dict[str, np.ndarray] = {}

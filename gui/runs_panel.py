@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.experiments import Comparison, compare, matches, metric_names, run_series
+from engine.experiments import Comparison, ComparisonColumn, compare, matches, metric_names, run_series
 from engine.runs import RunRecord, is_active, list_runs, load_run
 from gui.figures import RunsFigure
 from gui.run_details import RunDetails
@@ -37,15 +37,23 @@ RECORD_ROLE = Qt.ItemDataRole.UserRole + 1
 class NumberItem(QTableWidgetItem):
     """A table cell that sorts by its number (missing values last), not by its text."""
 
-    def __init__(self, value: float | None, digits: int):
-        shown = (
-            "—" if value is None else (f"{value:.0f}" if digits == 0 else f"{value:.{digits}f}" if abs(value) >= 1e-3 else f"{value:.2e}")
-        )
-        super().__init__(shown)
+    def __init__(self, value: float | None, column: ComparisonColumn):
+        super().__init__(shown(value, column))
         self.value = math.inf if value is None else float(value)
 
     def __lt__(self, other: QTableWidgetItem) -> bool:
         return self.value < other.value if isinstance(other, NumberItem) else super().__lt__(other)
+
+
+def shown(value: float | None, column: ComparisonColumn) -> str:
+    """A comparison cell's text: a percentage, a count, or an MSE (small ones in scientific notation)."""
+    if value is None:
+        return "—"
+    if column.percent:
+        return f"{value:.{column.digits}%}"
+    if column.digits == 0:
+        return f"{value:.0f}"
+    return f"{value:.{column.digits}f}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
 
 
 class RunsPanel(QWidget):
@@ -158,7 +166,7 @@ class RunsPanel(QWidget):
         table.setRowCount(len(comparison.rows))
         for r, row in enumerate(comparison.rows):
             for c, (column, value) in enumerate(zip(comparison.columns, row, strict=True)):
-                item = NumberItem(value, column.digits) if column.numeric else QTableWidgetItem(str(value))
+                item = NumberItem(value, column) if column.numeric else QTableWidgetItem(str(value))
                 item.setData(RECORD_ROLE, r)
                 table.setItem(r, c, item)
         table.setSortingEnabled(True)

@@ -77,8 +77,8 @@ def test_the_comparison_has_one_column_per_setting_that_differs_among_the_listed
     ]
     table = compare(records)
     titles = table.titles()
-    assert titles[:6] == ["run", "name", "status", "test MSE", "test 1 Hz", "test 3 Hz"]
-    assert titles[-3:] == ["model.hidden_size", "training.learning_rate", "tags"]
+    assert titles[:5] == ["name", "status", "test MSE", "test 1 Hz", "test 3 Hz"]
+    assert titles[-4:] == ["model.hidden_size", "training.learning_rate", "tags", "run"]
     assert table.rows[1][titles.index("test 3 Hz")] == 0.005
     assert table.rows[1][titles.index("model.hidden_size")] == "64"
     assert table.rows[0][titles.index("training.learning_rate")] == repr(base.training.learning_rate)

@@ -133,3 +133,13 @@ def test_the_report_button_writes_the_selected_runs_record(qtbot, tmp_path, runs
     text = (tmp_path / "report" / "report.md").read_text()
     assert text.count("\n### ") == 2 and "report of 2 runs written to" in window.statusBar().currentMessage()
     window.shutdown()
+
+
+def test_cells_show_gaps_as_percentages_counts_whole_and_small_mse_in_scientific_notation():
+    from engine.experiments import ComparisonColumn
+    from gui.runs_panel import shown
+
+    assert shown(0.0015, ComparisonColumn("gap", digits=2, percent=True)) == "0.15%"
+    assert shown(12.0, ComparisonColumn("best epoch", digits=0)) == "12"
+    assert shown(0.00045, ComparisonColumn("test MSE")) == "4.50e-04" and shown(0.0385, ComparisonColumn("test MSE")) == "0.03850"
+    assert shown(None, ComparisonColumn("test MSE")) == "—"
