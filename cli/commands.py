@@ -7,7 +7,7 @@ import argparse
 import json
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tqdm import tqdm
@@ -23,9 +23,10 @@ from engine.legacy import import_checkpoint
 from engine.model import DeviceError, resolve_device
 from engine.report import ReportFigures, write_report
 from engine.runs import Run, RunError
+from engine.sweeps import SweepError
 from engine.trainer import TrainingControl
 
-USER_ERRORS = (ConfigError, DeviceError, CheckpointError, RunError)
+USER_ERRORS = (ConfigError, DeviceError, CheckpointError, RunError, SweepError)
 EXIT_BAD_INPUT = 2
 EXIT_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
@@ -56,6 +57,18 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--runs-dir", type=Path, help="folder for run folders (default: training.runs_dir)")
     imp.add_argument("--note", default="", help="free text kept with the run")
     imp.add_argument("--no-graphs", action="store_true", help="skip the PNG export")
+    sw = sub.add_parser("sweep", help="run many experiments on Optuna: a sweep file, or --join a study running elsewhere")
+    sw.add_argument("--spec", type=Path, metavar="FILE", help="the sweep file (base, study, parameters, experiments, …)")
+    sw.add_argument("--workers", type=int, default=1, help="worker processes on this machine (default 1)")
+    sw.add_argument(
+        "--storage",
+        metavar="URL",
+        help="a shared database, e.g. postgresql+psycopg://user:pw@host/db (default: a file in the sweep folder)",
+    )
+    sw.add_argument("--sweeps-dir", type=Path, default=Path("sweeps"), help="folder for sweep folders (default: ./sweeps)")
+    sw.add_argument("--join", action="store_true", help="add workers to the study --study in --storage")
+    sw.add_argument("--study", help="with --join: the study's name")
+    sw.add_argument("--no-graphs", action="store_true", help="skip the sweep's PNG figures")
     note = sub.add_parser("note", help="name, annotate or tag a run folder")
     note.add_argument("run", type=Path, metavar="RUN_DIR")
     _add_note_arguments(note)
@@ -73,9 +86,17 @@ def _add_note_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tag", dest="tags", action="append", metavar="TAG", help="a tag (repeat for more)")
 
 
-def main(argv: Sequence[str] | None = None, export_graphs: GraphExporter | None = None, report_figures: ReportFigures | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    export_graphs: GraphExporter | None = None,
+    report_figures: ReportFigures | None = None,
+    sweep_figures: Callable | None = None,
+) -> int:
+    """Run one command; the exporters (they need Qt) are handed in by the caller, main.py."""
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "sweep":
+            return _sweep(args, None if args.no_graphs else sweep_figures)
         if args.command == "report":
             print(write_report(args.runs, args.out, None if args.no_graphs else report_figures))
             return 0
@@ -160,6 +181,27 @@ def _import(args: argparse.Namespace, export_graphs: GraphExporter | None) -> in
         export_graphs(run.folder, run.config)
     print(run.folder)
     return 0
+
+
+def _sweep(args: argparse.Namespace, figures: Callable | None) -> int:
+    """Check everything first (nothing is written for a bad sweep), then run; the folder is the last line."""
+    from engine.sweep_runner import sweep
+    from engine.sweeps import describe, load_sweep
+
+    if args.join:
+        if not args.storage or not args.study or args.spec:
+            raise ConfigError([ConfigProblem("--join", "needs --storage URL and --study NAME, and no --spec (the study holds the sweep)")])
+        spec, text = None, None
+    else:
+        if args.spec is None:
+            raise ConfigError([ConfigProblem("--spec", "missing; allowed: a sweep file, or --join --storage URL --study NAME")])
+        spec = load_sweep(args.spec)
+        text = args.spec.read_text(encoding="utf-8")
+        print("\n".join(describe(spec)), file=sys.stderr)
+    folder, interrupted = sweep(spec, args.sweeps_dir, args.workers, args.storage, args.study if args.join else None, figures, text)
+    print(f"trials: {folder / 'trials.csv'}  ranking: {folder / 'ranking.md'}", file=sys.stderr)
+    print(folder)
+    return EXIT_SIGNAL[signal.SIGINT] if interrupted else 0
 
 
 def _note(args: argparse.Namespace) -> int:

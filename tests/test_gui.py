@@ -152,7 +152,9 @@ def test_export_a_graph_at_the_configured_dpi_and_open_a_past_run(qtbot, window,
     worker = start(qtbot, window, 2)
     with qtbot.waitSignal(worker.finished, timeout=60_000):
         pass
-    qtbot.waitUntil(lambda: window.thread is None and window.results.tabs.count() == 5)  # built one per event-loop turn
+    from gui.results_panel import FIGURE_TITLES
+
+    qtbot.waitUntil(lambda: window.thread is None and window.results.tabs.count() == len(FIGURE_TITLES))  # built one per turn
     window.results.tabs.setCurrentIndex(3)  # Graph 2: 12 x 8 inches
     path = window.results.export_current(str(tmp_path / "g2.png"))
     image = QImage(str(path))

@@ -1,0 +1,509 @@
+"""Running a sweep on Optuna: a study, worker processes that each train one trial at a time, and
+the sweep folder's outputs.
+
+Storage: on one machine a journal file in the sweep folder (Optuna's storage meant for several
+processes; nothing to start). Across machines any RDB URL Optuna supports, with Optuna's heartbeat:
+a trial whose worker stops beating is failed and retried. The journal has no heartbeat, so its
+equivalent is a lock file each worker holds while it lives: a RUNNING trial whose worker's lock is
+free belongs to a dead worker, and is failed and retried the same way.
+
+Workers ask for trials under a lock (journal) so two never start more trials than the sweep has,
+and every trial is an ordinary run folder tagged with the study and its trial number."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import fcntl
+import io
+import math
+import multiprocessing
+import os
+import signal
+import socket
+import statistics
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.storages import RetryHeartbeatStaleTrialCallback
+from optuna.trial import FrozenTrial, TrialState
+
+from engine.config import ConfigError, ConfigProblem, format_number
+from engine.experiments import RunNotes, describe_changes
+from engine.files import atomic_write_text
+from engine.history import hz_label
+from engine.runs import Run
+from engine.sweeps import Parameter, SweepError, SweepSpec, base_values, settings_of
+from engine.trainer import TrainingControl
+
+SPEC_ATTR = "workbench_spec"
+JOURNAL = "study.journal"
+CONTEXT = multiprocessing.get_context("spawn")
+SweepFigures = Callable[[list[dict[str, Any]], SweepSpec, Path, int], list[Path]]  # (trial rows, spec, folder, dpi)
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+# ----- storage and study ------------------------------------------------------------------------
+def storage_for(url: str | None, sweep_dir: Path, heartbeat: int = 10) -> optuna.storages.BaseStorage:
+    """The embedded journal file in the sweep folder, or a shared database with heartbeats."""
+    if url:
+        try:
+            return optuna.storages.RDBStorage(
+                url,
+                heartbeat_interval=heartbeat,
+                grace_period=3 * heartbeat,
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3),
+            )
+        except Exception as exc:  # a wrong URL, an unreachable server, a missing driver: one line, not a traceback
+            raise SweepError(f"--storage: cannot open {url!r} ({exc.__class__.__name__}: {str(exc).splitlines()[0][:200]})") from None
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(sweep_dir / JOURNAL)))
+
+
+def sampler_for(spec: SweepSpec, worker: int = 0) -> optuna.samplers.BaseSampler:
+    """Each worker's sampler gets its own seed, so two workers never draw the same random start-up trials."""
+    seed = spec.seed + worker
+    if spec.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if spec.sampler == "grid":
+        return optuna.samplers.GridSampler({p.key: p.grid() for p in spec.parameters}, seed=seed)
+    return optuna.samplers.TPESampler(seed=seed)
+
+
+def pruner_for(spec: SweepSpec) -> optuna.pruners.BasePruner:
+    if spec.pruning == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
+    return optuna.pruners.NopPruner()
+
+
+def _comparable(spec: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in spec.items() if k != "base_path"}
+
+
+def create_study(spec: SweepSpec, storage: optuna.storages.BaseStorage) -> optuna.Study:
+    """The study, created once (its experiments queued first) or found again for the same sweep."""
+    study = optuna.create_study(
+        study_name=spec.study,
+        storage=storage,
+        sampler=sampler_for(spec),
+        pruner=pruner_for(spec),
+        direction="minimize",
+        load_if_exists=True,
+    )
+    stored = study.user_attrs.get(SPEC_ATTR)
+    if stored is None:
+        study.set_user_attr(SPEC_ATTR, _plain(spec.to_dict()))
+        for k, settings in enumerate(spec.experiments):
+            study.enqueue_trial({}, user_attrs={"settings": settings, "experiment": k + 1})
+    elif _comparable(stored) != _comparable(_plain(spec.to_dict())):
+        raise SweepError(
+            f"study {spec.study!r} exists with other settings; allowed: the same sweep file to continue it, or a new study name"
+        )
+    return study
+
+
+def load_study(name: str, storage: optuna.storages.BaseStorage, worker: int = 0) -> tuple[optuna.Study, SweepSpec]:
+    """A study made by this workbench, and its sweep as it stored it (``--join`` needs nothing else)."""
+    try:
+        probe = optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        raise SweepError(f"--study: no study named {name!r} in this storage; allowed: the name a running sweep printed") from None
+    if SPEC_ATTR not in probe.user_attrs:
+        raise SweepError(f"--study: {name!r} was not made by this workbench's sweep command")
+    spec = SweepSpec.from_dict(probe.user_attrs[SPEC_ATTR])
+    return optuna.load_study(study_name=name, storage=storage, sampler=sampler_for(spec, worker), pruner=pruner_for(spec)), spec
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists: what a study's user attributes hold after a JSON round trip."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+# ----- which trials count, which are stale --------------------------------------------------------
+def finished(trial: FrozenTrial) -> bool:
+    """Trials that count toward the sweep's total: completed, pruned, or failed for a reason of their own."""
+    return trial.state in (TrialState.COMPLETE, TrialState.PRUNED) or (trial.state == TrialState.FAIL and "failure" in trial.user_attrs)
+
+
+def _retried(trials: list[FrozenTrial]) -> set[int]:
+    return {n for t in trials for n in t.system_attrs.get("retry_history", [])}
+
+
+def retry_lost(study: optuna.Study) -> list[int]:
+    """Queue again every trial that was interrupted or lost with its worker (FAIL without a failure
+    of its own), once: its settings are kept, so no finished trial is repeated and none is lost."""
+    trials = study.get_trials(deepcopy=False)
+    done = _retried(trials)
+    lost = [t for t in trials if t.state == TrialState.FAIL and "failure" not in t.user_attrs and t.number not in done]
+    for trial in lost:
+        RetryHeartbeatStaleTrialCallback(max_retry=3)(study, trial)
+    return [t.number for t in lost]
+
+
+@contextlib.contextmanager
+def held(path: Path, blocking: bool = True) -> Iterator[bool]:
+    """An exclusive flock on ``path`` for the block; yields False when ``blocking`` is off and it is taken."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def worker_alive(sweep_dir: Path, worker: str) -> bool:
+    with held(sweep_dir / "workers" / f"{worker}.lock", blocking=False) as free:
+        return not free
+
+
+def fail_dead_workers_trials(study: optuna.Study, sweep_dir: Path, ended: set[str] | None = None) -> list[int]:
+    """RUNNING trials whose worker is gone are failed (to be queued again): on one machine, those whose
+    worker holds no lock (the journal's heartbeat); ``ended``: workers known to have ended."""
+    host = socket.gethostname()
+    lost = []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        worker = trial.user_attrs.get("worker", "")
+        dead = worker in (ended or set()) or (_embedded(study) and worker.startswith(f"{host}-") and not worker_alive(sweep_dir, worker))
+        if dead:
+            study.tell(trial.number, state=TrialState.FAIL)
+            lost.append(trial.number)
+    return lost
+
+
+def worker_name(pid: int, index: int) -> str:
+    return f"{socket.gethostname()}-{pid}-{index}"
+
+
+def _embedded(study: optuna.Study) -> bool:
+    return isinstance(study._storage, optuna.storages.JournalStorage)
+
+
+# ----- one worker ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class WorkerJob:
+    """What a worker process needs: where the study is, where run folders go, how many torch threads."""
+
+    study: str
+    storage_url: str | None
+    sweep_dir: Path
+    index: int
+    threads: int
+
+
+def suggest(trial: optuna.Trial, parameter: Parameter) -> Any:
+    if parameter.is_choice:
+        return trial.suggest_categorical(parameter.key, list(parameter.choices))
+    if parameter.integer:
+        return trial.suggest_int(parameter.key, int(parameter.low), int(parameter.high), log=parameter.log)
+    return trial.suggest_float(parameter.key, float(parameter.low), float(parameter.high), log=parameter.log)
+
+
+WAIT = object()  # what _next_trial returns while the sweep's last trials run in other workers
+
+
+class Worker:
+    """Trains trials one after another until the sweep has its count or a stop is asked."""
+
+    def __init__(self, job: WorkerJob, stop: Any | None = None):
+        self.job = job
+        self.stop = stop if stop is not None else threading.Event()
+        self.name = worker_name(os.getpid(), job.index)
+        self.control = TrainingControl()
+        storage = storage_for(job.storage_url, job.sweep_dir)
+        self.study, self.spec = load_study(job.study, storage, job.index)
+
+    def request_stop(self) -> None:
+        self.stop.set()
+        self.control.request_stop()
+
+    def run(self) -> int:
+        """Trials done by this worker."""
+        done = 0
+        lock = held(self.job.sweep_dir / "workers" / f"{self.name}.lock") if _embedded(self.study) else contextlib.nullcontext()
+        with lock:
+            while not self.stop.is_set():
+                trial = self._next_trial()
+                if trial is None:
+                    break
+                if trial is WAIT:  # the last trials run elsewhere: wait until they end, or go stale and come back
+                    self.stop.wait(min(self.spec.heartbeat, 2.0))
+                    continue
+                self._run_trial(trial)
+                done += 1
+        return done
+
+    def _next_trial(self) -> optuna.Trial | object | None:
+        """Ask for a trial unless the sweep has all it needs (under a lock on one machine: never one too
+        many): None when enough trials have finished, WAIT while the rest are running elsewhere."""
+        embedded = _embedded(self.study)
+        with held(self.job.sweep_dir / ".ask.lock") if embedded else contextlib.nullcontext():
+            if embedded:
+                fail_dead_workers_trials(self.study, self.job.sweep_dir)
+                retry_lost(self.study)
+            else:
+                optuna.storages.fail_stale_trials(self.study)  # RDB: failed and queued again by the heartbeat callback
+            trials = self.study.get_trials(deepcopy=False)
+            done = sum(finished(t) for t in trials)
+            if done >= self.spec.total_trials:
+                return None
+            if done + sum(t.state == TrialState.RUNNING for t in trials) >= self.spec.total_trials:
+                return WAIT
+            trial = self.study.ask()
+            if not embedded:  # beat at once: a trial killed before its first beat could never be found stale
+                self.study._storage.record_heartbeat(trial._trial_id)
+            trial.set_user_attr("worker", self.name)
+            return trial
+
+    @contextlib.contextmanager
+    def _heartbeat(self, trial: optuna.Trial) -> Iterator[None]:
+        """Optuna beats only inside optimize(); with ask/tell on a database the worker beats itself."""
+        storage = self.study._storage
+        if _embedded(self.study) or not isinstance(storage, optuna.storages.RDBStorage):
+            yield
+            return
+        stop = threading.Event()
+
+        def beat() -> None:
+            while True:
+                storage.record_heartbeat(trial._trial_id)
+                if stop.wait(self.spec.heartbeat):
+                    return
+
+        thread = threading.Thread(target=beat, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
+    def _run_trial(self, trial: optuna.Trial) -> None:
+        spec = self.spec
+        settings = dict(trial.user_attrs.get("settings") or {})
+        for parameter in spec.parameters:
+            if parameter.key not in settings:
+                settings[parameter.key] = suggest(trial, parameter)
+        trial.set_user_attr("settings", settings)
+        with self._heartbeat(trial):
+            outcome = self._train(trial, settings)
+        if outcome.state == TrialState.COMPLETE:
+            self.study.tell(trial, outcome.value)
+        else:
+            self.study.tell(trial, state=outcome.state)
+
+    def _train(self, trial: optuna.Trial, settings: dict[str, Any]) -> Outcome:
+        spec, values, results = self.spec, [], []
+        for repeat in range(spec.repeats):
+            config = spec.trial_config({**settings, "training.num_threads": self.job.threads}, seed_offset=repeat)
+            label = describe_changes([(k, None, v) for k, v in settings.items()]) or "base"
+            name = f"{spec.study} #{trial.number}: {label}" + (f" (seed {config.model.seed})" if spec.repeats > 1 else "")
+            notes = RunNotes(name=name, tags=(spec.study, f"trial-{trial.number}"), started_from=spec.base_path)
+            run = Run.start(config, self.job.sweep_dir / "runs", notes=notes)
+            trial.set_user_attr("run_dirs", [*trial.user_attrs.get("run_dirs", []), str(run.folder)])
+            pruned = False
+            for report in run.epochs(self.control):
+                if repeat == 0 and spec.pruning != "none" and report.validation_mse is not None:
+                    trial.report(report.validation_mse, report.epoch)
+                    if trial.should_prune():
+                        pruned = True
+                        break
+            if pruned:
+                run.status, run.message = "pruned", "stopped by the sweep's pruner: its validation MSE was above the median"
+            metrics = run.finish()
+            results.append(metrics)
+            _record(trial, results)
+            if self.stop.is_set():
+                trial.set_user_attr("interrupted", True)
+                return Outcome(TrialState.FAIL)
+            if run.status == "diverged":
+                trial.set_user_attr("failure", run.message)
+                return Outcome(TrialState.FAIL)
+            if pruned:
+                return Outcome(TrialState.PRUNED)
+            if metrics.get("validation_mse") is None:
+                trial.set_user_attr("failure", "no validation MSE: the objective needs training.selection: validation")
+                return Outcome(TrialState.FAIL)
+            values.append(metrics["validation_mse"])
+        return Outcome(TrialState.COMPLETE, statistics.fmean(values))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: TrialState
+    value: float | None = None
+
+
+def _record(trial: optuna.Trial, results: list[dict[str, Any]]) -> None:
+    """A trial's results as user attributes (the mean over its repeats): what trials.csv shows."""
+    tests = [m["test"]["mse"] for m in results if "test" in m]
+    per: dict[str, list[float]] = {}
+    for m in results:
+        for row in m.get("test", {}).get("per_frequency", []):
+            per.setdefault(hz_label(row["frequency_hz"]), []).append(row["mse"])
+    if tests:
+        trial.set_user_attr("test_mse", statistics.fmean(tests))
+    trial.set_user_attr("test_mse_per_frequency", {hz: statistics.fmean(v) for hz, v in per.items()})
+    trial.set_user_attr("seconds", sum(m.get("wall_seconds") or 0.0 for m in results))
+
+
+def _worker_main(job: WorkerJob, stop: Any) -> None:
+    """A worker process: Ctrl-C (the terminal signals the whole group) or the coordinator's stop ends
+    its trial as a stopped run, recorded in the study, and the process."""
+    worker = Worker(job, stop)
+    signal.signal(signal.SIGINT, lambda *_: worker.request_stop())
+    signal.signal(signal.SIGTERM, lambda *_: worker.request_stop())
+    threading.Thread(target=lambda: (stop.wait(), worker.control.request_stop()), daemon=True).start()
+    worker.run()
+
+
+# ----- the sweep ---------------------------------------------------------------------------------
+def threads_per_worker(workers: int) -> int:
+    """Workers × threads fit the machine's cores."""
+    return max(1, (os.cpu_count() or 1) // max(workers, 1))
+
+
+def run_workers(study: str, storage_url: str | None, sweep_dir: Path, workers: int) -> tuple[bool, set[str]]:
+    """Start ``workers`` processes and wait for them; (stopped by Ctrl-C, the workers' names)."""
+    stop = CONTEXT.Event()
+    threads = threads_per_worker(workers)
+    processes = [
+        CONTEXT.Process(target=_worker_main, args=(WorkerJob(study, storage_url, sweep_dir, k, threads), stop), name=f"sweep-worker-{k}")
+        for k in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    interrupted = False
+    while any(p.is_alive() for p in processes):
+        try:
+            for process in processes:
+                process.join()
+        except KeyboardInterrupt:
+            interrupted = True
+            stop.set()
+    return interrupted or stop.is_set(), {worker_name(p.pid, k) for k, p in enumerate(processes)}
+
+
+def sweep(
+    spec: SweepSpec | None,
+    sweeps_dir: Path,
+    workers: int = 1,
+    storage_url: str | None = None,
+    join: str | None = None,
+    figures: SweepFigures | None = None,
+    spec_text: str | None = None,
+) -> tuple[Path, bool]:
+    """Run (or join, or continue) a sweep; write its folder's outputs. Returns the folder and whether Ctrl-C stopped it."""
+    if workers < 1:
+        raise ConfigError([ConfigProblem("--workers", f"{workers} is not allowed; allowed: 1 or more")])
+    name = join if join is not None else spec.study
+    sweep_dir = Path(sweeps_dir) / name
+    storage = storage_for(storage_url, sweep_dir, spec.heartbeat if spec else 10)
+    if join is None:
+        study = create_study(spec, storage)
+        if spec_text is not None:
+            atomic_write_text(sweep_dir / "sweep.yaml", spec_text)
+    else:
+        study, spec = load_study(join, storage)
+    if _embedded(study):
+        with held(sweep_dir / ".ask.lock"):
+            fail_dead_workers_trials(study, sweep_dir)
+    retry_lost(study)
+    interrupted, ended = run_workers(name, storage_url, sweep_dir, workers)
+    fail_dead_workers_trials(study, sweep_dir, ended)  # every worker of this command has ended: none of its trials stays RUNNING
+    retry_lost(study)  # queued for whoever continues the sweep
+    write_outputs(study, spec, sweep_dir, figures)
+    return sweep_dir, interrupted
+
+
+# ----- outputs ------------------------------------------------------------------------------------
+def trial_rows(study: optuna.Study, spec: SweepSpec) -> list[dict[str, Any]]:
+    """One row per trial: number, state, each setting, validation and test MSE (per frequency), seconds, run folder."""
+    keys = settings_of(spec)
+    defaults = base_values(spec)
+    rows = []
+    for trial in study.get_trials(deepcopy=False):
+        settings = {**{key: defaults.get(key) for key in keys}, **trial.user_attrs.get("settings", {})}
+        state = trial.state.name.lower()
+        if trial.state == TrialState.FAIL:
+            state = "failed" if "failure" in trial.user_attrs else "interrupted"
+        row: dict[str, Any] = {"number": trial.number, "state": state}
+        row.update({key: settings.get(key) for key in keys})
+        row["validation_mse"] = trial.value if trial.state == TrialState.COMPLETE else None
+        row["test_mse"] = trial.user_attrs.get("test_mse")
+        for hz, value in trial.user_attrs.get("test_mse_per_frequency", {}).items():
+            row[f"test_mse_{hz}hz"] = value
+        row["seconds"] = trial.user_attrs.get("seconds")
+        row["run_dir"] = ";".join(trial.user_attrs.get("run_dirs", []))
+        rows.append(row)
+    return rows
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    columns: list[str] = []
+    for row in rows:
+        columns += [c for c in row if c not in columns]
+    tail = [c for c in ("seconds", "run_dir") if c in columns]
+    columns = [c for c in columns if c not in tail] + tail
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns or ["number", "state"])
+    for row in rows:
+        writer.writerow(["" if row.get(c) is None else _cell(row[c]) for c in columns])
+    return out.getvalue()
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else ""
+    return format_number(value) if isinstance(value, (list, int)) and not isinstance(value, bool) else str(value)
+
+
+def ranking_markdown(rows: list[dict[str, Any]], spec: SweepSpec) -> str:
+    ranked = sorted((r for r in rows if r["validation_mse"] is not None), key=lambda r: r["validation_mse"])
+    keys = settings_of(spec)
+    lines = [f"# Ranking of study {spec.study} by {spec.objective} (minimised)", ""]
+    lines.append("| rank | trial | " + " | ".join(f"`{k}`" for k in keys) + " | validation MSE | test MSE | seconds |")
+    lines.append("|" + "---|" * (len(keys) + 5))
+    for k, row in enumerate(ranked):
+        settings = " | ".join(format_number(row[key]) if row[key] is not None else "—" for key in keys)
+        seconds = f"{row['seconds']:.1f}" if row["seconds"] is not None else "—"
+        test = f"{row['test_mse']:.6f}" if row["test_mse"] is not None else "—"
+        lines.append(f"| {k + 1} | {row['number']} | {settings} | {row['validation_mse']:.6f} | {test} | {seconds} |")
+    return "\n".join(lines) + "\n"
+
+
+def importances(study: optuna.Study) -> dict[str, float]:
+    """Optuna's parameter importances (fANOVA) once there are enough completed trials; else none."""
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if len(complete) < 2 or not any(t.params for t in complete):
+        return {}
+    try:
+        return dict(optuna.importance.get_param_importances(study))
+    except (RuntimeError, ValueError, ZeroDivisionError):  # too few distinct values to tell
+        return {}
+
+
+def write_outputs(study: optuna.Study, spec: SweepSpec, sweep_dir: Path, figures: SweepFigures | None = None) -> list[Path]:
+    """trials.csv, ranking.md, importance.csv and (given an exporter) the sweep's figures."""
+    rows = trial_rows(study, spec)
+    atomic_write_text(sweep_dir / "trials.csv", _csv(rows))
+    atomic_write_text(sweep_dir / "ranking.md", ranking_markdown(rows, spec))
+    weights = importances(study)
+    atomic_write_text(sweep_dir / "importance.csv", "parameter,importance\n" + "".join(f"{k},{v!r}\n" for k, v in weights.items()))
+    if figures is None:
+        return []
+    return figures(rows, spec, sweep_dir / "figures", spec.base_config().visualization.dpi)

@@ -1,0 +1,268 @@
+"""Sweeps on Optuna: the sweep file's messages, workers sharing a study, Ctrl-C and continue, pruning,
+a worker killed mid-trial on a real PostgreSQL server, and trials.csv against the runs' metrics."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from engine.config import ConfigError, dump_config
+from engine.sweep_runner import storage_for
+from engine.sweeps import parse_sweep
+from tests.conftest import ROOT, small_config
+
+
+def base_file(tmp_path: Path, *overrides: str) -> Path:
+    path = tmp_path / "base.yaml"
+    path.write_text(dump_config(small_config(tmp_path, "training.num_threads=1", *overrides)))
+    return path
+
+
+def sweep_file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "sweep.yaml"
+    path.write_text(text)
+    return path
+
+
+def run_sweep(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "sweep", "--no-graphs", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def trials_csv(folder: Path) -> list[dict[str, str]]:
+    with (folder / "trials.csv").open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def wait_for(condition, what: str, timeout: float = 240.0) -> None:
+    """Polls a process-external condition (another process's progress); fails after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)  # polling another process's files, not standing in for synchronisation within this one
+
+
+def test_a_bad_sweep_file_names_every_problem_at_its_key(tmp_path):
+    base_file(tmp_path)
+    text = """
+base: base.yaml
+studdy: x
+sampler: bayes
+trials: 0
+fixed: {training.num_epoch: 3}
+parameters:
+  model.hidden_siz: [8, 16]
+  training.learning_rate: {low: 0.1, high: 0.01}
+  model.num_layers: []
+  training.batch_size: [16, 0]
+"""
+    with pytest.raises(ConfigError) as caught:
+        parse_sweep(text, tmp_path / "s.yaml")
+    problems = {p.key: p.message for p in caught.value.problems}
+    assert "did you mean 'study'" in problems["studdy"]
+    assert "allowed: tpe, random, grid" in problems["sampler"]
+    assert "from 1" in problems["trials"]
+    assert "did you mean 'training.num_epochs'" in problems["fixed.training.num_epoch"]
+    assert "did you mean 'model.hidden_size'" in problems["parameters.model.hidden_siz"]
+    assert "empty range" in problems["parameters.training.learning_rate"]
+    assert "empty list" in problems["parameters.model.num_layers"]
+    assert "0:" in problems["parameters.training.batch_size"] and "allowed" in problems["parameters.training.batch_size"]
+    with pytest.raises(ConfigError, match=r"base: .*does not exist"):
+        parse_sweep("base: nowhere.yaml\nexperiments: [{model.hidden_size: 8}]\n", tmp_path / "s.yaml")
+
+
+def test_a_bad_sweep_file_on_the_command_line_is_exit_2_and_writes_nothing(tmp_path):
+    base_file(tmp_path)
+    spec = sweep_file(tmp_path, "base: base.yaml\nparameters:\n  model.hidden_siz: [8]\n")
+    done = run_sweep("--spec", str(spec), "--sweeps-dir", str(tmp_path / "sweeps"), cwd=tmp_path, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr and "model.hidden_size" in done.stderr
+    assert not (tmp_path / "sweeps").exists()
+
+
+def test_two_workers_on_the_embedded_storage_lose_no_trial_and_run_none_twice(tmp_path):
+    base_file(tmp_path, "training.num_epochs=2")
+    spec = sweep_file(
+        tmp_path,
+        "base: base.yaml\nstudy: pair\nsampler: random\ntrials: 6\nparameters:\n"
+        "  model.hidden_size: [8, 16]\n  training.learning_rate: {low: 1.0e-3, high: 1.0e-2, log: true}\n",
+    )
+    done = run_sweep("--spec", str(spec), "--workers", "2", "--sweeps-dir", str(tmp_path / "sweeps"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    folder = Path(done.stdout.strip().splitlines()[-1])
+    assert (folder / "study.journal").is_file() and folder == tmp_path / "sweeps" / "pair"
+    rows = trials_csv(folder)
+    assert [r["state"] for r in rows] == ["complete"] * 6
+    assert sorted(int(r["number"]) for r in rows) == list(range(6))
+    run_dirs = [r["run_dir"] for r in rows]
+    assert len(set(run_dirs)) == 6 and len(list((folder / "runs").iterdir())) == 6  # one run per trial, none twice
+    workers = {json.loads((Path(d) / "notes.json").read_text())["tags"][0] for d in run_dirs}
+    assert workers == {"pair"}
+    for row in rows:  # trials.csv says what each run's metrics.json says
+        metrics = json.loads((Path(row["run_dir"]) / "metrics.json").read_text())
+        assert float(row["test_mse"]) == metrics["test"]["mse"]
+        assert float(row["validation_mse"]) == metrics["validation_mse"]
+        per = {f"test_mse_{r['frequency_hz']:g}hz": r["mse"] for r in metrics["test"]["per_frequency"]}
+        assert {k: float(row[k]) for k in per} == per
+        config = (Path(row["run_dir"]) / "config.yaml").read_text()
+        assert f"hidden_size: {row['model.hidden_size']}" in config
+    assert "| 1 |" in (folder / "ranking.md").read_text()
+
+
+def test_an_experiments_only_sweep_stopped_by_ctrl_c_continues_without_repeating_a_finished_trial(tmp_path):
+    base_file(tmp_path, "training.num_epochs=40")
+    spec = sweep_file(
+        tmp_path,
+        "base: base.yaml\nstudy: listed\nexperiments:\n"
+        "  - {model.hidden_size: 8}\n  - {model.hidden_size: 12}\n  - {model.hidden_size: 16}\n",
+    )
+    sweeps = tmp_path / "sweeps"
+    command = [sys.executable, str(ROOT / "main.py"), "sweep", "--no-graphs", "--spec", str(spec), "--sweeps-dir", str(sweeps)]
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    storage = None
+
+    def second_trial_running() -> bool:
+        nonlocal storage
+        if not (sweeps / "listed" / "study.journal").exists():
+            return False
+        storage = storage or storage_for(None, sweeps / "listed")
+        trials = optuna.load_study(study_name="listed", storage=storage).get_trials(deepcopy=False)
+        return len(trials) >= 2 and trials[0].state == TrialState.COMPLETE and trials[1].state == TrialState.RUNNING
+
+    wait_for(second_trial_running, "the second trial to start")
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole group gets SIGINT
+    _, err = process.communicate(timeout=240)
+    assert process.returncode == 130, err
+    rows = trials_csv(sweeps / "listed")
+    assert [r["state"] for r in rows[:2]] == ["complete", "interrupted"]
+    stopped = json.loads((Path(rows[1]["run_dir"]) / "metrics.json").read_text())
+    assert stopped["status"] == "stopped"
+
+    done = run_sweep("--spec", str(spec), "--sweeps-dir", str(sweeps), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    rows = trials_csv(sweeps / "listed")
+    complete = [r for r in rows if r["state"] == "complete"]
+    assert sorted(r["model.hidden_size"] for r in complete) == ["12", "16", "8"]  # each experiment finished once
+    assert len(list((sweeps / "listed" / "runs").iterdir())) == 4  # 3 finished runs and the stopped one, nothing repeated
+
+
+def test_the_median_pruner_ends_a_poor_trial_early(tmp_path):
+    base_file(tmp_path, "training.num_epochs=8", "training.learning_rate=0.01")
+    spec = sweep_file(
+        tmp_path,
+        "base: base.yaml\nstudy: prune\npruning: median\ntrials: 3\n"
+        "experiments:\n  - {training.learning_rate: 0.01}\n  - {training.learning_rate: 0.01}\n"
+        "parameters:\n  training.learning_rate: [1.0e-7]\n",
+    )
+    done = run_sweep("--spec", str(spec), "--sweeps-dir", str(tmp_path / "sweeps"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    rows = trials_csv(tmp_path / "sweeps" / "prune")
+    assert [r["state"] for r in rows] == ["complete", "complete", "pruned"]
+    metrics = json.loads((Path(rows[2]["run_dir"]) / "metrics.json").read_text())
+    assert metrics["status"] == "pruned" and metrics["epochs_completed"] < 8
+
+
+# ----- a real PostgreSQL server -----------------------------------------------------------------
+def _postgres_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A throwaway PostgreSQL cluster in a temporary folder, run as the postgres user (the server
+    refuses root), stopped at the end of the session."""
+    import shutil
+    import socket
+    import tempfile
+
+    binaries = _postgres_bin()
+    if binaries is None:
+        pytest.skip("PostgreSQL server binaries not installed (Debian: postgresql)")
+    folder = Path(tempfile.mkdtemp(prefix="workbench-pg-"))
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_postgres:
+        shutil.chown(folder, "postgres", "postgres")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    data = folder / "data"
+    subprocess.run(
+        [*as_postgres, str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"], check=True, capture_output=True
+    )
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
+    subprocess.run(
+        [*as_postgres, str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        subprocess.run(
+            [*as_postgres, str(binaries / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "sweeps"], check=True
+        )
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/sweeps"
+    finally:
+        subprocess.run([*as_postgres, str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_on_postgresql_a_worker_killed_mid_trial_has_its_trial_retried_and_the_study_reaches_its_count(tmp_path, postgres_url):
+    base_file(tmp_path, "training.num_epochs=30")
+    spec = sweep_file(
+        tmp_path,
+        "base: base.yaml\nstudy: shared\nsampler: random\ntrials: 3\nheartbeat: 1\nparameters:\n  model.hidden_size: [8, 12, 16]\n",
+    )
+    first = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "main.py"),
+            "sweep",
+            "--no-graphs",
+            "--spec",
+            str(spec),
+            "--storage",
+            postgres_url,
+            "--sweeps-dir",
+            str(tmp_path / "a"),
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    storage = optuna.storages.RDBStorage(postgres_url)
+
+    def running() -> list:
+        try:
+            return optuna.load_study(study_name="shared", storage=storage).get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        except KeyError:
+            return []
+
+    wait_for(lambda: any("worker" in t.user_attrs for t in running()), "the first trial to start")
+    victim = running()[0]
+    os.killpg(first.pid, signal.SIGKILL)  # the machine's whole sweep, mid-trial: a power cut; only the heartbeat can tell
+    first.communicate(timeout=60)
+    joined = run_sweep("--join", "--storage", postgres_url, "--study", "shared", "--sweeps-dir", str(tmp_path / "b"), cwd=tmp_path)
+    assert joined.returncode == 0, joined.stderr
+    study = optuna.load_study(study_name="shared", storage=storage)
+    trials = study.get_trials(deepcopy=False)
+    assert not [t for t in trials if t.state == TrialState.RUNNING]  # nothing left RUNNING for good
+    assert sum(t.state == TrialState.COMPLETE for t in trials) == 3  # the study reached its count
+    killed = next(t for t in trials if t.number == victim.number)
+    assert killed.state == TrialState.FAIL
+    retry = [t for t in trials if t.system_attrs.get("failed_trial") == victim.number]
+    assert len(retry) == 1 and retry[0].state == TrialState.COMPLETE and retry[0].params == killed.params
+    rows = trials_csv(tmp_path / "b" / "shared")
+    assert sum(r["state"] == "complete" for r in rows) == 3
