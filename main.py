@@ -17,9 +17,9 @@ def cli_main(argv: list[str] | None = None) -> int:
 
         return self_test()
     from cli.commands import main
-    from gui.run_graphs import export_graphs, export_report_figures  # import Qt only when graphs are written
+    from gui.run_graphs import export_graphs, export_report_figures, export_sweep_figures  # Qt only when graphs are written
 
-    return main(argv, export_graphs=export_graphs, report_figures=export_report_figures)
+    return main(argv, export_graphs=export_graphs, report_figures=export_report_figures, sweep_figures=export_sweep_figures)
 
 
 def gui_main(argv: list[str] | None = None) -> int:

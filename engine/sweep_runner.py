@@ -43,7 +43,7 @@ from engine.trainer import TrainingControl
 SPEC_ATTR = "workbench_spec"
 JOURNAL = "study.journal"
 CONTEXT = multiprocessing.get_context("spawn")
-SweepFigures = Callable[[list[dict[str, Any]], SweepSpec, Path, int], list[Path]]  # (trial rows, spec, folder, dpi)
+SweepFigures = Callable[[list[dict[str, Any]], SweepSpec, dict[str, float], Path, int], list[Path]]  # rows, spec, importances, folder, dpi
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -506,4 +506,4 @@ def write_outputs(study: optuna.Study, spec: SweepSpec, sweep_dir: Path, figures
     atomic_write_text(sweep_dir / "importance.csv", "parameter,importance\n" + "".join(f"{k},{v!r}\n" for k, v in weights.items()))
     if figures is None:
         return []
-    return figures(rows, spec, sweep_dir / "figures", spec.base_config().visualization.dpi)
+    return figures(rows, spec, weights, sweep_dir / "figures", spec.base_config().visualization.dpi)

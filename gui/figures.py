@@ -89,7 +89,11 @@ class CurveAxis(pg.AxisItem):
         return levels
 
     def logTickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802 - pyqtgraph's name
-        return [f"{10.0**v * scale:g}" for v in values]
+        """Plain values; with many ticks only 1, 2 and 5 times a power of ten are labelled, so labels never overlap."""
+        strings = [f"{10.0**v * scale:g}" for v in values]
+        if len(values) <= 6:
+            return strings
+        return [text if f"{10.0**v:.1e}"[:3] in ("1.0", "2.0", "5.0") else "" for v, text in zip(values, strings, strict=True)]
 
 
 def round_values(lo: float, hi: float) -> np.ndarray:
@@ -254,6 +258,7 @@ class PanelsFigure(Figure):
     """One panel per frequency in two columns; subclasses say what a panel holds."""
 
     with_legend = True  # False where a panel's single curve needs no name
+    curve_axes = False  # True: CurveAxis on both axes (readable log labels)
 
     def __init__(self) -> None:
         super().__init__()
@@ -269,7 +274,8 @@ class PanelsFigure(Figure):
         cols = 2 if count > 1 else 1
         self.panels = []
         for i in range(count):
-            plot = self.addPlot(row=i // cols, col=i % cols)
+            axes = {"bottom": CurveAxis("bottom"), "left": CurveAxis("left")} if self.curve_axes else None
+            plot = self.addPlot(row=i // cols, col=i % cols, axisItems=axes)
             if self.with_legend:
                 _legend(plot, labelTextSize="8pt")
             self.panels.append(self._make_panel(plot, i))
@@ -516,12 +522,13 @@ class BarsFigure(Figure):
 
     size_inches = (10.0, 5.0)
 
-    def __init__(self, title: str, file_stem: str) -> None:
+    def __init__(self, title: str, file_stem: str, y_label: str = "MSE", log: bool = True) -> None:
         super().__init__()
         self.file_stem = file_stem
+        self.log = log
         self.plot = self.addPlot(axisItems={"left": CurveAxis("left")})
-        _style_plot(self.plot, title, "", None, "MSE")
-        self.plot.setLogMode(y=True)
+        _style_plot(self.plot, title, "", None, y_label)
+        self.plot.setLogMode(y=log)
         self.plot.setClipToView(False)
         self.legend = _legend(self.plot, labelTextSize="8pt")
         self.items: list[pg.GraphicsObject] = []
@@ -536,10 +543,11 @@ class BarsFigure(Figure):
         tops = []
         for i, (name, values) in enumerate(series):
             x = np.arange(len(categories)) - 0.4 + width * (i + 0.5)
-            heights = np.array([np.nan if v is None or not v > 0 else np.log10(v) for v in values], dtype=float)
+            heights = np.array([np.nan if v is None or not v > 0 else (np.log10(v) if self.log else v) for v in values], dtype=float)
             shown = np.isfinite(heights)
             brush = pg.mkBrush(colors[i] if colors else color(i))
-            bars = pg.BarGraphItem(x=x[shown], y0=np.full(shown.sum(), -12.0), y1=heights[shown], width=width * 0.9, brush=brush, pen=None)
+            floor = -12.0 if self.log else 0.0
+            bars = pg.BarGraphItem(x=x[shown], y0=np.full(shown.sum(), floor), y1=heights[shown], width=width * 0.9, brush=brush, pen=None)
             self.plot.addItem(bars)
             self.legend.addItem(bars, name)
             self.items.append(bars)
@@ -551,8 +559,10 @@ class BarsFigure(Figure):
                 tops.append(hk)
         axis = self.plot.getAxis("bottom")
         axis.setTicks([list(enumerate(categories))])
-        if tops:
+        if tops and self.log:
             self.plot.setYRange(min(tops) - 1.0, max(tops) + 0.4, padding=0)
+        elif tops:
+            self.plot.setYRange(0.0, max(tops) * 1.15 or 1.0, padding=0)
         self.plot.setXRange(-0.6, len(categories) - 0.4, padding=0)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from engine.config import Config
 from engine.runs import RunRecord
+from engine.sweeps import SweepSpec
 
 
 def _offscreen_unless_windowed() -> None:
@@ -34,3 +35,13 @@ def export_report_figures(records: list[RunRecord], folder: Path, dpi: int) -> l
 
     ensure_app()
     return export_figures(report_figures(records), folder, dpi)
+
+
+def export_sweep_figures(rows: list[dict], spec: SweepSpec, importances: dict[str, float], folder: Path, dpi: int) -> list[Path]:
+    """Write a sweep's figures into ``folder``, offscreen."""
+    _offscreen_unless_windowed()
+    from gui.figures import ensure_app
+    from gui.sweep_figures import export_sweep_figures as export
+
+    ensure_app()
+    return export(rows, spec, importances, folder, dpi)

@@ -266,3 +266,31 @@ def test_on_postgresql_a_worker_killed_mid_trial_has_its_trial_retried_and_the_s
     assert len(retry) == 1 and retry[0].state == TrialState.COMPLETE and retry[0].params == killed.params
     rows = trials_csv(tmp_path / "b" / "shared")
     assert sum(r["state"] == "complete" for r in rows) == 3
+
+
+def test_the_sweep_figures_show_each_trial_the_best_so_far_and_each_parameter(qtbot, tmp_path):
+    from engine.sweeps import Parameter, SweepSpec
+    from gui.sweep_figures import ObjectiveFigure, SensitivityFigure, sweep_figures
+
+    spec = SweepSpec(
+        base={},
+        study="s",
+        parameters=(Parameter("model.hidden_size", choices=(8, 16)), Parameter("training.learning_rate", low=1e-4, high=1e-2, log=True)),
+    )
+    rows = [
+        {"number": 0, "validation_mse": 0.3, "model.hidden_size": 8, "training.learning_rate": 1e-3},
+        {"number": 1, "validation_mse": 0.1, "model.hidden_size": 16, "training.learning_rate": 5e-3},
+        {"number": 2, "validation_mse": None, "model.hidden_size": 16, "training.learning_rate": 1e-4},  # pruned
+        {"number": 3, "validation_mse": 0.2, "model.hidden_size": 8, "training.learning_rate": 2e-3},
+    ]
+    figures = sweep_figures(rows, spec, {"training.learning_rate": 0.9, "model.hidden_size": 0.1})
+    for figure in figures:
+        qtbot.addWidget(figure)
+    assert [f.file_stem for f in figures] == ["objective_by_trial", "sensitivity", "parallel_coordinates", "importance"]
+    objective = next(f for f in figures if isinstance(f, ObjectiveFigure))
+    assert objective.points.xData.tolist() == [0, 1, 3]
+    assert objective.best.yData.tolist() == [0.3, 0.1, 0.1]
+    sensitivity = next(f for f in figures if isinstance(f, SensitivityFigure))
+    choices_x = sensitivity.panels[0][1].xData
+    assert choices_x.tolist() == [0.0, 1.0, 0.0]  # the choices' places, pruned trial left out
+    assert [p[0].titleLabel.text for p in sensitivity.panels] == ["model.hidden_size", "training.learning_rate"]
