@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -59,7 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--no-graphs", action="store_true", help="skip the PNG export")
     sw = sub.add_parser("sweep", help="run many experiments on Optuna: a sweep file, or --join a study running elsewhere")
     sw.add_argument("--spec", type=Path, metavar="FILE", help="the sweep file (base, study, parameters, experiments, …)")
-    sw.add_argument("--workers", type=int, default=1, help="worker processes on this machine (default 1)")
+    sw.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes on this machine (default: one per core, the fastest measured)",
+    )
     sw.add_argument(
         "--storage",
         metavar="URL",

@@ -34,6 +34,7 @@ from gui.preview_panel import PreviewPanel
 from gui.results_panel import ResultsPanel
 from gui.run_graphs import export_graphs, export_report_figures
 from gui.runs_panel import RunsPanel
+from gui.sweeps_panel import SweepsPanel
 from gui.training_panel import TrainingPanel
 from gui.worker import TrainingWorker, join_worker, start_worker
 
@@ -70,6 +71,7 @@ class MainWindow(QMainWindow):
         self.training = TrainingPanel()
         self.results = ResultsPanel()
         self.runs = RunsPanel()
+        self.sweeps = SweepsPanel()
         experiment = QSplitter()
         experiment.addWidget(self.form)
         experiment.addWidget(self.preview)
@@ -79,6 +81,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.training, "Training")
         self.tabs.addTab(self.results, "Results")
         self.tabs.addTab(self.runs, "Runs")
+        self.tabs.addTab(self.sweeps, "Sweeps")
         self.setCentralWidget(self.tabs)
         self.device_label = QLabel()
         self.statusBar().addPermanentWidget(self.device_label)
@@ -90,6 +93,9 @@ class MainWindow(QMainWindow):
         self.runs.resume_requested.connect(self.resume_run)
         self.runs.message.connect(self.statusBar().showMessage)
         self.runs.report_requested.connect(self.write_report)
+        self.sweeps.open_run.connect(lambda folder: self.open_run(load_run(folder)))
+        self.sweeps.load_config.connect(lambda config: self.load_config_object(config, ask=True))
+        self.sweeps.message.connect(self.statusBar().showMessage)
         self.results.exported.connect(self.statusBar().showMessage)
         self.training.exported.connect(self.statusBar().showMessage)
         self._restore(default_config)
@@ -138,6 +144,7 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1440, 900)
         self.runs.set_runs_dir(Path(str(self.settings.value("runs_dir", "runs"))))
+        self.sweeps.sweeps_dir = Path(str(self.settings.value("sweeps_dir", self.runs.runs_dir.parent / "sweeps")))
         last = self.settings.value("last_config")
         candidate = Path(str(last)) if last else default_config
         if candidate is None or not candidate.exists() or not self.open_config(candidate):
@@ -207,6 +214,7 @@ class MainWindow(QMainWindow):
 
     def _update_title(self) -> None:
         name = self.config_path.name if self.config_path else "untitled"
+        self.sweeps.base_path = self.config_path  # a sweep built in the window starts from the saved experiment
         self.setWindowModified(self.has_unsaved_edits)
         self.setWindowTitle(f"{name}[*] — LSTM Frequency Extraction Workbench")
 
@@ -427,8 +435,9 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def shutdown(self) -> None:
-        """Stop a running training, wait for its thread to end, and end the spare process."""
+        """Stop a running training and sweep, wait for them to end, and end the spare process."""
         self.closing = True
+        self.sweeps.shutdown()
         if self.thread is not None:
             self.worker.control.request_stop()
             self._thread_done()

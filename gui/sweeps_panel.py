@@ -1,0 +1,313 @@
+"""Sweeps: build a search space from the experiment in the editor (or open a sweep file), run it as
+the sweep command in processes of its own, and watch its trials and figures as they finish.
+
+The sweep runs as ``main.py sweep`` in a child process group, so its training never shares this
+process; the panel reads the study's storage on a timer (a small file on one machine)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QProcess, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.config import Config, ConfigError, format_number, parse_value
+from engine.files import atomic_write_text
+from engine.sweeps import SAMPLERS, SweepSpec, describe, load_sweep
+from gui.runs_panel import NumberItem
+from gui.sweep_figures import ObjectiveFigure, ParallelCoordinatesFigure, SensitivityFigure
+from gui.widgets import button_row
+
+ROOT = Path(__file__).resolve().parent.parent
+POLL_MS = 2000
+SPACE_HINT = "one per line:  key: [choice, choice]   or   key: low..high   (add  log  for a log scale)"
+
+
+def space_lines(text: str) -> dict[str, Any]:
+    """The space editor's lines as the sweep file's parameters: ``key: [a, b]`` or ``key: low..high [log]``."""
+    parameters: dict[str, Any] = {}
+    for line in text.splitlines():
+        key, _, rest = line.partition(":")
+        rest = rest.strip()
+        if not key.strip() or not rest:
+            continue
+        if ".." in rest and not rest.startswith("["):
+            low, _, high = rest.replace(" log", "").partition("..")
+            parameters[key.strip()] = {"low": parse_value(low.strip()), "high": parse_value(high.strip()), "log": rest.endswith(" log")}
+        else:
+            parameters[key.strip()] = parse_value(rest)
+    return parameters
+
+
+class SweepsPanel(QWidget):
+    """A sweep's set-up, its live trials table and figures; Start/Stop run the sweep command."""
+
+    open_run = Signal(object)  # Path of a trial's run folder
+    load_config = Signal(object)  # Config of the best trial
+    message = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.base_path: Path | None = None  # the editor's config file, the base of a sweep built here
+        self.sweeps_dir = Path("sweeps")
+        self.spec: SweepSpec | None = None
+        self.spec_path: Path | None = None
+        self.process: QProcess | None = None
+        self.rows: list[dict[str, Any]] = []
+        self.study_name = QLineEdit("sweep")
+        self.sampler = QComboBox()
+        self.sampler.addItems(SAMPLERS)
+        self.trials = QSpinBox(minimum=1, maximum=10_000, value=12)
+        self.epochs = QSpinBox(minimum=1, maximum=100_000, value=20)
+        self.pruning = QCheckBox("prune poor trials (median)")
+        self.workers = QSpinBox(minimum=1, maximum=max(os.cpu_count() or 1, 1) * 4, value=os.cpu_count() or 1)
+        self.space = QPlainTextEdit("model.hidden_size: [64, 128, 256]\ntraining.learning_rate: 1e-4..1e-2 log\n")
+        self.space.setToolTip(SPACE_HINT)
+        self.summary = QLabel("Build a search space from the experiment in the editor, or open a sweep file.")
+        self.summary.setWordWrap(True)
+        self.table = QTableWidget(0, 0)
+        self.table.setSortingEnabled(True)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.doubleClicked.connect(self._open_selected)
+        self.objective = ObjectiveFigure()
+        self.sensitivity = SensitivityFigure()
+        self.parallel = ParallelCoordinatesFigure()
+        self.timer = QTimer(self, interval=POLL_MS)
+        self.timer.timeout.connect(self.refresh)
+        self.setLayout(self._layout())
+        self._set_running(False)
+
+    def _layout(self) -> QVBoxLayout:
+        form = QFormLayout()
+        form.addRow("Study", self.study_name)
+        form.addRow("Sampler", self.sampler)
+        form.addRow("Trials", self.trials)
+        form.addRow("Epochs per trial", self.epochs)
+        form.addRow("", self.pruning)
+        form.addRow("Workers", self.workers)
+        form.addRow(QLabel("Search space (" + SPACE_HINT + ")"))
+        form.addRow(self.space)
+        self.buttons = button_row(
+            [
+                ("Use this space", self.build_from_form),
+                ("Open sweep file…", self.open_sweep_file),
+                ("Start", self.start),
+                ("Stop", self.stop),
+                ("Load best into the editor", self.load_best),
+            ]
+        )
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.addLayout(form)
+        left_layout.addLayout(self.buttons)
+        left_layout.addWidget(self.summary)
+        left_layout.addWidget(self.table, 1)
+        figures = QTabWidget()
+        figures.addTab(self.objective, "Objective")
+        figures.addTab(self.sensitivity, "Sensitivity")
+        figures.addTab(self.parallel, "Parallel coordinates")
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(figures)
+        splitter.setSizes([650, 750])
+        layout = QVBoxLayout()
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+        return layout
+
+    def _buttons(self) -> dict[str, Any]:
+        return {self.buttons.itemAt(k).widget().text(): self.buttons.itemAt(k).widget() for k in range(self.buttons.count() - 1)}
+
+    def _set_running(self, running: bool) -> None:
+        buttons = self._buttons()
+        buttons["Start"].setEnabled(not running and self.spec is not None)
+        buttons["Stop"].setEnabled(running)
+        for name in ("Use this space", "Open sweep file…"):
+            buttons[name].setEnabled(not running)
+
+    # ----- the sweep file -------------------------------------------------------------------
+    def build_from_form(self) -> Path | None:
+        """Write a sweep file beside the editor's config from the fields here; checked like any sweep file."""
+        if self.base_path is None:
+            QMessageBox.information(self, "Sweep", "Save the experiment in the editor to a file first: it is the sweep's base.")
+            return None
+        try:
+            parameters = space_lines(self.space.toPlainText())
+        except ValueError as exc:
+            QMessageBox.warning(self, "Search space", str(exc))
+            return None
+        from ruamel.yaml import YAML  # the writer the configs use
+
+        document = {
+            "base": self.base_path.name,
+            "study": self.study_name.text().strip(),
+            "sampler": self.sampler.currentText(),
+            "trials": self.trials.value(),
+            "pruning": "median" if self.pruning.isChecked() else "none",
+            "fixed": {"training.num_epochs": self.epochs.value()},
+            "parameters": parameters,
+        }
+        path = self.base_path.with_name(f"sweep-{document['study'] or 'sweep'}.yaml")
+        yaml = YAML()
+        yaml.default_flow_style = None
+        text = _dump(yaml, document)
+        atomic_write_text(path, text)
+        return path if self.open_sweep_file(str(path)) else None
+
+    def open_sweep_file(self, path: str | None = None) -> bool:
+        if not path:
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Open a sweep file", str(self.base_path.parent if self.base_path else Path.cwd()), "YAML (*.yaml *.yml)"
+            )
+        if not path:
+            return False
+        try:
+            self.spec = load_sweep(Path(path))
+        except ConfigError as exc:
+            self.spec = None
+            self.summary.setText("<b>The sweep file has problems:</b><br>" + "<br>".join(exc.messages))
+            self._set_running(False)
+            return False
+        self.spec_path = Path(path)
+        self.summary.setText(f"<b>{path}</b><br>" + "<br>".join(describe(self.spec)))
+        self._set_running(False)
+        self.refresh()
+        return True
+
+    # ----- running ------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self.spec is None or self.process is not None:
+            return
+        self.process = QProcess(self)
+        self.process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
+        self.process.finished.connect(self._finished)
+        arguments = [str(ROOT / "main.py"), "sweep", "--spec", str(self.spec_path), "--workers", str(self.workers.value())]
+        self.process.start(sys.executable, [*arguments, "--sweeps-dir", str(self.sweeps_dir)])
+        self._set_running(True)
+        self.timer.start()
+        self.message.emit(f"sweep {self.spec.study} started with {self.workers.value()} worker(s)")
+
+    def stop(self) -> None:
+        """Ctrl-C for the sweep: its running trials end as stopped runs; Start continues it later."""
+        if self.process is not None and self.process.processId():
+            os.kill(self.process.processId(), signal.SIGINT)
+            self.message.emit("stopping the sweep: its running trials end at the next optimizer step")
+
+    def _finished(self) -> None:
+        output = bytes(self.process.readAll()).decode(errors="replace").strip().splitlines()
+        self.process = None
+        self.timer.stop()
+        self._set_running(False)
+        self.refresh()
+        self.message.emit(f"sweep ended: {output[-1] if output else 'no output'}")
+
+    def shutdown(self) -> None:
+        """Stop a running sweep and wait for it (its trials end as stopped runs)."""
+        if self.process is not None:
+            self.stop()
+            self.process.waitForFinished(120_000)
+
+    # ----- what the study holds -----------------------------------------------------------------
+    def refresh(self) -> None:
+        if self.spec is None:
+            return
+        from engine.sweep_runner import load_study, storage_for, trial_rows
+
+        folder = self.sweeps_dir / self.spec.study
+        if not (folder / "study.journal").exists():
+            return
+        try:
+            study, spec = load_study(self.spec.study, storage_for(None, folder))
+        except Exception as exc:  # a study being created, or another sweep's: say so, keep the last table
+            self.message.emit(f"cannot read the study yet: {exc.__class__.__name__}")
+            return
+        self.rows = trial_rows(study, spec)
+        self._fill_table()
+        self.objective.set_rows(self.rows)
+        if spec.parameters:
+            self.sensitivity.set_rows(self.rows, spec.parameters)
+            self.parallel.set_rows(self.rows, spec.parameters)
+
+    def _fill_table(self) -> None:
+        columns = [c for c in (self.rows[0] if self.rows else {}) if c != "run_dir"]
+        self.table.setSortingEnabled(False)
+        self.table.setColumnCount(len(columns))
+        self.table.setHorizontalHeaderLabels(columns)
+        self.table.setRowCount(len(self.rows))
+        for r, row in enumerate(self.rows):
+            for c, column in enumerate(columns):
+                value = row.get(column)
+                if isinstance(value, float) or column in ("number",):
+                    item = NumberItem(value, _column(column))
+                else:
+                    item = QTableWidgetItem("—" if value is None else format_number(value))
+                item.setData(256, row.get("run_dir", ""))
+                self.table.setItem(r, c, item)
+        self.table.setSortingEnabled(True)
+        self.table.resizeColumnsToContents()
+
+    def _open_selected(self) -> None:
+        items = self.table.selectedItems()
+        run_dir = items[0].data(256) if items else ""
+        if run_dir:
+            self.open_run.emit(Path(run_dir.split(";")[0]))
+
+    def best_config(self) -> Config | None:
+        done = [r for r in self.rows if r.get("validation_mse") is not None]
+        if self.spec is None or not done:
+            return None
+        best = min(done, key=lambda r: r["validation_mse"])
+        keys = [p.key for p in self.spec.parameters] + [k for e in self.spec.experiments for k in e]
+        return self.spec.trial_config({k: best[k] for k in keys if best.get(k) is not None})
+
+    def load_best(self) -> None:
+        config = self.best_config()
+        if config is None:
+            self.message.emit("no finished trial yet")
+            return
+        self.load_config.emit(config)
+
+
+def _column(name: str):
+    from engine.experiments import ComparisonColumn
+
+    if name == "number":
+        return ComparisonColumn(name, digits=0)
+    if name == "seconds":
+        return ComparisonColumn(name, digits=1)
+    return ComparisonColumn(name, digits=5)
+
+
+def _dump(yaml: Any, document: dict[str, Any]) -> str:
+    import io
+
+    out = io.StringIO()
+    yaml.dump(document, out)
+    return out.getvalue()
+
+
+def dashboard_command() -> str | None:
+    """optuna-dashboard, when installed, to open a study in the browser."""
+    return shutil.which("optuna-dashboard")

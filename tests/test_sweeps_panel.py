@@ -1,0 +1,57 @@
+"""The Sweeps tab: a space built from the editor's experiment runs as the sweep command, its trials
+fill the table and figures, and the best trial's settings go back into the editor."""
+
+from __future__ import annotations
+
+from engine.config import dump_config
+from gui.sweeps_panel import SweepsPanel, space_lines
+from tests.conftest import small_config
+
+
+def test_the_space_editor_reads_choices_ranges_and_log_scales():
+    text = "model.hidden_size: [8, 16]\ntraining.learning_rate: 1e-4..1e-2 log\nmodel.num_layers: 1..3\n\n"
+    assert space_lines(text) == {
+        "model.hidden_size": [8, 16],
+        "training.learning_rate": {"low": 1e-4, "high": 1e-2, "log": True},
+        "model.num_layers": {"low": 1, "high": 3, "log": False},
+    }
+
+
+def test_a_sweep_built_in_the_tab_runs_fills_the_table_and_loads_its_best(qtbot, tmp_path):
+    base = tmp_path / "experiment.yaml"
+    base.write_text(dump_config(small_config(tmp_path, "training.num_threads=1")))
+    panel = SweepsPanel()
+    qtbot.addWidget(panel)
+    panel.base_path, panel.sweeps_dir = base, tmp_path / "sweeps"
+    panel.study_name.setText("tab")
+    panel.sampler.setCurrentText("random")
+    panel.trials.setValue(2)
+    panel.epochs.setValue(2)
+    panel.workers.setValue(1)
+    panel.space.setPlainText("model.hidden_size: [8, 12]\n")
+    spec_file = panel.build_from_form()
+    assert spec_file is not None and spec_file.read_text().startswith("base: experiment.yaml")
+    assert panel.spec.total_trials == 2 and "model.hidden_size: one of 8, 12" in panel.summary.text()
+    panel.start()
+    with qtbot.waitSignal(panel.process.finished, timeout=240_000):
+        pass
+    qtbot.waitUntil(lambda: panel.process is None)
+    assert panel.table.rowCount() == 2 and [r["state"] for r in panel.rows] == ["complete", "complete"]
+    assert panel.objective.points.xData.tolist() == [0, 1]
+    loaded = []
+    panel.load_config.connect(loaded.append)
+    panel.load_best()
+    best = min(panel.rows, key=lambda r: r["validation_mse"])
+    assert loaded and loaded[0].model.hidden_size == best["model.hidden_size"] and loaded[0].training.num_epochs == 2
+
+
+def test_a_bad_space_is_named_in_the_tab_and_start_stays_off(qtbot, tmp_path):
+    base = tmp_path / "experiment.yaml"
+    base.write_text(dump_config(small_config(tmp_path)))
+    panel = SweepsPanel()
+    qtbot.addWidget(panel)
+    panel.base_path = base
+    panel.space.setPlainText("model.hidden_siz: [8]\n")
+    assert panel.build_from_form() is None
+    assert "did you mean 'model.hidden_size'" in panel.summary.text()
+    assert not panel._buttons()["Start"].isEnabled()
