@@ -8,3 +8,4 @@ xvfb=$!
 trap 'kill $xvfb' EXIT
 sleep 1
 DISPLAY=:97 QT_QPA_PLATFORM=xcb .venv/bin/python docs/screenshots.py "$out" "${2:-8}" "${3:-}"
+DISPLAY=:97 QT_QPA_PLATFORM=xcb .venv/bin/python docs/screenshots_sweeps.py "$out"

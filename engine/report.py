@@ -81,14 +81,22 @@ def verdict(metrics: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def _frequency_rows(m: dict[str, Any], known: bool = False) -> list[list[str]]:
+    """Per frequency: train MSE, test MSE, gap and, with ``known``, the known-model estimator's MSE."""
+    train, test = per_frequency_mse(m, "train"), per_frequency_mse(m, "test")
+    gaps = {row["frequency_hz"]: row["gap"] for row in m.get("generalization_gap_per_frequency", [])}
+    limits = {row["frequency_hz"]: row.get("known_model_mse") for row in m.get("reference", {}).get("per_frequency", [])}
+    return [
+        [f"{format_number(f)} Hz", mse(train.get(f)), mse(test[f]), _percent(gaps.get(f)), *([mse(limits.get(f))] if known else [])]
+        for f in test
+    ]
+
+
 def _results(record: RunRecord) -> list[str]:
     m = record.metrics
     if "test" not in m:
         return [f"_No results: the run is {m.get('status', 'unfinished')}._", ""]
-    train, test = per_frequency_mse(m, "train"), per_frequency_mse(m, "test")
-    gaps = {row["frequency_hz"]: row["gap"] for row in m.get("generalization_gap_per_frequency", [])}
-    rows = [["overall", mse(m["train"]["mse"]), mse(m["test"]["mse"]), _percent(m.get("generalization_gap"))]]
-    rows += [[f"{format_number(f)} Hz", mse(train.get(f)), mse(test[f]), _percent(gaps.get(f))] for f in test]
+    rows = [["overall", mse(m["train"]["mse"]), mse(m["test"]["mse"]), _percent(m.get("generalization_gap"))], *_frequency_rows(m)]
     seconds = m.get("wall_seconds")
     facts = (
         f"{m.get('epochs_completed', '?')} epochs, best.pt at epoch {m.get('best_epoch', '?')} "
@@ -129,11 +137,8 @@ def _final(record: RunRecord) -> list[str]:
     m = record.metrics
     if "test" not in m:
         return [f"_The last run, {_title(record)}, has no results._", ""]
-    train, test = per_frequency_mse(m, "train"), per_frequency_mse(m, "test")
-    gaps = {row["frequency_hz"]: row["gap"] for row in m.get("generalization_gap_per_frequency", [])}
-    known = {row["frequency_hz"]: row.get("known_model_mse") for row in m.get("reference", {}).get("per_frequency", [])}
-    rows = [[f"{format_number(f)} Hz", mse(train.get(f)), mse(test[f]), _percent(gaps.get(f)), mse(known.get(f))] for f in test]
-    return [f"The last run, {_title(record)}:", "", *_table(["frequency", "train MSE", "test MSE", "gap", "known-model MSE"], rows)]
+    header = ["frequency", "train MSE", "test MSE", "gap", "known-model MSE"]
+    return [f"The last run, {_title(record)}:", "", *_table(header, _frequency_rows(m, known=True))]
 
 
 def _ranking(records: list[RunRecord]) -> list[str]:

@@ -50,6 +50,7 @@ class ObjectiveFigure(Figure):
         y = np.array([r["validation_mse"] for r in done], dtype=float)
         self.points.setData(x, y)
         self.best.setData(x, np.minimum.accumulate(y) if y.size else y)
+        self.plot.enableAutoRange()  # every new trial in view, live
 
 
 class SensitivityFigure(PanelsFigure):

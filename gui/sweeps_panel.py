@@ -91,6 +91,7 @@ class SweepsPanel(QWidget):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.doubleClicked.connect(self._open_selected)
+        self.table.verticalHeader().setVisible(False)
         self.objective = ObjectiveFigure()
         self.sensitivity = SensitivityFigure()
         self.parallel = ParallelCoordinatesFigure()

@@ -128,7 +128,18 @@ def test_an_experiments_only_sweep_stopped_by_ctrl_c_continues_without_repeating
         "  - {model.hidden_size: 8}\n  - {model.hidden_size: 12}\n  - {model.hidden_size: 16}\n",
     )
     sweeps = tmp_path / "sweeps"
-    command = [sys.executable, str(ROOT / "main.py"), "sweep", "--no-graphs", "--spec", str(spec), "--sweeps-dir", str(sweeps)]
+    command = [
+        sys.executable,
+        str(ROOT / "main.py"),
+        "sweep",
+        "--no-graphs",
+        "--spec",
+        str(spec),
+        "--sweeps-dir",
+        str(sweeps),
+        "--workers",
+        "1",
+    ]
     process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     storage = None
 
@@ -149,7 +160,7 @@ def test_an_experiments_only_sweep_stopped_by_ctrl_c_continues_without_repeating
     stopped = json.loads((Path(rows[1]["run_dir"]) / "metrics.json").read_text())
     assert stopped["status"] == "stopped"
 
-    done = run_sweep("--spec", str(spec), "--sweeps-dir", str(sweeps), cwd=tmp_path)
+    done = run_sweep("--spec", str(spec), "--sweeps-dir", str(sweeps), "--workers", "2", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     rows = trials_csv(sweeps / "listed")
     complete = [r for r in rows if r["state"] == "complete"]
@@ -165,7 +176,7 @@ def test_the_median_pruner_ends_a_poor_trial_early(tmp_path):
         "experiments:\n  - {training.learning_rate: 0.01}\n  - {training.learning_rate: 0.01}\n"
         "parameters:\n  training.learning_rate: [1.0e-7]\n",
     )
-    done = run_sweep("--spec", str(spec), "--sweeps-dir", str(tmp_path / "sweeps"), cwd=tmp_path)
+    done = run_sweep("--spec", str(spec), "--sweeps-dir", str(tmp_path / "sweeps"), "--workers", "1", cwd=tmp_path)  # in order
     assert done.returncode == 0, done.stderr
     rows = trials_csv(tmp_path / "sweeps" / "prune")
     assert [r["state"] for r in rows] == ["complete", "complete", "pruned"]
