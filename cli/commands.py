@@ -220,6 +220,16 @@ def _note(args: argparse.Namespace) -> int:
     return 0
 
 
+def _extraction_line(metrics: dict) -> list[str]:
+    shifted = metrics.get("shifted")
+    if not shifted:
+        return []
+    return [
+        f"extraction ({shifted['draws']} test draws starting at random moments, not t = 0): MSE {shifted['mse']:.5f} "
+        f"(known-model estimator {shifted['known_model_mse']:.5f}); far above the test MSE means the model replays the t = 0 curve"
+    ]
+
+
 def _summary(metrics: dict) -> None:
     """Quality, the user's generalization rule and the memorisation check, each on its own line."""
     test, train = metrics["test"], metrics["train"]
@@ -238,6 +248,7 @@ def _summary(metrics: dict) -> None:
         "per frequency (test): " + "  ".join(f"{row['frequency_hz']:g} Hz {row['mse']:.5f}" for row in test["per_frequency"]),
         f"generalization (the user's rule, train vs test draw): gap {metrics['generalization_gap']:.2%}  "
         + ("PASS" if metrics["generalization_pass"] else "FAIL"),
+        *_extraction_line(metrics),
         f"memorisation ({check['draws']} unseen draws): "
         + ("MEMORISED" if check["memorised"] else "not memorised")
         + f" (lowest z {worst['z']:.2f} at {worst['frequency_hz']:g} Hz; memorised below -2)",

@@ -156,6 +156,13 @@ class EvaluationConfig:
         min=2,
         max=256,
     )
+    shifted_starts: int = _f(
+        8,
+        "Extraction check: best.pt is also scored on this many test draws whose recording starts at a random moment "
+        "(not t = 0), so a model that replays the one curve the targets always are cannot score well; 0 turns it off.",
+        min=0,
+        max=256,
+    )
 
 
 @dataclass

@@ -6,7 +6,9 @@ import contextlib
 import hashlib
 import io
 import json
+import math
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -45,11 +47,14 @@ class SignalSet:
         return inputs, self.targets.reshape(-1).astype(np.float32)
 
 
-def generate(data: DataConfig, seed: int) -> SignalSet:
-    """Draw a fresh amplitude and phase at every sample for every frequency (never once per signal)."""
+def generate(data: DataConfig, seed: int, start: float = 0.0) -> SignalSet:
+    """Draw a fresh amplitude and phase at every sample for every frequency (never once per signal);
+    ``start``: the moment the recording starts (the spec's sets all start at t = 0)."""
     freqs = np.asarray(data.frequencies, dtype=np.float64)
     n = samples_per_block(data.sampling_rate, data.duration)
     t = np.arange(n, dtype=np.float64) / data.sampling_rate
+    if start:
+        t = t + start
     rng = np.random.default_rng(seed)
     amplitude = rng.uniform(data.amp_min, data.amp_max, size=(n, freqs.size))
     phase = rng.uniform(0.0, data.phase_multiplier * 2.0 * np.pi, size=(n, freqs.size))
@@ -58,6 +63,32 @@ def generate(data: DataConfig, seed: int) -> SignalSet:
     mixture = components.sum(axis=0) / freqs.size
     targets = np.ascontiguousarray(np.sin(omega_t).T)
     return SignalSet(tuple(float(f) for f in freqs), t, mixture, targets, components)
+
+
+def common_period(frequencies: list[float], longest: float = 100.0) -> float:
+    """The shortest time after which every frequency's sine repeats (1 s for 1, 3, 5 and 7 Hz); for
+    frequencies with no common period under ``longest`` seconds, the slowest one's period."""
+    periods = [Fraction(1.0 / f).limit_denominator(10_000) for f in frequencies]
+    common = periods[0]
+    for period in periods[1:]:
+        common = Fraction(
+            math.lcm(common.numerator * period.denominator, period.numerator * common.denominator), common.denominator * period.denominator
+        )
+    return float(common) if 0 < float(common) <= longest else 1.0 / min(frequencies)
+
+
+def shifted_draws(data: DataConfig, count: int) -> list[tuple[int, float]]:
+    """``count`` (noise seed, start) pairs derived from test_seed: starts uniform over the common period."""
+    taken = {data.train_seed, data.test_seed, data.validation_seed}
+    rng = np.random.default_rng(np.random.SeedSequence([data.test_seed, 0x73686966]))  # a stream of its own ("shif")
+    period = common_period(data.frequencies)
+    draws: list[tuple[int, float]] = []
+    while len(draws) < count:
+        seed = int(rng.integers(0, 2**32))
+        if seed not in taken:
+            taken.add(seed)
+            draws.append((seed, float(rng.uniform(0.0, period))))
+    return draws
 
 
 def training_draw(data: DataConfig, epoch: int) -> SignalSet:

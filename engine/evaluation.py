@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from engine.config import DataConfig
-from engine.data import SignalSet, generate
+from engine.data import SignalSet, generate, shifted_draws
 from engine.model import FrequencyLSTM
 
 MEMORISED_Z = -2.0
@@ -218,6 +218,43 @@ class Memorisation:
                 for f, t, m, s, z in rows
             ],
         }
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """The weights scored on test draws that start at random moments: what they extract, not replay."""
+
+    frequencies: tuple[float, ...]
+    starts: tuple[float, ...]
+    mse: np.ndarray  # (draws, N)
+    known: np.ndarray  # (draws, N) the known-model estimator on the same draws
+
+    def to_dict(self) -> dict:
+        per, known = self.mse.mean(axis=0), self.known.mean(axis=0)
+        return {
+            "draws": len(self.starts),
+            "starts": list(self.starts),
+            "mse": float(per.mean()),
+            "mse_per_draw": [float(row.mean()) for row in self.mse],
+            "known_model_mse": float(known.mean()),
+            "per_frequency": [
+                {"frequency_hz": f, "mse": float(m), "known_model_mse": float(k)}
+                for f, m, k in zip(self.frequencies, per, known, strict=True)
+            ],
+        }
+
+
+def extraction(model: FrequencyLSTM, data: DataConfig, count: int, mode: str, batch_size: int) -> Extraction | None:
+    """Score the frozen weights (and the known-model estimator) on ``count`` shifted-start test draws."""
+    if count <= 0:
+        return None
+    rows, known, starts = [], [], []
+    for seed, start in shifted_draws(data, count):  # one draw at a time: memory as for one scored set
+        signals = generate(data, seed, start)
+        rows.append(SetMetrics.of(predict(model, signals, mode, batch_size), signals.targets).per_frequency)
+        known.append(((known_model_estimate(signals, data) - signals.targets) ** 2).mean(axis=1))
+        starts.append(start)
+    return Extraction(tuple(float(f) for f in data.frequencies), tuple(starts), np.array(rows), np.array(known))
 
 
 def memorisation(model: FrequencyLSTM, data: DataConfig, train: SetMetrics, count: int, mode: str, batch_size: int) -> Memorisation:

@@ -73,6 +73,9 @@ def verdict(metrics: dict[str, Any]) -> str:
             if times >= 10
             else f"{times:.2g}× the known-model estimator's ({mse(known)})"
         )
+    shifted = metrics.get("shifted")
+    if isinstance(shifted, dict) and "mse" in shifted:
+        parts.append(f"extraction MSE {mse(shifted['mse'])} on shifted starts")
     if "generalization_pass" in metrics:
         rule = "PASS" if metrics["generalization_pass"] else "FAIL"
         parts.append(f"generalization rule {rule} (gap {_percent(metrics.get('generalization_gap'))})")

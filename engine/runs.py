@@ -38,7 +38,7 @@ from engine import __version__
 from engine.checkpoints import config_of, load_checkpoint, save_checkpoint
 from engine.config import Config, ConfigError, dump_config, load_config
 from engine.data import Splits, load_splits
-from engine.evaluation import Evaluation, evaluate, memorisation, quality_references
+from engine.evaluation import Evaluation, evaluate, extraction, memorisation, quality_references
 from engine.experiments import RunNotes, read_notes, write_notes
 from engine.files import atomic_write_bytes, atomic_write_json, atomic_write_text
 from engine.history import EpochReport, History
@@ -252,6 +252,7 @@ class Run:
         self.evaluation = evaluate(
             model, self.splits.train, self.splits.test, t.mode, t.batch_size, self.config.evaluation.generalization_threshold
         )
+        shifted = extraction(model, self.config.data, self.config.evaluation.shifted_starts, t.mode, t.batch_size)
         check = memorisation(model, self.config.data, self.evaluation.train, self.config.evaluation.unseen_draws, t.mode, t.batch_size)
         history = self.session.history
         seconds = [s for s in history.epoch_seconds.tolist() if math.isfinite(s)]  # an imported run may not know them
@@ -271,6 +272,7 @@ class Run:
             **self.evaluation.to_dict(),
             "reference": quality_references(self.splits.test, self.config.data),
             "memorisation": check.to_dict(),
+            **({"shifted": shifted.to_dict()} if shifted is not None else {}),
             "environment": environment(self.config, self.device),
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }

@@ -690,6 +690,36 @@ class ErrorOverTimeFigure(Figure):
         ]
 
 
+class ExtractionFigure(Figure):
+    """The model's MSE on each shifted-start test draw against the moment it starts, beside the spec's
+    test (t = 0) and the known-model estimator: a model that replays the t = 0 curve stands out at once."""
+
+    size_inches = (10.0, 5.0)
+    file_stem = "extraction"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.plot = self.addPlot(axisItems={"left": CurveAxis("left")})
+        _style_plot(self.plot, "MSE by the moment the recording starts", "start t0", "s", "MSE")
+        self.plot.setLogMode(y=True)
+        _legend(self.plot, labelTextSize="8pt")
+        self.model = self.plot.plot(pen=None, symbol="o", symbolSize=8, symbolBrush=pg.mkBrush(color(0)), name="model, shifted starts")
+        self.spec_test = self.plot.plot(
+            pen=None, symbol="s", symbolSize=9, symbolBrush=pg.mkBrush(color(1)), name="model, the spec's test (t0 = 0)"
+        )
+        self.known = self.plot.plot(pen=pen("#777777", 1.2, Qt.PenStyle.DashDotLine), name="known-model estimator (mean)")
+
+    def set_metrics(self, metrics: dict) -> None:
+        shifted = metrics.get("shifted", {})
+        starts = np.asarray(shifted.get("starts", []), dtype=float)
+        self.model.setData(starts, np.asarray(shifted.get("mse_per_draw", []), dtype=float))
+        test = metrics.get("test", {}).get("mse")
+        self.spec_test.setData([0.0], [test] if test else [np.nan])
+        span = [0.0, float(starts.max()) if starts.size else 1.0]
+        known = shifted.get("known_model_mse")
+        self.known.setData(span, [known, known] if known else [np.nan, np.nan])
+
+
 def train_vs_test_figure(metrics: dict) -> BarsFigure:
     """Train and test MSE per frequency side by side, the gap written under each frequency."""
     figure = BarsFigure("Train vs test MSE per frequency", "train_vs_test")
@@ -759,6 +789,10 @@ def figures_for_run(
     yield over_time
     if "train" in metrics and "test" in metrics:
         yield train_vs_test_figure(metrics)
+    if metrics.get("shifted"):
+        figure = ExtractionFigure()
+        figure.set_metrics(metrics)
+        yield figure
 
 
 def export_figures(figures: Iterable[Figure], folder: Path, dpi: int) -> list[Path]:

@@ -35,6 +35,7 @@ def test_train_writes_a_run_with_graphs_and_prints_its_folder_last(tmp_path, cap
         "error_distribution.png",
         "error_over_time.png",
         "train_vs_test.png",
+        "extraction.png",
     }
     image = QImage(str(graphs["graph2_all_frequencies.png"]))
     assert (image.width(), image.height()) == (12 * 50, 8 * 50)  # inches x dpi

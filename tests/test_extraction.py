@@ -1,0 +1,76 @@
+"""Extraction, not replay: test draws that start at random moments, scored beside the spec's test."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+import engine.evaluation as evaluation
+from engine.config import Config, apply_overrides
+from engine.data import common_period, generate, shifted_draws
+from engine.evaluation import SetMetrics, extraction, known_model_estimate
+from engine.runs import Run
+from tests.conftest import small_config
+
+
+def test_the_common_period_is_when_every_sine_repeats():
+    assert common_period([1.0, 3.0, 5.0, 7.0]) == pytest.approx(1.0)
+    assert common_period([2.0, 6.0, 11.0]) == pytest.approx(1.0)
+    assert common_period([1.5, 2.5]) == pytest.approx(2.0)
+    assert common_period([1.0, 1.1]) == pytest.approx(10.0)
+    assert common_period([1.0, math.sqrt(2)]) == pytest.approx(1.0)  # no common period: the slowest sine's
+
+
+def test_a_shifted_set_follows_the_noise_law_with_shifted_targets_and_zero_start_is_bit_identical():
+    data = Config().data
+    spec = generate(data, 5)
+    assert all(np.array_equal(getattr(generate(data, 5, 0.0), k), getattr(spec, k)) for k in ("t", "mixture", "targets", "components"))
+    shifted = generate(data, 5, 0.37)
+    assert np.allclose(
+        shifted.targets, np.sin(2 * np.pi * np.outer(data.frequencies, 0.37 + np.arange(spec.n_samples) / data.sampling_rate))
+    )
+    assert not np.allclose(shifted.targets, spec.targets)
+    gain = (shifted.components * shifted.targets).mean(axis=1) / (shifted.targets**2).mean(axis=1)
+    phase = data.phase_multiplier * 2 * np.pi
+    assert gain == pytest.approx(np.full(4, 1.0 * np.sin(phase) / phase), abs=0.01)  # E[A] E[cos phi], per-sample draws
+    residual = shifted.components - gain[:, None] * shifted.targets
+    assert residual.std() == pytest.approx(math.sqrt(0.4**2 / 12 / 2), rel=0.1)  # amplitude noise U(0.8, 1.2), drawn per sample
+    draws = shifted_draws(data, 8)
+    assert len({seed for seed, _ in draws}) == 8 and all(0 <= start < 1.0 for _, start in draws)
+    assert {seed for seed, _ in draws}.isdisjoint({data.train_seed, data.test_seed, data.validation_seed})
+
+
+def test_a_model_that_replays_the_t0_curve_scores_zero_on_the_spec_test_and_badly_on_shifted_starts(monkeypatch):
+    data = apply_overrides(Config(), ["data.sampling_rate=100", "data.duration=4"]).data
+    replay = generate(data, data.test_seed).targets  # whatever the input, the t = 0 curve
+
+    monkeypatch.setattr(evaluation, "predict", lambda model, signals, mode, batch_size: replay)
+    spec_test = generate(data, data.test_seed)
+    assert SetMetrics.of(evaluation.predict(None, spec_test, "interleaved", 32), spec_test.targets).mse == 0.0
+    shifted = extraction(None, data, 8, "interleaved", 32).to_dict()
+    assert shifted["draws"] == 8 and shifted["mse"] > 0.3  # about 1 - cos(2 pi f t0) on average: a replay is found out
+    assert shifted["known_model_mse"] < 0.05  # while the estimator that reads S extracts
+    assert len(shifted["per_frequency"]) == 4 and len(shifted["mse_per_draw"]) == 8
+
+
+def test_the_known_model_estimator_extracts_a_noise_free_shifted_signal():
+    data = apply_overrides(Config(), ["data.amp_min=1", "data.amp_max=1", "data.phase_multiplier=0"]).data
+    signals = generate(data, 3, 0.61)
+    estimate = known_model_estimate(signals, data)
+    half = signals.n_samples // 2
+    assert np.abs(estimate[:, half:] - signals.targets[:, half:]).max() < 1e-6
+
+
+def test_metrics_carry_the_extraction_check_and_zero_turns_it_off(tmp_path):
+    run = Run.start(small_config(tmp_path, "training.num_epochs=1", "evaluation.shifted_starts=3"))
+    list(run.epochs())
+    shifted = run.finish()["shifted"]
+    assert shifted["draws"] == 3 and len(shifted["starts"]) == 3 and 0 < shifted["mse"] < 2
+    on_disk = json.loads((run.folder / "metrics.json").read_text())
+    assert on_disk["shifted"]["mse"] == shifted["mse"]
+    off = Run.start(small_config(tmp_path, "training.num_epochs=1", "evaluation.shifted_starts=0"))
+    list(off.epochs())
+    assert "shifted" not in off.finish()
