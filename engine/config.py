@@ -76,6 +76,12 @@ class DataConfig:
     )
     amp_min: float = _f(0.8, "Lower bound of the per-sample amplitude noise A ~ U(amp_min, amp_max).", min=0.0, max=100.0)
     amp_max: float = _f(1.2, "Upper bound of the per-sample amplitude noise.", min=0.0, max=100.0)
+    start_time: str = _f(
+        "zero",
+        "When the training and validation recordings start: zero (the spec's t = 0, the user's method) or random (each draw "
+        "at its own random moment, so a model must extract the sines, not replay one curve). The test set always starts at 0.",
+        choices=("zero", "random"),
+    )
     data_dir: str = _f("data", "Folder that caches generated data sets (keyed by the data settings).")
 
 

@@ -65,6 +65,15 @@ def generate(data: DataConfig, seed: int, start: float = 0.0) -> SignalSet:
     return SignalSet(tuple(float(f) for f in freqs), t, mixture, targets, components)
 
 
+def start_of(data: DataConfig, seed: int) -> float:
+    """When the draw of noise seed ``seed`` starts recording: 0, or with start_time random a moment
+    drawn from the seed (uniform over the common period), so every draw starts elsewhere."""
+    if data.start_time == "zero":
+        return 0.0
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x73746172]))  # a stream of its own ("star")
+    return float(rng.uniform(0.0, common_period(data.frequencies)))
+
+
 def common_period(frequencies: list[float], longest: float = 100.0) -> float:
     """The shortest time after which every frequency's sine repeats (1 s for 1, 3, 5 and 7 Hz); for
     frequencies with no common period under ``longest`` seconds, the slowest one's period."""
@@ -92,13 +101,13 @@ def shifted_draws(data: DataConfig, count: int) -> list[tuple[int, float]]:
 
 
 def training_draw(data: DataConfig, epoch: int) -> SignalSet:
-    """The training set of epoch ``epoch`` (from 0) under fresh noise: epoch 0 is the train_seed set."""
-    if epoch == 0:
-        return generate(data, data.train_seed)
-    return generate(data, int(np.random.SeedSequence([data.train_seed, epoch]).generate_state(1)[0]))
+    """The training set of epoch ``epoch`` (from 0) under fresh noise: epoch 0 is the train_seed set;
+    with start_time random each draw also starts at its own moment."""
+    seed = data.train_seed if epoch == 0 else int(np.random.SeedSequence([data.train_seed, epoch]).generate_state(1)[0])
+    return generate(data, seed, start_of(data, seed))
 
 
-def cache_key(data: DataConfig, seed: int) -> str:
+def cache_key(data: DataConfig, seed: int, start: float = 0.0) -> str:
     """A digest of every setting the data depends on, so a changed setting never reuses a stale file."""
     spec = {
         "format": CACHE_FORMAT,
@@ -108,22 +117,23 @@ def cache_key(data: DataConfig, seed: int) -> str:
         "seed": seed,
         "phase_multiplier": float(data.phase_multiplier),
         "amp": [float(data.amp_min), float(data.amp_max)],
+        **({"start": start} if start else {}),  # sets that start at 0 keep the keys they always had
     }
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def load_or_generate(data: DataConfig, seed: int, data_dir: Path | None = None) -> SignalSet:
-    """Generate a set, reusing the cached copy in ``data_dir`` when its key matches."""
+def load_or_generate(data: DataConfig, seed: int, data_dir: Path | None = None, start: float = 0.0) -> SignalSet:
+    """Generate a set (recording from ``start``), reusing the cached copy in ``data_dir`` when its key matches."""
     if data_dir is None:
-        return generate(data, seed)
-    path = Path(data_dir) / f"signals-{cache_key(data, seed)}.npz"
+        return generate(data, seed, start)
+    path = Path(data_dir) / f"signals-{cache_key(data, seed, start)}.npz"
     if path.exists():
         try:
             with np.load(path, allow_pickle=False) as z:
                 return SignalSet(tuple(z["frequencies"].tolist()), z["t"], z["mixture"], z["targets"], z["components"])
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache file is regenerated below
-    signals = generate(data, seed)
+    signals = generate(data, seed, start)
     buffer = io.BytesIO()
     np.savez(
         buffer,
@@ -150,9 +160,9 @@ class Splits:
 def load_splits(config: Config, data_dir: Path | None = None) -> Splits:
     d = config.data
     return Splits(
-        load_or_generate(d, d.train_seed, data_dir),
-        load_or_generate(d, d.test_seed, data_dir),
-        load_or_generate(d, d.validation_seed, data_dir),
+        load_or_generate(d, d.train_seed, data_dir, start_of(d, d.train_seed)),
+        load_or_generate(d, d.test_seed, data_dir),  # the spec's test: always from t = 0
+        load_or_generate(d, d.validation_seed, data_dir, start_of(d, d.validation_seed)),  # selection rewards extraction
     )
 
 

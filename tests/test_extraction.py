@@ -74,3 +74,27 @@ def test_metrics_carry_the_extraction_check_and_zero_turns_it_off(tmp_path):
     off = Run.start(small_config(tmp_path, "training.num_epochs=1", "evaluation.shifted_starts=0"))
     list(off.epochs())
     assert "shifted" not in off.finish()
+
+
+def test_start_time_zero_keeps_the_users_data_and_random_starts_train_and_validation_elsewhere(tmp_path):
+    from engine.data import load_splits, start_of, training_draw
+
+    config = small_config(tmp_path)
+    zero = load_splits(config, tmp_path / "data")
+    for got, seed in ((zero.train, config.data.train_seed), (zero.test, config.data.test_seed), (zero.validation, config.data.validation_seed)):
+        expected = generate(config.data, seed)
+        assert np.array_equal(got.mixture, expected.mixture) and np.array_equal(got.t, expected.t)  # bit-identical to before
+    assert np.array_equal(training_draw(config.data, 3).t, zero.train.t)
+    moved = apply_overrides(config, ["data.start_time=random"])
+    splits = load_splits(moved, tmp_path / "data")
+    assert splits.test.t[0] == 0.0 and np.array_equal(splits.test.mixture, zero.test.mixture)  # the spec's test stays
+    assert 0 < splits.train.t[0] < 1 and 0 < splits.validation.t[0] < 1 and splits.train.t[0] != splits.validation.t[0]
+    starts = {training_draw(moved.data, epoch).t[0] for epoch in range(4)}
+    assert len(starts) == 4 and start_of(moved.data, 7) == start_of(moved.data, 7)  # fresh per draw, reproducible per seed
+
+
+def test_a_run_with_random_starts_trains_and_reports_its_extraction(tmp_path):
+    run = Run.start(small_config(tmp_path, "data.start_time=random", "training.training_noise=fresh", "training.num_epochs=2"))
+    reports = list(run.epochs())
+    metrics = run.finish()
+    assert len(reports) == 2 and metrics["status"] == "completed" and metrics["shifted"]["draws"] == 8
