@@ -284,3 +284,18 @@ def run_series(
         name = f"{curves[0][0].name} ({len(curves)} seeds)"
         series.append(RunSeries(name, x, np.nanmean(stack, axis=0), np.nanmin(stack, axis=0), np.nanmax(stack, axis=0), len(curves)))
     return series
+
+
+def metric_references(records: Sequence[Any], metric: str) -> dict[str, float]:
+    """The quality references (zero output, known-model estimator) that go with ``metric``, from the
+    first of ``records`` that has them: overall ones, or the frequency's own for a per-frequency metric."""
+    for record in records:
+        reference = record.metrics.get("reference") if isinstance(record.metrics, dict) else None
+        if not isinstance(reference, dict):
+            continue
+        if not metric.startswith("test MSE ") or metric == "test MSE":
+            return {k: reference[k] for k in ("zero_output_mse", "known_model_mse") if isinstance(reference.get(k), (int, float))}
+        for row in reference.get("per_frequency", []):
+            if metric == f"test MSE {format_number(float(row['frequency_hz']))} Hz":
+                return {k: row[k] for k in ("zero_output_mse", "known_model_mse") if isinstance(row.get(k), (int, float))}
+    return {}

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication, QGraphicsItem
 
 from engine.config import Config
 from engine.data import SignalSet
-from engine.experiments import RunSeries, per_frequency_mse, run_series
+from engine.experiments import RunSeries, metric_references, per_frequency_mse, run_series
 from engine.files import atomic_write_bytes
 from engine.history import History
 from engine.numerics import ema, error_histogram, moving_mean, spectrum, spectrum_range
@@ -477,7 +477,10 @@ class RunsFigure(Figure):
         self.items: list[pg.GraphicsObject] = []
         self.series: list[RunSeries] = []
 
-    def show_runs(self, series: list[RunSeries], metric: str, wall_time: bool = False, title: str | None = None) -> None:
+    def show_runs(
+        self, series: list[RunSeries], metric: str, wall_time: bool = False, title: str | None = None, levels: list[tuple[str, float]] = ()
+    ) -> None:
+        """``levels``: reference MSEs (name, value) drawn across the curves, as on every MSE chart."""
         for item in self.items:
             self.plot.removeItem(item)
         self.legend.clear()
@@ -498,17 +501,13 @@ class RunsFigure(Figure):
                 self.items += [low, high, band]
             curve = self.plot.plot(run.x, _positive(run.y), pen=pen(i, 1.6), name=_shortened(run.name))
             self.items.append(curve)
+        xs = [run.x for run in self.series if run.x.size]
+        span = [float(min(x.min() for x in xs)), float(max(x.max() for x in xs))] if xs else [0.0, 1.0]
+        styles = [Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine]
+        for k, (name, value) in enumerate(levels if xs else []):
+            self.items.append(self.plot.plot(span, [value, value], pen=pen("#777777", 1.2, styles[k % 2]), name=name))
         self.legend.setVisible(bool(self.series))
         self.plot.enableAutoRange()
-
-    def csv_text(self) -> str:
-        """The plotted curves as CSV, one block of rows per run."""
-        lines = ["run,x,value,low,high"]
-        for run in self.series:
-            for k in range(run.x.size):
-                bounds = ("", "") if run.low is None else (f"{run.low[k]:.9g}", f"{run.high[k]:.9g}")
-                lines.append(f"{run.name!r},{run.x[k]:.9g},{run.y[k]:.9g},{bounds[0]},{bounds[1]}")
-        return "\n".join(lines) + "\n"
 
 
 def _shortened(name: str, length: int = 48) -> str:
@@ -819,7 +818,10 @@ def report_figures(records: list[RunRecord]) -> list[Figure]:
     for metric, stem in (("train loss", "train_loss_by_run"), ("test MSE", "test_mse_by_run")):
         overlay = RunsFigure()
         overlay.file_stem = stem
-        overlay.show_runs(run_series(records, metric, numbered=True), metric, title=f"{metric[0].upper()}{metric[1:]} by run")
+        levels = reference_levels(metric_references(records, metric)) if metric != "train loss" else []
+        overlay.show_runs(
+            run_series(records, metric, numbered=True), metric, title=f"{metric[0].upper()}{metric[1:]} by run", levels=levels
+        )
         figures.append(overlay)
     frequencies = sorted({f for r in records for f in per_frequency_mse(r.metrics)})
     bars = BarsFigure("Test MSE per frequency, by run", "per_frequency_test_mse_by_run")

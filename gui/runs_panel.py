@@ -24,9 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.experiments import Comparison, ComparisonColumn, compare, matches, metric_names, run_series
+from engine.experiments import Comparison, ComparisonColumn, compare, matches, metric_names, metric_references, run_series
 from engine.runs import RunRecord, is_active, list_runs, load_run
-from gui.figures import RunsFigure
+from gui.figures import RunsFigure, reference_levels
 from gui.run_details import RunDetails
 from gui.widgets import button_row
 
@@ -199,8 +199,9 @@ class RunsPanel(QWidget):
         self.details.show_records(self.selected())
 
     def overlay_selected(self) -> None:
-        metric, wall_time = self.metric.currentText(), self.x_axis.currentText() == "wall time"
-        self.overlay.show_runs(run_series(self.selected(), metric, wall_time, self.merge_seeds.isChecked()), metric, wall_time)
+        metric, wall_time, records = self.metric.currentText(), self.x_axis.currentText() == "wall time", self.selected()
+        levels = reference_levels(metric_references(records, metric))
+        self.overlay.show_runs(run_series(records, metric, wall_time, self.merge_seeds.isChecked()), metric, wall_time, levels=levels)
 
     def _notes_saved(self, folder: Path) -> None:
         self.refresh()

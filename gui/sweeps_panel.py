@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from engine.config import Config, ConfigError, format_number, parse_value
 from engine.files import atomic_write_text
 from engine.sweeps import SAMPLERS, SweepSpec, describe, load_sweep
+from gui.figures import BarsFigure
 from gui.runs_panel import NumberItem
 from gui.sweep_figures import ObjectiveFigure, ParallelCoordinatesFigure, SensitivityFigure
 from gui.widgets import button_row
@@ -95,6 +96,9 @@ class SweepsPanel(QWidget):
         self.objective = ObjectiveFigure()
         self.sensitivity = SensitivityFigure()
         self.parallel = ParallelCoordinatesFigure()
+        self.importance = BarsFigure(
+            "Parameter importance (Optuna's fANOVA), once the sweep has ended", "importance", "importance", log=False
+        )
         self.timer = QTimer(self, interval=POLL_MS)
         self.timer.timeout.connect(self.refresh)
         self.setLayout(self._layout())
@@ -117,6 +121,7 @@ class SweepsPanel(QWidget):
                 ("Start", self.start),
                 ("Stop", self.stop),
                 ("Load best into the editor", self.load_best),
+                *([("Open in optuna-dashboard", self.open_dashboard)] if dashboard_command() else []),
             ]
         )
         left = QWidget()
@@ -129,6 +134,7 @@ class SweepsPanel(QWidget):
         figures.addTab(self.objective, "Objective")
         figures.addTab(self.sensitivity, "Sensitivity")
         figures.addTab(self.parallel, "Parallel coordinates")
+        figures.addTab(self.importance, "Importance")
         splitter = QSplitter()
         splitter.addWidget(left)
         splitter.addWidget(figures)
@@ -234,7 +240,7 @@ class SweepsPanel(QWidget):
     def refresh(self) -> None:
         if self.spec is None:
             return
-        from engine.sweep_runner import load_study, storage_for, trial_rows
+        from engine.sweep_runner import importances, load_study, storage_for, trial_rows
 
         folder = self.sweeps_dir / self.spec.study
         if not (folder / "study.journal").exists():
@@ -250,6 +256,9 @@ class SweepsPanel(QWidget):
         if spec.parameters:
             self.sensitivity.set_rows(self.rows, spec.parameters)
             self.parallel.set_rows(self.rows, spec.parameters)
+        if self.process is None:  # fANOVA fits a forest: once the sweep has ended, not on every tick
+            weights = importances(study)
+            self.importance.set_bars(list(weights), [("importance", list(weights.values()))])
 
     def _fill_table(self) -> None:
         columns = [c for c in (self.rows[0] if self.rows else {}) if c != "run_dir"]
@@ -274,6 +283,13 @@ class SweepsPanel(QWidget):
         run_dir = items[0].data(256) if items else ""
         if run_dir:
             self.open_run.emit(Path(run_dir.split(";")[0]))
+
+    def open_dashboard(self) -> None:
+        """The study in optuna-dashboard (when installed), served from its journal file."""
+        journal = self.sweeps_dir / self.spec.study / "study.journal" if self.spec else None
+        if journal is not None and journal.exists():
+            QProcess.startDetached(dashboard_command(), [str(journal)])
+            self.message.emit(f"optuna-dashboard started on {journal}")
 
     def best_config(self) -> Config | None:
         done = [r for r in self.rows if r.get("validation_mse") is not None]

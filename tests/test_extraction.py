@@ -81,7 +81,11 @@ def test_start_time_zero_keeps_the_users_data_and_random_starts_train_and_valida
 
     config = small_config(tmp_path)
     zero = load_splits(config, tmp_path / "data")
-    for got, seed in ((zero.train, config.data.train_seed), (zero.test, config.data.test_seed), (zero.validation, config.data.validation_seed)):
+    for got, seed in (
+        (zero.train, config.data.train_seed),
+        (zero.test, config.data.test_seed),
+        (zero.validation, config.data.validation_seed),
+    ):
         expected = generate(config.data, seed)
         assert np.array_equal(got.mixture, expected.mixture) and np.array_equal(got.t, expected.t)  # bit-identical to before
     assert np.array_equal(training_draw(config.data, 3).t, zero.train.t)

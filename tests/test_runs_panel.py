@@ -86,6 +86,9 @@ def test_overlay_any_metric_and_seeds_as_mean_and_spread(panel):
     assert "test MSE 1 Hz" in [panel.metric.itemText(i) for i in range(panel.metric.count())]
     panel.metric.setCurrentText("test MSE 1 Hz")
     assert [s.name for s in panel.overlay.series] and len(panel.overlay.series) == 2
+    reference = panel.selected()[0].metrics["reference"]["per_frequency"][0]
+    levels = {item.name(): item.yData[0] for item in panel.overlay.items if item.name() in ("outputs zeros", "known-model estimator")}
+    assert levels == {"outputs zeros": reference["zero_output_mse"], "known-model estimator": reference["known_model_mse"]}
     panel.merge_seeds.setChecked(True)
     (group,) = panel.overlay.series
     assert group.runs == 2 and (group.low <= group.y).all() and (group.y <= group.high).all()
