@@ -376,10 +376,10 @@ def threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(workers, 1))
 
 
-def run_workers(study: str, storage_url: str | None, sweep_dir: Path, workers: int) -> tuple[bool, set[str]]:
+def run_workers(study: str, storage_url: str | None, sweep_dir: Path, workers: int, threads: int | None = None) -> tuple[bool, set[str]]:
     """Start ``workers`` processes and wait for them; (stopped by Ctrl-C, the workers' names)."""
     stop = CONTEXT.Event()
-    threads = threads_per_worker(workers)
+    threads = threads or threads_per_worker(workers)
     processes = [
         CONTEXT.Process(target=_worker_main, args=(WorkerJob(study, storage_url, sweep_dir, k, threads), stop), name=f"sweep-worker-{k}")
         for k in range(workers)
@@ -405,10 +405,13 @@ def sweep(
     join: str | None = None,
     figures: SweepFigures | None = None,
     spec_text: str | None = None,
+    threads: int | None = None,
 ) -> tuple[Path, bool]:
     """Run (or join, or continue) a sweep; write its folder's outputs. Returns the folder and whether Ctrl-C stopped it."""
     if workers < 1:
         raise ConfigError([ConfigProblem("--workers", f"{workers} is not allowed; allowed: 1 or more")])
+    if threads is not None and threads < 1:
+        raise ConfigError([ConfigProblem("--threads", f"{threads} is not allowed; allowed: 1 or more")])
     name = join if join is not None else spec.study
     sweep_dir = Path(sweeps_dir) / name
     storage = storage_for(storage_url, sweep_dir, spec.heartbeat if spec else 10)
@@ -422,7 +425,7 @@ def sweep(
         with held(sweep_dir / ".ask.lock"):
             fail_dead_workers_trials(study, sweep_dir)
     retry_lost(study)
-    interrupted, ended = run_workers(name, storage_url, sweep_dir, workers)
+    interrupted, ended = run_workers(name, storage_url, sweep_dir, workers, threads)
     fail_dead_workers_trials(study, sweep_dir, ended)  # every worker of this command has ended: none of its trials stays RUNNING
     retry_lost(study)  # queued for whoever continues the sweep
     write_outputs(study, spec, sweep_dir, figures)

@@ -82,7 +82,10 @@ class SweepsPanel(QWidget):
         self.trials = QSpinBox(minimum=1, maximum=10_000, value=12)
         self.epochs = QSpinBox(minimum=1, maximum=100_000, value=20)
         self.pruning = QCheckBox("prune poor trials (median)")
-        self.workers = QSpinBox(minimum=1, maximum=max(os.cpu_count() or 1, 1) * 4, value=os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+        self.workers = QSpinBox(minimum=1, maximum=cores * 4, value=max(1, cores - 1))  # a core left for the window
+        self.workers.setToolTip("Worker processes; the default leaves one core to the window so it stays responsive")
+        self._study: Any = None  # the open study, kept between refreshes: its storage reads only what is new
         self.space = QPlainTextEdit("model.hidden_size: [64, 128, 256]\ntraining.learning_rate: 1e-4..1e-2 log\n")
         self.space.setToolTip(SPACE_HINT)
         self.summary = QLabel("Build a search space from the experiment in the editor, or open a sweep file.")
@@ -197,7 +200,7 @@ class SweepsPanel(QWidget):
             self.summary.setText("<b>The sweep file has problems:</b><br>" + "<br>".join(exc.messages))
             self._set_running(False)
             return False
-        self.spec_path = Path(path)
+        self.spec_path, self._study = Path(path), None
         self.summary.setText(f"<b>{path}</b><br>" + "<br>".join(describe(self.spec)))
         self._set_running(False)
         self.refresh()
@@ -210,7 +213,9 @@ class SweepsPanel(QWidget):
         self.process = QProcess(self)
         self.process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
         self.process.finished.connect(self._finished)
-        arguments = [str(ROOT / "main.py"), "sweep", "--spec", str(self.spec_path), "--workers", str(self.workers.value())]
+        workers = self.workers.value()
+        threads = max(1, ((os.cpu_count() or 1) - 1) // workers)  # the cores but one, shared: the window keeps its own
+        arguments = [str(ROOT / "main.py"), "sweep", "--spec", str(self.spec_path), "--workers", str(workers), "--threads", str(threads)]
         self.process.start(sys.executable, [*arguments, "--sweeps-dir", str(self.sweeps_dir)])
         self._set_running(True)
         self.timer.start()
@@ -245,11 +250,13 @@ class SweepsPanel(QWidget):
         folder = self.sweeps_dir / self.spec.study
         if not (folder / "study.journal").exists():
             return
-        try:
-            study, spec = load_study(self.spec.study, storage_for(None, folder))
-        except Exception as exc:  # a study being created, or another sweep's: say so, keep the last table
-            self.message.emit(f"cannot read the study yet: {exc.__class__.__name__}")
-            return
+        if self._study is None or self._study[0].study_name != self.spec.study:
+            try:
+                self._study = load_study(self.spec.study, storage_for(None, folder))
+            except Exception as exc:  # a study being created, or another sweep's: say so, keep the last table
+                self.message.emit(f"cannot read the study yet: {exc.__class__.__name__}")
+                return
+        study, spec = self._study
         self.rows = trial_rows(study, spec)
         self._fill_table()
         self.objective.set_rows(self.rows)

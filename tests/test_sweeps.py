@@ -88,6 +88,10 @@ def test_a_bad_sweep_file_on_the_command_line_is_exit_2_and_writes_nothing(tmp_p
     spec = sweep_file(tmp_path, "base: base.yaml\nparameters:\n  model.hidden_siz: [8]\n")
     done = run_sweep("--spec", str(spec), "--sweeps-dir", str(tmp_path / "sweeps"), cwd=tmp_path, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr and "model.hidden_size" in done.stderr
+    good = sweep_file(tmp_path, "base: base.yaml\nexperiments: [{model.hidden_size: 8}]\n")
+    for option, value in (("--workers", "0"), ("--threads", "0")):
+        done = run_sweep("--spec", str(good), "--sweeps-dir", str(tmp_path / "sweeps"), option, value, cwd=tmp_path, timeout=120)
+        assert done.returncode == 2 and f"{option}: 0 is not allowed" in done.stderr
     assert not (tmp_path / "sweeps").exists()
 
 
