@@ -204,6 +204,7 @@ class MainWindow(QMainWindow):
 
     def on_edited(self, config: Config | None, errors: list[str]) -> None:
         self.config = config
+        self.sweeps.current = config
         self.start_action.setEnabled(config is not None and self.thread is None)
         if config is not None:
             self.preview.set_config(config)

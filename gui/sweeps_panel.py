@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -32,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.config import Config, ConfigError, format_number, parse_value
+from engine.config import SECTION_TYPES, Config, ConfigError, format_number, parse_value, schema_fields
 from engine.files import atomic_write_text
 from engine.sweeps import SAMPLERS, SweepSpec, describe, load_sweep
 from gui.figures import BarsFigure
@@ -43,6 +44,30 @@ from gui.widgets import button_row
 ROOT = Path(__file__).resolve().parent.parent
 POLL_MS = 2000
 SPACE_HINT = "one per line:  key: [choice, choice]   or   key: low..high   (add  log  for a log scale)"
+
+
+def searchable_keys() -> list[str]:
+    """The settings a search space can vary: numbers, and text with a fixed set of choices."""
+    keys = []
+    for section in SECTION_TYPES:
+        for f in schema_fields(section):
+            if isinstance(f.default, bool) or not (isinstance(f.default, (int, float)) or "choices" in f.metadata):
+                continue
+            keys.append(f"{section}.{f.name}")
+    return keys
+
+
+def space_line(key: str, value: Any, kind: str) -> str:
+    """A line of the space editor around the editor's current value: choices, a range (half to twice),
+    or a log range (a tenth to ten times)."""
+    if kind == "choices" or not isinstance(value, (int, float)):
+        return f"{key}: [{format_number(value)}]"
+    low, high = (value / 10, value * 10) if kind == "log range" else (value / 2, value * 2)
+    if isinstance(value, int):
+        low, high = max(1, round(low)), max(2, round(high))
+    else:  # 0.003 / 10 is 0.00030000000000000003: show the value a person would type
+        low, high = float(f"{low:.6g}"), float(f"{high:.6g}")
+    return f"{key}: {format_number(low)}..{format_number(high)}" + (" log" if kind == "log range" else "")
 
 
 def space_lines(text: str) -> dict[str, Any]:
@@ -88,6 +113,12 @@ class SweepsPanel(QWidget):
         self._study: Any = None  # the open study, kept between refreshes: its storage reads only what is new
         self.space = QPlainTextEdit("model.hidden_size: [64, 128, 256]\ntraining.learning_rate: 1e-4..1e-2 log\n")
         self.space.setToolTip(SPACE_HINT)
+        self.current: Config | None = None  # the experiment in the editor: where a picked setting's values start
+        self.key_picker = QComboBox()
+        self.key_picker.addItems(searchable_keys())
+        self.key_picker.setCurrentText("model.hidden_size")
+        self.kind = QComboBox()
+        self.kind.addItems(["choices", "range", "log range"])
         self.summary = QLabel("Build a search space from the experiment in the editor, or open a sweep file.")
         self.summary.setWordWrap(True)
         self.table = QTableWidget(0, 0)
@@ -115,6 +146,11 @@ class SweepsPanel(QWidget):
         form.addRow("Epochs per trial", self.epochs)
         form.addRow("", self.pruning)
         form.addRow("Workers", self.workers)
+        pick = QHBoxLayout()
+        pick.addWidget(self.key_picker, 1)
+        pick.addWidget(self.kind)
+        pick.addLayout(button_row([("Add to the space", self.add_picked)]))
+        form.addRow("Setting", pick)
         form.addRow(QLabel("Search space (" + SPACE_HINT + ")"))
         form.addRow(self.space)
         self.buttons = button_row(
@@ -158,6 +194,14 @@ class SweepsPanel(QWidget):
             buttons[name].setEnabled(not running)
 
     # ----- the sweep file -------------------------------------------------------------------
+    def add_picked(self) -> None:
+        """The picked setting as a line of the space, starting from its value in the editor (edit it there)."""
+        key = self.key_picker.currentText()
+        section, _, name = key.partition(".")
+        value = getattr(getattr(self.current or Config(), section), name)
+        text = self.space.toPlainText().rstrip("\n")
+        self.space.setPlainText((text + "\n" if text else "") + space_line(key, value, self.kind.currentText()) + "\n")
+
     def build_from_form(self) -> Path | None:
         """Write a sweep file beside the editor's config from the fields here; checked like any sweep file."""
         if self.base_path is None:

@@ -56,3 +56,23 @@ def test_a_bad_space_is_named_in_the_tab_and_start_stays_off(qtbot, tmp_path):
     assert panel.build_from_form() is None
     assert "did you mean 'model.hidden_size'" in panel.summary.text()
     assert not panel._buttons()["Start"].isEnabled()
+
+
+def test_a_setting_picked_from_the_form_joins_the_space_around_its_current_value(qtbot, tmp_path):
+    from gui.sweeps_panel import searchable_keys
+
+    assert {"model.hidden_size", "training.learning_rate", "training.lr_schedule"} <= set(searchable_keys())
+    assert "data.data_dir" not in searchable_keys()  # a folder is not a search dimension
+    panel = SweepsPanel()
+    qtbot.addWidget(panel)
+    panel.current = small_config(tmp_path)
+    panel.space.setPlainText("")
+    for key, kind in (("model.hidden_size", "range"), ("training.learning_rate", "log range"), ("training.lr_schedule", "choices")):
+        panel.key_picker.setCurrentText(key)
+        panel.kind.setCurrentText(kind)
+        panel.add_picked()
+    assert space_lines(panel.space.toPlainText()) == {
+        "model.hidden_size": {"low": 8, "high": 32, "log": False},
+        "training.learning_rate": {"low": 0.0003, "high": 0.03, "log": True},
+        "training.lr_schedule": ["constant"],
+    }
