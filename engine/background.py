@@ -19,7 +19,6 @@ from multiprocessing.connection import Connection, wait
 
 import torch
 
-from engine.evaluation import quality_references
 from engine.events import EpochDone, RunEvent, RunFinished, RunJob, RunStarted
 from engine.runs import Run, active
 from engine.trainer import TrainingControl
@@ -40,7 +39,7 @@ def started_event(run: Run) -> RunStarted:
         targets=test.targets[:, :window].copy(),
         history=run.session.history,
         dpi=run.config.visualization.dpi,
-        reference=quality_references(test, run.config.data),
+        reference=run.reference,
     )
 
 

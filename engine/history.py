@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from engine.config import format_number
+
 
 @dataclass(frozen=True)
 class EpochReport:
@@ -39,12 +41,6 @@ class EpochReport:
 
 SCALARS = ("epoch", "train_loss", "test_mse", "validation_mse", "learning_rate", "epoch_seconds", "wall_seconds")
 PER_FREQUENCY_PREFIX, PER_FREQUENCY_SUFFIX = "test_mse_", "hz"
-
-
-def hz_label(frequency: float) -> str:
-    """A frequency as the shortest text that reads back exactly: 1, 2.5, 0.123456789."""
-    text = repr(float(frequency))
-    return text[:-2] if text.endswith(".0") else text
 
 
 def _cell(value: float) -> str:
@@ -128,7 +124,7 @@ class History:
 
     # ----- one CSV form -------------------------------------------------------------------------
     def csv_columns(self) -> list[str]:
-        per = [f"{PER_FREQUENCY_PREFIX}{hz_label(f)}{PER_FREQUENCY_SUFFIX}" for f in self.frequencies]
+        per = [f"{PER_FREQUENCY_PREFIX}{format_number(f)}{PER_FREQUENCY_SUFFIX}" for f in self.frequencies]
         return ["epoch", "train_loss", "test_mse", *per, "validation_mse", "learning_rate", "epoch_seconds", "wall_seconds"]
 
     def to_csv(self) -> str:

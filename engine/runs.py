@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import io
 import json
 import math
@@ -208,6 +209,11 @@ class Run:
             stale.unlink(missing_ok=True)  # a write cut short by a kill; the file it was replacing is intact
         return cls(Path(folder), config, payload, data_dir)
 
+    @functools.cached_property
+    def reference(self) -> dict[str, Any]:
+        """The test set's quality references: drawn before epoch 1 and written into metrics.json, computed once."""
+        return quality_references(self.splits.test, self.config.data)
+
     def _write(self, write) -> None:
         try:
             write()
@@ -263,14 +269,14 @@ class Run:
             "device": str(self.device),
             "epochs_completed": self.session.epoch,
             "best_epoch": self.session.best_epoch,
-            "validation_mse": selected_validation_mse(history),
+            "validation_mse": selected_validation_mse(history, self.session.best_epoch),
             "selected_by": t.selection,
             "evaluated_checkpoint": source.name,
             "seconds_per_epoch": statistics.median(seconds) if seconds else None,
             "wall_seconds": self.session.elapsed,
             "time_to_test_mse": {str(level): history.time_to(level) for level in QUALITY_LEVELS},
             **self.evaluation.to_dict(),
-            "reference": quality_references(self.splits.test, self.config.data),
+            "reference": self.reference,
             "memorisation": check.to_dict(),
             **({"shifted": shifted.to_dict()} if shifted is not None else {}),
             "environment": environment(self.config, self.device),
@@ -290,11 +296,11 @@ class Run:
         return metrics
 
 
-def selected_validation_mse(history: History) -> float | None:
-    """The validation MSE of the epoch best.pt holds (None when selection is by training loss)."""
-    best = history.best_index()
-    value = None if best is None else float(history.validation_mse[best])
-    return value if value is not None and np.isfinite(value) else None
+def selected_validation_mse(history: History, best_epoch: int) -> float | None:
+    """The validation MSE of ``best_epoch``, the epoch best.pt holds (None when selection is by training loss)."""
+    rows = np.flatnonzero(history.epoch == best_epoch)
+    value = float(history.validation_mse[rows[0]]) if rows.size else math.nan
+    return value if math.isfinite(value) else None
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,6 @@ from optuna.trial import FrozenTrial, TrialState
 from engine.config import ConfigError, ConfigProblem, format_number
 from engine.experiments import RunNotes, describe_changes
 from engine.files import atomic_write_text
-from engine.history import hz_label
 from engine.runs import Run
 from engine.sweeps import Parameter, SweepError, SweepSpec, base_values, settings_of
 from engine.trainer import TrainingControl
@@ -353,7 +352,7 @@ def _record(trial: optuna.Trial, results: list[dict[str, Any]]) -> None:
     per: dict[str, list[float]] = {}
     for m in results:
         for row in m.get("test", {}).get("per_frequency", []):
-            per.setdefault(hz_label(row["frequency_hz"]), []).append(row["mse"])
+            per.setdefault(format_number(row["frequency_hz"]), []).append(row["mse"])
     if tests:
         trial.set_user_attr("test_mse", statistics.fmean(tests))
     trial.set_user_attr("test_mse_per_frequency", {hz: statistics.fmean(v) for hz, v in per.items()})

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QProcess, QTimer, Signal
+from PySide6.QtCore import QProcess, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.config import SECTION_TYPES, Config, ConfigError, format_number, parse_value, schema_fields
+from engine.experiments import ComparisonColumn
 from engine.files import atomic_write_text
 from engine.sweeps import SAMPLERS, SweepSpec, describe, load_sweep
 from gui.figures import BarsFigure
@@ -43,6 +44,7 @@ from gui.widgets import button_row
 
 ROOT = Path(__file__).resolve().parent.parent
 POLL_MS = 2000
+RUN_DIR_ROLE = Qt.ItemDataRole.UserRole + 1  # a trials-table cell's run folder(s)
 SPACE_HINT = "one per line:  key: [choice, choice]   or   key: low..high   (add  log  for a log scale)"
 
 
@@ -324,14 +326,14 @@ class SweepsPanel(QWidget):
                     item = NumberItem(value, _column(column))
                 else:
                     item = QTableWidgetItem("—" if value is None else format_number(value))
-                item.setData(256, row.get("run_dir", ""))
+                item.setData(RUN_DIR_ROLE, row.get("run_dir", ""))
                 self.table.setItem(r, c, item)
         self.table.setSortingEnabled(True)
         self.table.resizeColumnsToContents()
 
     def _open_selected(self) -> None:
         items = self.table.selectedItems()
-        run_dir = items[0].data(256) if items else ""
+        run_dir = items[0].data(RUN_DIR_ROLE) if items else ""
         if run_dir:
             self.open_run.emit(Path(run_dir.split(";")[0]))
 
@@ -358,14 +360,9 @@ class SweepsPanel(QWidget):
         self.load_config.emit(config)
 
 
-def _column(name: str):
-    from engine.experiments import ComparisonColumn
-
-    if name == "number":
-        return ComparisonColumn(name, digits=0)
-    if name == "seconds":
-        return ComparisonColumn(name, digits=1)
-    return ComparisonColumn(name, digits=5)
+def _column(name: str) -> ComparisonColumn:
+    """How a trials-table number is shown: trial numbers whole, seconds to a tenth, MSEs as the Runs tab shows them."""
+    return ComparisonColumn(name, digits={"number": 0, "seconds": 1}.get(name, 5))
 
 
 def _dump(yaml: Any, document: dict[str, Any]) -> str:

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.history import EpochReport, History, hz_label
+from engine.config import format_number
+from engine.history import EpochReport, History
 from engine.runs import Run
 from tests.conftest import small_config
 
@@ -63,7 +64,7 @@ def test_a_checkpoint_from_before_history_migrates_its_row_wise_history():
 
 
 def test_frequency_labels_are_short_and_exact():
-    assert [hz_label(f) for f in (1.0, 2.5, 0.1 + 0.2)] == ["1", "2.5", "0.30000000000000004"]
+    assert [format_number(f) for f in (1.0, 2.5, 0.1 + 0.2)] == ["1", "2.5", "0.30000000000000004"]
 
 
 def test_a_resumed_run_keeps_its_whole_history_in_one_shape(tmp_path):

@@ -34,10 +34,12 @@ def sweep_file(tmp_path: Path, text: str) -> Path:
     return path
 
 
+def sweep_command(*args: str) -> list[str]:
+    return [sys.executable, str(ROOT / "main.py"), "sweep", "--no-graphs", *args]
+
+
 def run_sweep(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), "sweep", "--no-graphs", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
-    )
+    return subprocess.run(sweep_command(*args), cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
 def trials_csv(folder: Path) -> list[dict[str, str]]:
@@ -132,18 +134,7 @@ def test_an_experiments_only_sweep_stopped_by_ctrl_c_continues_without_repeating
         "  - {model.hidden_size: 8}\n  - {model.hidden_size: 12}\n  - {model.hidden_size: 16}\n",
     )
     sweeps = tmp_path / "sweeps"
-    command = [
-        sys.executable,
-        str(ROOT / "main.py"),
-        "sweep",
-        "--no-graphs",
-        "--spec",
-        str(spec),
-        "--sweeps-dir",
-        str(sweeps),
-        "--workers",
-        "1",
-    ]
+    command = sweep_command("--spec", str(spec), "--sweeps-dir", str(sweeps), "--workers", "1")
     process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     storage = None
 
@@ -239,18 +230,7 @@ def test_on_postgresql_a_worker_killed_mid_trial_has_its_trial_retried_and_the_s
         "base: base.yaml\nstudy: shared\nsampler: random\ntrials: 3\nheartbeat: 1\nparameters:\n  model.hidden_size: [8, 12, 16]\n",
     )
     first = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "main.py"),
-            "sweep",
-            "--no-graphs",
-            "--spec",
-            str(spec),
-            "--storage",
-            postgres_url,
-            "--sweeps-dir",
-            str(tmp_path / "a"),
-        ],
+        sweep_command("--spec", str(spec), "--storage", postgres_url, "--sweeps-dir", str(tmp_path / "a")),
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
