@@ -187,6 +187,12 @@ def worker_name(pid: int, index: int) -> str:
     return f"{socket.gethostname()}-{pid}-{index}"
 
 
+def beats(storage: optuna.storages.BaseStorage) -> bool:
+    """Whether workers must beat on this storage. Optuna wraps an RDBStorage in a caching storage, so
+    the storage is asked, as optimize() asks it, not checked for its class."""
+    return optuna.storages._heartbeat.is_heartbeat_enabled(storage)
+
+
 def _embedded(study: optuna.Study) -> bool:
     return isinstance(study._storage, optuna.storages.JournalStorage)
 
@@ -262,7 +268,7 @@ class Worker:
             if done + sum(t.state == TrialState.RUNNING for t in trials) >= self.spec.total_trials:
                 return WAIT
             trial = self.study.ask()
-            if not embedded:  # beat at once: a trial killed before its first beat could never be found stale
+            if beats(self.study._storage):  # beat at once: a trial killed before its first beat could never be found stale
                 self.study._storage.record_heartbeat(trial._trial_id)
             trial.set_user_attr("worker", self.name)
             return trial
@@ -271,7 +277,7 @@ class Worker:
     def _heartbeat(self, trial: optuna.Trial) -> Iterator[None]:
         """Optuna beats only inside optimize(); with ask/tell on a database the worker beats itself."""
         storage = self.study._storage
-        if _embedded(self.study) or not isinstance(storage, optuna.storages.RDBStorage):
+        if not beats(storage):
             yield
             return
         stop = threading.Event()

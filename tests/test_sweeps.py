@@ -217,7 +217,9 @@ def postgres_url():
         subprocess.run(
             [*as_postgres, str(binaries / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "sweeps"], check=True
         )
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/sweeps"
+        url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/sweeps"
+        optuna.storages.RDBStorage(url)  # Optuna's tables, made once: two processes creating them at once collide
+        yield url
     finally:
         subprocess.run([*as_postgres, str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
         shutil.rmtree(folder, ignore_errors=True)
@@ -289,3 +291,28 @@ def test_the_sweep_figures_show_each_trial_the_best_so_far_and_each_parameter(qt
     choices_x = sensitivity.panels[0][1].xData
     assert choices_x.tolist() == [0.0, 1.0, 0.0]  # the choices' places, pruned trial left out
     assert [p[0].titleLabel.text for p in sensitivity.panels] == ["model.hidden_size", "training.learning_rate"]
+
+
+def test_on_postgresql_a_healthy_trial_keeps_beating_and_is_never_taken_for_stale(tmp_path, postgres_url):
+    base_file(tmp_path, "training.num_epochs=100000")  # runs until the test stops it
+    spec = sweep_file(tmp_path, "base: base.yaml\nstudy: beating\nheartbeat: 1\nexperiments:\n  - {model.hidden_size: 8}\n")
+    command = sweep_command("--spec", str(spec), "--storage", postgres_url, "--sweeps-dir", str(tmp_path / "s"), "--workers", "1")
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    storage = optuna.storages.RDBStorage(postgres_url, heartbeat_interval=1, grace_period=3)
+
+    def running_since() -> float | None:
+        try:
+            trials = optuna.load_study(study_name="beating", storage=storage).get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        except KeyError:
+            return None
+        return trials[0].datetime_start.timestamp() if trials else None
+
+    wait_for(lambda: running_since() is not None, "the trial to start")
+    started = running_since()
+    wait_for(lambda: time.time() - started > 5 or process.poll() is not None, "the trial to outlive the grace period")
+    study = optuna.load_study(study_name="beating", storage=storage)
+    optuna.storages.fail_stale_trials(study)  # what any other worker does before it asks for a trial
+    assert process.poll() is None, "the trial ended before the grace period: make it longer"
+    assert [t.state for t in study.get_trials(deepcopy=False)] == [TrialState.RUNNING]  # still beating, not failed
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=120)
