@@ -52,10 +52,16 @@ def summary(name: str, seed: int, metrics: dict, seconds: float) -> str:
     validation = metrics.get("validation_mse")
     check = metrics["memorisation"]
     lowest_z = min(row["z"] for row in check["per_frequency"])
+    shifted = metrics.get("shifted")
+    extraction = ""
+    if shifted:
+        per_shifted = " ".join(f"{row['mse']:.5f}" for row in shifted["per_frequency"])
+        extraction = f"extraction {shifted['mse']:.5f} ({per_shifted}) known model {shifted['known_model_mse']:.5f}  "
     return (
         f"{name:<9} model seed {seed}  {metrics['epochs_completed']:>4} epochs  {seconds:6.1f} s wall  "
         f"val {'-' if validation is None else f'{validation:.5f}'}  "
         f"test {metrics['test']['mse']:.5f} ({' '.join(f'{m:.5f}' for m in per_test)})  train {metrics['train']['mse']:.5f}  "
+        f"{extraction}"
         f"gap {metrics['generalization_gap']:.1%} (worst {hz:g} Hz {gaps[worst]:.1%}) "
         f"{'PASS' if metrics['generalization_pass'] else 'FAIL'}  "
         f"{'MEMORISED' if check['memorised'] else 'not memorised'} (lowest z {lowest_z:.2f})  "
