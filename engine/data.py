@@ -47,13 +47,14 @@ class SignalSet:
         return inputs, self.targets.reshape(-1).astype(np.float32)
 
 
-def generate(data: DataConfig, seed: int, start: float = 0.0) -> SignalSet:
+def generate(data: DataConfig, seed: int, start: float | np.ndarray = 0.0) -> SignalSet:
     """Draw a fresh amplitude and phase at every sample for every frequency (never once per signal);
-    ``start``: the moment the recording starts (the spec's sets all start at t = 0)."""
+    ``start``: the moment the recording starts (the spec's sets all start at t = 0), or one offset
+    per sample for a set cut into pieces recorded at different moments."""
     freqs = np.asarray(data.frequencies, dtype=np.float64)
     n = samples_per_block(data.sampling_rate, data.duration)
     t = np.arange(n, dtype=np.float64) / data.sampling_rate
-    if start:
+    if np.any(start):
         t = t + start
     rng = np.random.default_rng(seed)
     amplitude = rng.uniform(data.amp_min, data.amp_max, size=(n, freqs.size))
@@ -100,11 +101,25 @@ def shifted_draws(data: DataConfig, count: int) -> list[tuple[int, float]]:
     return draws
 
 
-def training_draw(data: DataConfig, epoch: int) -> SignalSet:
+def training_draw(data: DataConfig, epoch: int, segments: int = 1) -> SignalSet:
     """The training set of epoch ``epoch`` (from 0) under fresh noise: epoch 0 is the train_seed set;
-    with start_time random each draw also starts at its own moment."""
+    with start_time random each draw also starts at its own moment, and each of ``segments``
+    pieces (streams mode) at a moment of its own."""
     seed = data.train_seed if epoch == 0 else int(np.random.SeedSequence([data.train_seed, epoch]).generate_state(1)[0])
-    return generate(data, seed, start_of(data, seed))
+    if segments <= 1 or data.start_time == "zero":
+        return generate(data, seed, start_of(data, seed))
+    return generate(data, seed, segment_starts(data, seed, segments))
+
+
+def segment_starts(data: DataConfig, seed: int, segments: int) -> np.ndarray:
+    """Per-sample time offsets that make each of ``segments`` contiguous pieces (the tail joins the
+    last) a recording that starts at its own random moment, drawn from the seed."""
+    n = samples_per_block(data.sampling_rate, data.duration)
+    length = n // segments
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x7365676D]))  # a stream of its own ("segm")
+    starts = rng.uniform(0.0, common_period(data.frequencies), size=segments)
+    piece = np.minimum(np.arange(n) // length, segments - 1)
+    return starts[piece] - piece * length / data.sampling_rate
 
 
 def cache_key(data: DataConfig, seed: int, start: float = 0.0) -> str:

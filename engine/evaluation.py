@@ -9,6 +9,7 @@ import torch
 
 from engine.config import DataConfig
 from engine.data import SignalSet, generate, shifted_draws
+from engine.known_model import known_model_estimate
 from engine.model import FrequencyLSTM
 
 MEMORISED_Z = -2.0
@@ -124,38 +125,6 @@ def evaluate(model: FrequencyLSTM, train: SignalSet, test: SignalSet, mode: str,
         test_pred,
         train_pred,
     )
-
-
-def known_model_estimate(signals: SignalSet, data: DataConfig, chunk: int = 2048) -> np.ndarray:
-    """Each target estimated from S as the LSTM sees it, causally, by an estimator that knows the
-    signal model: at every sample, the Bayesian least-squares fit of a sine and cosine at each known
-    frequency to S so far, mapped to the unit, phase-free target through the noise law's mean gain
-    and phase. The prior (components of that gain, in any phase) and the noise variance come from
-    the noise law, so early estimates shrink toward zero instead of overshooting. (N, n)."""
-    freqs = np.asarray(signals.frequencies, dtype=float)
-    n_freq, n = freqs.size, signals.n_samples
-    width = data.phase_multiplier * 2.0 * np.pi
-    mean_phasor = 1.0 + 0j if width == 0 else (np.exp(1j * width) - 1.0) / (1j * width)  # E[exp(i phi)], phi ~ U(0, width)
-    gain = 0.5 * (data.amp_min + data.amp_max) * abs(mean_phasor)
-    if gain < 1e-9:  # S carries no trace of the targets' phase: the best guess is zero
-        return np.zeros((n_freq, n))
-    mean_square = (data.amp_max - data.amp_min) ** 2 / 12 + (0.5 * (data.amp_min + data.amp_max)) ** 2  # E[A^2]
-    ridge = max(n_freq * (mean_square - gain**2) / gain**2, 1e-9)  # noise variance of S over the prior's, per coefficient
-    omega_t = 2.0 * np.pi * signals.t[:, None] * freqs[None, :]
-    basis = np.concatenate([np.sin(omega_t), np.cos(omega_t)], axis=1)
-    gram, moment = ridge * np.eye(2 * n_freq), np.zeros(2 * n_freq)
-    estimate = np.empty((n_freq, n))
-    for start in range(0, n, chunk):
-        x, s = basis[start : start + chunk], signals.mixture[start : start + chunk]
-        grams = gram + np.cumsum(x[:, :, None] * x[:, None, :], axis=0)
-        moments = moment + np.cumsum(x * s[:, None], axis=0)
-        coef = np.linalg.solve(grams, moments[:, :, None])[:, :, 0]
-        sin_part, cos_part = coef[:, :n_freq], coef[:, n_freq:]  # S = (1/N) sum of components
-        radius, angle = np.hypot(sin_part, cos_part), np.arctan2(cos_part, sin_part)
-        fitted = n_freq / gain * radius * np.sin(omega_t[start : start + chunk] + angle - np.angle(mean_phasor))
-        estimate[:, start : start + chunk] = fitted.T
-        gram, moment = grams[-1], moments[-1]
-    return estimate
 
 
 def quality_references(signals: SignalSet, data: DataConfig) -> dict:

@@ -114,7 +114,9 @@ class Session:
         self.generator = torch.Generator(device=device)
         self.generator.manual_seed(config.model.seed)
         self.model = FrequencyLSTM.from_config(config.model).to(device)
-        self._use_training_set(splits.train)
+        t = config.training
+        self.segments = t.segments if t.mode == "streams" else 1  # pieces that may each start elsewhere
+        self._use_training_set(training_draw(config.data, 0, self.segments) if self.segments > 1 else splits.train)
         self.target_power = float(np.mean(splits.train.targets**2))
         self.epoch = 0
         self.elapsed = 0.0
@@ -124,7 +126,6 @@ class Session:
         self.latest_test_predictions: np.ndarray | None = None
         if checkpoint is not None:
             self.model.load_state_dict(checkpoint["model"])
-        t = config.training
         if t.mode == "streams":
             self.trainer: InterleavedTrainer | StreamsTrainer = StreamsTrainer(
                 self.model,
@@ -201,7 +202,7 @@ class Session:
             self.trainer.set_learning_rate(lr)
             started, paused_before = time.perf_counter(), control.paused_seconds
             if t.training_noise == "fresh":
-                self._use_training_set(training_draw(self.config.data, self.epoch))
+                self._use_training_set(training_draw(self.config.data, self.epoch, self.segments))
             loss = self.trainer.train_epoch(self.inputs, self.targets, control.should_continue)
             paused = control.paused_seconds - paused_before  # a pause is not training time
             train_seconds = time.perf_counter() - started - paused

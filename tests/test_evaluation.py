@@ -8,7 +8,8 @@ import torch
 
 from engine.config import Config, apply_overrides, load_config
 from engine.data import SignalSet, generate
-from engine.evaluation import Memorisation, known_model_estimate, predict, predict_sets, quality_references, unseen_seeds
+from engine.evaluation import Memorisation, predict, predict_sets, quality_references, unseen_seeds
+from engine.known_model import known_model_estimate
 from engine.model import FrequencyLSTM
 from engine.runs import Run
 from tests.conftest import ROOT, small_config

@@ -7,11 +7,13 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 import engine.evaluation as evaluation
 from engine.config import Config, apply_overrides
 from engine.data import common_period, generate, shifted_draws
-from engine.evaluation import SetMetrics, extraction, known_model_estimate
+from engine.evaluation import SetMetrics, extraction
+from engine.known_model import known_model_estimate
 from engine.runs import Run
 from tests.conftest import small_config
 
@@ -64,6 +66,23 @@ def test_the_known_model_estimator_extracts_a_noise_free_shifted_signal():
     assert np.abs(estimate[:, half:] - signals.targets[:, half:]).max() < 1e-6
 
 
+def test_the_known_model_estimator_finds_the_shared_start_within_a_tenth_of_a_second():
+    data = Config().data  # the user's noise law: amplitude and phase drawn per sample
+    for seed, start in shifted_draws(data, 3):
+        signals = generate(data, seed, start)
+        error = (known_model_estimate(signals, data) - signals.targets) ** 2
+        assert error[:, 100:].mean() < 1e-4  # one unknown t0, not eight free coefficients: it locks in fast
+        assert error.mean() < 0.003
+
+
+def test_the_known_model_estimator_handles_frequencies_with_a_long_common_period():
+    settings = ["data.frequencies=[1.01, 3]", "data.sampling_rate=200", "data.duration=20", "model.input_size=3"]
+    data = apply_overrides(Config(), settings).data
+    signals = generate(data, 4, 37.5)  # the common period is 100 s: the search covers it
+    error = (known_model_estimate(signals, data) - signals.targets) ** 2
+    assert np.isfinite(error).all() and error[:, signals.n_samples // 2 :].mean() < 1e-3
+
+
 def test_metrics_carry_the_extraction_check_and_zero_turns_it_off(tmp_path):
     run = Run.start(small_config(tmp_path, "training.num_epochs=1", "evaluation.shifted_starts=3"))
     list(run.epochs())
@@ -102,3 +121,29 @@ def test_a_run_with_random_starts_trains_and_reports_its_extraction(tmp_path):
     reports = list(run.epochs())
     metrics = run.finish()
     assert len(reports) == 2 and metrics["status"] == "completed" and metrics["shifted"]["draws"] == 8
+
+
+def test_with_random_starts_each_streams_segment_is_a_recording_of_its_own(tmp_path):
+    from engine.data import load_splits, training_draw
+    from engine.streams import segment_sequences
+    from engine.trainer import Session
+
+    config = small_config(tmp_path, "data.start_time=random", "training.mode=streams", "training.segments=4")
+    whole = training_draw(config.data, 2)
+    pieces = training_draw(config.data, 2, segments=4)
+    assert np.array_equal(pieces.mixture - pieces.components.sum(axis=0) / 4, np.zeros(pieces.n_samples))  # the same law
+    length = pieces.n_samples // 4
+    firsts = pieces.t[::length][:4]
+    assert len(set(firsts.tolist())) == 4 and all(0 <= t0 < 1 for t0 in firsts)
+    for j, t0 in enumerate(firsts):  # within a piece, time runs on one sample at a time
+        piece = slice(j * length, (j + 1) * length)
+        assert np.allclose(pieces.t[piece], t0 + np.arange(length) / config.data.sampling_rate)
+        assert np.allclose(pieces.targets[:, piece], np.sin(2 * np.pi * np.outer(config.data.frequencies, pieces.t[piece])))
+    assert np.array_equal(whole.t, training_draw(config.data, 2, segments=1).t)  # one segment: one start, as before
+    assert np.array_equal(training_draw(config.data, 2, segments=4).t, pieces.t)  # reproducible per draw
+
+    session = Session(config, load_splits(config), torch.device("cpu"))  # what the first epoch trains on
+    first_inputs, _ = training_draw(config.data, 0, segments=4).rows()
+    assert np.array_equal(session.inputs.numpy(), first_inputs)
+    x, _ = segment_sequences(session.inputs, session.targets, 4, 4)
+    assert x.shape[:2] == (16, length)

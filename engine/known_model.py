@@ -1,0 +1,106 @@
+"""The known-model reference: what an estimator that knows the signal model extracts from S, causally.
+
+It knows the frequencies, the noise law (amplitude and phase drawn per sample) and that every
+component shares one start t0, uniform over the frequencies' common period; it does not know t0.
+At each sample it weighs every candidate t0 by the likelihood of S so far (a one-dimensional
+search on a grid, Gaussian noise of the law's variance) and outputs the posterior mean of each
+target. Once the posterior is narrower than the grid, Newton steps refine its peak and a Laplace
+approximation gives the mean. It uses only the past of S, as an L=1 model does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.config import DataConfig
+from engine.data import SignalSet, common_period
+
+GRID_PER_PERIOD = 32  # grid points per period of the fastest frequency: the likelihood's finest ripple
+GRID_LIMIT = 8192
+NEWTON_STEPS = 3
+PEAKED = 0.5  # a grid weight above this: the posterior is narrower than the grid
+
+
+@dataclass(frozen=True)
+class NoiseLaw:
+    """What S looks like given t0: each component's mean is gain * sin(w (t + t0) + phase)."""
+
+    gain: float  # |E[A exp(i phi)]|
+    phase: float  # arg E[exp(i phi)]
+    variance: float  # of S around its mean, per sample, averaged over a cycle
+
+    @classmethod
+    def of(cls, data: DataConfig, n_freq: int) -> NoiseLaw:
+        width = data.phase_multiplier * 2.0 * np.pi
+        mean_phasor = 1.0 + 0j if width == 0 else (np.exp(1j * width) - 1.0) / (1j * width)  # phi ~ U(0, width)
+        mean_amplitude = 0.5 * (data.amp_min + data.amp_max)
+        mean_square = (data.amp_max - data.amp_min) ** 2 / 12 + mean_amplitude**2  # E[A^2]
+        gain = mean_amplitude * abs(mean_phasor)
+        return cls(gain, float(np.angle(mean_phasor)), max(mean_square - gain**2, 0.0) / (2 * n_freq))
+
+
+def known_model_estimate(signals: SignalSet, data: DataConfig) -> np.ndarray:
+    """Each target's posterior mean given S up to every sample: (N, n)."""
+    omega = 2.0 * np.pi * np.asarray(signals.frequencies, dtype=float)
+    n_freq, n = omega.size, signals.n_samples
+    law = NoiseLaw.of(data, n_freq)
+    if law.gain < 1e-9:  # S carries no trace of the targets' phase: the best guess is zero
+        return np.zeros((n_freq, n))
+    tau = np.arange(n) / data.sampling_rate  # the estimator's own clock: samples since the recording began
+    period = common_period(list(signals.frequencies))
+    size = int(np.clip(np.ceil(period * omega.max() / (2 * np.pi) * GRID_PER_PERIOD), 64, GRID_LIMIT))
+    grid = np.arange(size) * (period / size)
+    basis = np.concatenate([np.sin(np.outer(tau, omega)), np.cos(np.outer(tau, omega))], axis=1)  # (n, 2N)
+    scale = law.gain / n_freq  # S = (1/N) sum of components
+    coef = scale * _mean_coefficients(grid, omega, law.phase)  # (M, 2N): S's mean is basis @ coef
+    quad = np.einsum("mi,mj->mij", coef, coef).reshape(size, -1)  # so coef' G coef = G.ravel() @ quad'
+    target = np.concatenate([np.cos(np.outer(grid, omega)), np.sin(np.outer(grid, omega))], axis=1)
+    precision = 1.0 / (2.0 * max(law.variance, 1e-12))
+    grams = np.cumsum(basis[:, :, None] * basis[:, None, :], axis=0)  # (n, 2N, 2N) sums over the past
+    moments = np.cumsum(basis * signals.mixture[:, None], axis=0)  # (n, 2N)
+    estimate = np.empty((n, n_freq))
+    chunk = max(1, 2_000_000 // size)
+    for start in range(0, n, chunk):
+        part = slice(start, start + chunk)
+        log_like = precision * (2.0 * moments[part] @ coef.T - grams[part].reshape(-1, quad.shape[1]) @ quad.T)
+        log_like -= log_like.max(axis=1, keepdims=True)
+        weights = np.exp(log_like)
+        weights /= weights.sum(axis=1, keepdims=True)
+        sums = weights @ target  # (k, 2N): E[cos w t0], E[sin w t0]
+        mean = basis[part, :n_freq] * sums[:, :n_freq] + basis[part, n_freq:] * sums[:, n_freq:]  # E[sin w (tau + t0)]
+        peaked = weights.max(axis=1) > PEAKED
+        if peaked.any():
+            rows = np.flatnonzero(peaked)
+            best = grid[weights[rows].argmax(axis=1)]
+            mean[rows] = _laplace_mean(best, omega, tau[part][rows], grams[part][rows], moments[part][rows], scale, law.phase, precision)
+        estimate[part] = mean
+    return estimate.T
+
+
+def _mean_coefficients(t0: np.ndarray, omega: np.ndarray, phase: float) -> np.ndarray:
+    """sin(w (tau + t0) + phase) = sin(w tau) cos(w t0 + phase) + cos(w tau) sin(w t0 + phase)."""
+    angle = np.outer(t0, omega) + phase
+    return np.concatenate([np.cos(angle), np.sin(angle)], axis=1)
+
+
+def _laplace_mean(
+    t0: np.ndarray, omega: np.ndarray, tau: np.ndarray, grams: np.ndarray, moments: np.ndarray, scale: float, phase: float, precision: float
+) -> np.ndarray:
+    """Newton steps from the best grid point to the likelihood's peak; E[sin w (tau + t0)] under the
+    Gaussian of the peak's curvature is sin(w (tau + peak)) exp(-w^2 var / 2)."""
+    curvature = np.ones_like(t0)
+    for _ in range(NEWTON_STEPS):
+        angle = np.outer(t0, omega) + phase
+        value = scale * np.concatenate([np.cos(angle), np.sin(angle)], axis=1)
+        slope = scale * np.concatenate([-np.sin(angle), np.cos(angle)], axis=1) * np.tile(omega, 2)
+        bend = -value * np.tile(omega**2, 2)
+        gram_value = np.einsum("kij,kj->ki", grams, value)
+        first = 2.0 * np.einsum("ki,ki->k", slope, moments - gram_value)
+        second = 2.0 * (np.einsum("ki,ki->k", bend, moments - gram_value) - np.einsum("ki,kij,kj->k", slope, grams, slope))
+        curvature = -precision * second
+        step = np.where(second < 0, -first / np.where(second < 0, second, -1.0), 0.0)
+        t0 = t0 + np.clip(step, -1.0 / (omega.max() * 4), 1.0 / (omega.max() * 4))
+    variance = np.where(curvature > 0, 1.0 / np.maximum(curvature, 1e-300), 0.0)
+    return np.sin(omega[None, :] * (tau[:, None] + t0[:, None])) * np.exp(-0.5 * omega[None, :] ** 2 * variance[:, None])
