@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from engine.config import DataConfig
-from engine.data import SignalSet, generate, shifted_draws
+from engine.data import SignalSet, generate, shifted_draws, start_of
 from engine.known_model import known_model_estimate
 from engine.model import FrequencyLSTM
 
@@ -227,9 +227,10 @@ def extraction(model: FrequencyLSTM, data: DataConfig, count: int, mode: str, ba
 
 
 def memorisation(model: FrequencyLSTM, data: DataConfig, train: SetMetrics, count: int, mode: str, batch_size: int) -> Memorisation:
-    """Score the frozen weights on ``count`` unseen draws."""
+    """Score the frozen weights on ``count`` unseen draws that start as the train set does (at t = 0,
+    or with start_time random each at its own moment), so the train draw is compared like for like."""
     rows = []
     for seed in unseen_seeds(data, count):  # one draw at a time: memory as for one scored set
-        signals = generate(data, seed)
+        signals = generate(data, seed, start_of(data, seed))
         rows.append(SetMetrics.of(predict(model, signals, mode, batch_size), signals.targets).per_frequency)
     return Memorisation(tuple(float(f) for f in data.frequencies), train.per_frequency, np.array(rows))

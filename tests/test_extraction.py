@@ -147,3 +147,23 @@ def test_with_random_starts_each_streams_segment_is_a_recording_of_its_own(tmp_p
     assert np.array_equal(session.inputs.numpy(), first_inputs)
     x, _ = segment_sequences(session.inputs, session.targets, 4, 4)
     assert x.shape[:2] == (16, length)
+
+
+def test_with_random_starts_the_memorisation_check_scores_unseen_draws_that_start_as_the_train_set_does(monkeypatch):
+    from engine.data import start_of
+    from engine.evaluation import memorisation, unseen_seeds
+
+    seen: list[float] = []
+
+    def record(model, signals, mode, batch_size):
+        seen.append(float(signals.t[0]))
+        return np.zeros_like(signals.targets)
+
+    monkeypatch.setattr(evaluation, "predict", record)
+    train = SetMetrics(0.5, (0.5,) * 4)
+    for law in ("zero", "random"):
+        data = apply_overrides(Config(), ["data.sampling_rate=100", "data.duration=2", f"data.start_time={law}"]).data
+        seen.clear()
+        memorisation(None, data, train, 3, "streams", 32)
+        assert seen == [start_of(data, seed) for seed in unseen_seeds(data, 3)]  # a like-for-like comparison with the train draw
+        assert (law == "random") == all(t0 > 0 for t0 in seen)

@@ -47,6 +47,24 @@ def trials_csv(folder: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+@pytest.fixture
+def spawn():
+    """Starts sweep commands in their own process groups, and kills what is still running when the
+    test ends, failed or not: a failing assertion must not leave a sweep training in the background."""
+    started: list[subprocess.Popen] = []
+
+    def start(command: list[str], cwd: Path) -> subprocess.Popen:
+        process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+
+
 def wait_for(condition, what: str, timeout: float = 240.0) -> None:
     """Polls a process-external condition (another process's progress); fails after ``timeout``."""
     deadline = time.monotonic() + timeout
@@ -126,7 +144,7 @@ def test_two_workers_on_the_embedded_storage_lose_no_trial_and_run_none_twice(tm
     assert "| 1 |" in (folder / "ranking.md").read_text()
 
 
-def test_an_experiments_only_sweep_stopped_by_ctrl_c_continues_without_repeating_a_finished_trial(tmp_path):
+def test_an_experiments_only_sweep_stopped_by_ctrl_c_continues_without_repeating_a_finished_trial(tmp_path, spawn):
     base_file(tmp_path, "training.num_epochs=40")
     spec = sweep_file(
         tmp_path,
@@ -135,7 +153,7 @@ def test_an_experiments_only_sweep_stopped_by_ctrl_c_continues_without_repeating
     )
     sweeps = tmp_path / "sweeps"
     command = sweep_command("--spec", str(spec), "--sweeps-dir", str(sweeps), "--workers", "1")
-    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    process = spawn(command, tmp_path)
     storage = None
 
     def second_trial_running() -> bool:
@@ -225,20 +243,13 @@ def postgres_url():
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_on_postgresql_a_worker_killed_mid_trial_has_its_trial_retried_and_the_study_reaches_its_count(tmp_path, postgres_url):
+def test_on_postgresql_a_worker_killed_mid_trial_has_its_trial_retried_and_the_study_reaches_its_count(tmp_path, postgres_url, spawn):
     base_file(tmp_path, "training.num_epochs=30")
     spec = sweep_file(
         tmp_path,
         "base: base.yaml\nstudy: shared\nsampler: random\ntrials: 3\nheartbeat: 1\nparameters:\n  model.hidden_size: [8, 12, 16]\n",
     )
-    first = subprocess.Popen(
-        sweep_command("--spec", str(spec), "--storage", postgres_url, "--sweeps-dir", str(tmp_path / "a")),
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    first = spawn(sweep_command("--spec", str(spec), "--storage", postgres_url, "--sweeps-dir", str(tmp_path / "a")), tmp_path)
     storage = optuna.storages.RDBStorage(postgres_url)
 
     def running() -> list:
@@ -293,11 +304,11 @@ def test_the_sweep_figures_show_each_trial_the_best_so_far_and_each_parameter(qt
     assert [p[0].titleLabel.text for p in sensitivity.panels] == ["model.hidden_size", "training.learning_rate"]
 
 
-def test_on_postgresql_a_healthy_trial_keeps_beating_and_is_never_taken_for_stale(tmp_path, postgres_url):
+def test_on_postgresql_a_healthy_trial_keeps_beating_and_is_never_taken_for_stale(tmp_path, postgres_url, spawn):
     base_file(tmp_path, "training.num_epochs=100000")  # runs until the test stops it
     spec = sweep_file(tmp_path, "base: base.yaml\nstudy: beating\nheartbeat: 1\nexperiments:\n  - {model.hidden_size: 8}\n")
     command = sweep_command("--spec", str(spec), "--storage", postgres_url, "--sweeps-dir", str(tmp_path / "s"), "--workers", "1")
-    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = spawn(command, tmp_path)
     storage = optuna.storages.RDBStorage(postgres_url, heartbeat_interval=1, grace_period=3)
 
     def running_since() -> float | None:
