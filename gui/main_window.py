@@ -71,7 +71,7 @@ class MainWindow(QMainWindow):
         self.training = TrainingPanel()
         self.results = ResultsPanel()
         self.runs = RunsPanel()
-        self.sweeps = SweepsPanel()
+        self.sweeps = SweepsPanel(self.settings)
         experiment = QSplitter()
         experiment.addWidget(self.form)
         experiment.addWidget(self.preview)

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QProcess, Qt, QTimer, Signal
+from PySide6.QtCore import QProcess, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -46,6 +46,8 @@ ROOT = Path(__file__).resolve().parent.parent
 POLL_MS = 2000
 RUN_DIR_ROLE = Qt.ItemDataRole.UserRole + 1  # a trials-table cell's run folder(s)
 SPACE_HINT = "one per line:  key: [choice, choice]   or   key: low..high   (add  log  for a log scale)"
+DEFAULT_SPACE = "model.hidden_size: [64, 128, 256]\ntraining.learning_rate: 1e-4..1e-2 log\n"
+SPACE_SETTING = "sweeps/space"
 
 
 def searchable_keys() -> list[str]:
@@ -95,8 +97,9 @@ class SweepsPanel(QWidget):
     load_config = Signal(object)  # Config of the best trial
     message = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None):
         super().__init__(parent)
+        self.settings = settings
         self.base_path: Path | None = None  # the editor's config file, the base of a sweep built here
         self.sweeps_dir = Path("sweeps")
         self.spec: SweepSpec | None = None
@@ -113,8 +116,10 @@ class SweepsPanel(QWidget):
         self.workers = QSpinBox(minimum=1, maximum=cores * 4, value=max(1, cores - 1))  # a core left for the window
         self.workers.setToolTip("Worker processes; the default leaves one core to the window so it stays responsive")
         self._study: Any = None  # the open study, kept between refreshes: its storage reads only what is new
-        self.space = QPlainTextEdit("model.hidden_size: [64, 128, 256]\ntraining.learning_rate: 1e-4..1e-2 log\n")
+        kept = settings.value(SPACE_SETTING) if settings is not None else None  # the space as the user left it
+        self.space = QPlainTextEdit(kept if isinstance(kept, str) else DEFAULT_SPACE)
         self.space.setToolTip(SPACE_HINT)
+        self.space.textChanged.connect(self._keep_space)
         self.current: Config | None = None  # the experiment in the editor: where a picked setting's values start
         self.key_picker = QComboBox()
         self.key_picker.addItems(searchable_keys())
@@ -139,6 +144,11 @@ class SweepsPanel(QWidget):
         self.timer.timeout.connect(self.refresh)
         self.setLayout(self._layout())
         self._set_running(False)
+
+    def _keep_space(self) -> None:
+        """Every edit of the space is kept at once: it is never lost by quitting, so never asked about."""
+        if self.settings is not None:
+            self.settings.setValue(SPACE_SETTING, self.space.toPlainText())
 
     def _layout(self) -> QVBoxLayout:
         form = QFormLayout()

@@ -76,3 +76,16 @@ def test_a_setting_picked_from_the_form_joins_the_space_around_its_current_value
         "training.learning_rate": {"low": 0.0003, "high": 0.03, "log": True},
         "training.lr_schedule": ["constant"],
     }
+
+
+def test_the_search_space_is_kept_as_typed_and_back_after_a_restart(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    first = SweepsPanel(settings)
+    qtbot.addWidget(first)
+    first.space.setPlainText("model.num_layers: [1, 2, 3]\n")
+    settings.sync()
+    again = SweepsPanel(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))  # the next session
+    qtbot.addWidget(again)
+    assert again.space.toPlainText() == "model.num_layers: [1, 2, 3]\n"
