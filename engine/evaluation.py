@@ -206,6 +206,7 @@ class Extraction:
             "mse": float(per.mean()),
             "mse_per_draw": [float(row.mean()) for row in self.mse],
             "known_model_mse": float(known.mean()),
+            "known_model_mse_per_draw": [float(row.mean()) for row in self.known],
             "per_frequency": [
                 {"frequency_hz": f, "mse": float(m), "known_model_mse": float(k)}
                 for f, m, k in zip(self.frequencies, per, known, strict=True)

@@ -706,17 +706,24 @@ class ExtractionFigure(Figure):
         self.spec_test = self.plot.plot(
             pen=None, symbol="s", symbolSize=9, symbolBrush=pg.mkBrush(color(1)), name="model, the spec's test (t0 = 0)"
         )
-        self.known = self.plot.plot(pen=pen("#777777", 1.2, Qt.PenStyle.DashDotLine), name="known-model estimator (mean)")
+        self.known = self.plot.plot(
+            pen=None, symbol="x", symbolSize=8, symbolPen=pen("#555555", 1.5), name="known-model estimator, same draws"
+        )
+        self.zeros = self.plot.plot(pen=pen("#777777", 1.2, Qt.PenStyle.DashDotLine), name="outputs zeros")
 
     def set_metrics(self, metrics: dict) -> None:
+        """Model and known-model estimator per draw, the spec's test at t0 = 0, and the trivial level."""
         shifted = metrics.get("shifted", {})
         starts = np.asarray(shifted.get("starts", []), dtype=float)
-        self.model.setData(starts, np.asarray(shifted.get("mse_per_draw", []), dtype=float))
+        self.model.setData(starts, _positive(shifted.get("mse_per_draw", [])))
+        known = shifted.get("known_model_mse_per_draw")  # runs scored before it was kept have only the mean
+        known = known if known is not None else [shifted.get("known_model_mse", np.nan)] * starts.size
+        self.known.setData(starts, _positive(known))
         test = metrics.get("test", {}).get("mse")
         self.spec_test.setData([0.0], [test] if test else [np.nan])
         span = [0.0, float(starts.max()) if starts.size else 1.0]
-        known = shifted.get("known_model_mse")
-        self.known.setData(span, [known, known] if known else [np.nan, np.nan])
+        zeros = metrics.get("reference", {}).get("zero_output_mse")
+        self.zeros.setData(span, [zeros, zeros] if zeros else [np.nan, np.nan])
 
 
 def train_vs_test_figure(metrics: dict) -> BarsFigure:

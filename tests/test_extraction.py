@@ -55,7 +55,7 @@ def test_a_model_that_replays_the_t0_curve_scores_zero_on_the_spec_test_and_badl
     shifted = extraction(None, data, 8, "interleaved", 32).to_dict()
     assert shifted["draws"] == 8 and shifted["mse"] > 0.3  # about 1 - cos(2 pi f t0) on average: a replay is found out
     assert shifted["known_model_mse"] < 0.05  # while the estimator that reads S extracts
-    assert len(shifted["per_frequency"]) == 4 and len(shifted["mse_per_draw"]) == 8
+    assert len(shifted["per_frequency"]) == 4 and len(shifted["mse_per_draw"]) == len(shifted["known_model_mse_per_draw"]) == 8
 
 
 def test_the_known_model_estimator_extracts_a_noise_free_shifted_signal():

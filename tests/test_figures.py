@@ -178,3 +178,17 @@ def test_the_error_analysis_figures_show_the_test_errors_and_the_train_test_gap(
     ticks = [label for _, label in bars.plot.getAxis("bottom")._tickLevels[0]]
     assert ticks == ["1 Hz (gap 10.0%)", "3 Hz (gap 0.0%)"]
     assert len(list(figures_for_run(None, predictions, 0, 100, 100.0, {}))) == len(figures) - 1  # no metrics: no bars
+
+
+def test_the_extraction_figure_shows_model_and_known_model_per_draw_beside_the_spec_test_and_zeros(make):
+    from gui.figures import ExtractionFigure
+
+    figure = make(ExtractionFigure)
+    shifted = {"starts": [0.2, 0.7, 0.4], "mse_per_draw": [0.03, 0.01, 0.0], "known_model_mse_per_draw": [0.001, 0.0004, 0.0006]}
+    figure.set_metrics({"shifted": shifted, "test": {"mse": 0.002}, "reference": {"zero_output_mse": 0.5}})
+    assert figure.model.xData.tolist() == [0.2, 0.7, 0.4]
+    assert figure.model.yData[:2].tolist() == [0.03, 0.01] and np.isnan(figure.model.yData[2])  # a log axis cannot show 0
+    assert figure.known.yData.tolist() == [0.001, 0.0004, 0.0006] and figure.known.xData.tolist() == [0.2, 0.7, 0.4]
+    assert figure.spec_test.xData.tolist() == [0.0] and figure.spec_test.yData.tolist() == [0.002]
+    assert figure.zeros.yData.tolist() == [0.5, 0.5]
+    assert legend_labels(figure.plot.legend)[-2:] == ["known-model estimator, same draws", "outputs zeros"]
