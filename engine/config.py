@@ -133,6 +133,14 @@ class TrainingConfig:
         "after the first trains on a new draw of the same noise, so no single draw can be learned by heart.",
         choices=TRAINING_NOISE,
     )
+    draws_per_epoch: int = _f(
+        1,
+        "streams with training_noise fresh: independent noise draws trained side by side each epoch, so each "
+        "optimizer step sees more sequences (with start_time random: more starts to lock on to).",
+        min=1,
+        max=256,
+        mode="streams",
+    )
     time_budget_s: float = _f(
         0.0, "Stop training after this many seconds of training, pauses excluded (0: no budget).", min=0.0, max=1e7, unit="s"
     )
@@ -396,6 +404,14 @@ def cross_check(config: Config) -> list[ConfigProblem]:
             ConfigProblem(
                 "training.segments",
                 f"{config.training.segments} exceeds the {config.n_samples} samples per sequence; allowed: 1 to {config.n_samples}",
+            )
+        )
+    if config.training.draws_per_epoch > 1 and config.training.training_noise != "fresh":
+        errors.append(
+            ConfigProblem(
+                "training.draws_per_epoch",
+                f"{config.training.draws_per_epoch} needs fresh noise draws; allowed: 1 with training.training_noise "
+                "fixed, or set training.training_noise to fresh",
             )
         )
     for key, value in (("data.data_dir", d.data_dir), ("training.runs_dir", config.training.runs_dir)):

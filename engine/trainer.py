@@ -116,7 +116,11 @@ class Session:
         self.model = FrequencyLSTM.from_config(config.model).to(device)
         t = config.training
         self.segments = t.segments if t.mode == "streams" else 1  # pieces that may each start elsewhere
-        self._use_training_set(training_draw(config.data, 0, self.segments) if self.segments > 1 else splits.train)
+        self.draws = t.draws_per_epoch if t.mode == "streams" else 1  # fresh draws side by side
+        if self.segments > 1 or self.draws > 1:
+            self._use_training_sets(self._draws_of(0))
+        else:
+            self._use_training_sets([splits.train])
         self.target_power = float(np.mean(splits.train.targets**2))
         self.epoch = 0
         self.elapsed = 0.0
@@ -129,7 +133,7 @@ class Session:
         if t.mode == "streams":
             self.trainer: InterleavedTrainer | StreamsTrainer = StreamsTrainer(
                 self.model,
-                len(config.data.frequencies),
+                len(config.data.frequencies) * self.draws,  # each draw's sequences are more rows of the batch
                 t.segments,
                 t.tbptt_steps,
                 t.learning_rate,
@@ -142,10 +146,15 @@ class Session:
         if checkpoint is not None:
             self._restore(checkpoint)
 
-    def _use_training_set(self, signals: SignalSet) -> None:
-        inputs, targets = signals.rows()
-        self.inputs = torch.from_numpy(inputs).to(self.device)
-        self.targets = torch.from_numpy(targets).to(self.device)
+    def _draws_of(self, epoch: int) -> list[SignalSet]:
+        """The training sets of one epoch: draws epoch*k ... epoch*k+k-1, so epoch 0 starts with train_seed's."""
+        return [training_draw(self.config.data, epoch * self.draws + j, self.segments) for j in range(self.draws)]
+
+    def _use_training_sets(self, sets: list[SignalSet]) -> None:
+        """Rows of every set one after another: for the streams trainer, more sequences side by side."""
+        rows = [signals.rows() for signals in sets]
+        self.inputs = torch.from_numpy(np.concatenate([inputs for inputs, _ in rows])).to(self.device)
+        self.targets = torch.from_numpy(np.concatenate([targets for _, targets in rows])).to(self.device)
 
     def _restore(self, checkpoint: dict[str, Any]) -> None:
         self.trainer.optimizer.load_state_dict(checkpoint["optimizer"])
@@ -202,7 +211,7 @@ class Session:
             self.trainer.set_learning_rate(lr)
             started, paused_before = time.perf_counter(), control.paused_seconds
             if t.training_noise == "fresh":
-                self._use_training_set(training_draw(self.config.data, self.epoch, self.segments))
+                self._use_training_sets(self._draws_of(self.epoch))
             loss = self.trainer.train_epoch(self.inputs, self.targets, control.should_continue)
             paused = control.paused_seconds - paused_before  # a pause is not training time
             train_seconds = time.perf_counter() - started - paused

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 import torch
 
 from engine.config import Config
@@ -61,3 +62,26 @@ def test_streams_training_reduces_the_loss():
     for _ in range(15):
         last = trainer.train_epoch(x, y, lambda: True)
     assert last < 0.75 * first
+
+
+def test_several_fresh_draws_per_epoch_train_side_by_side_and_the_first_is_the_train_set(tmp_path):
+    import numpy as np
+
+    from engine.config import ConfigError, apply_overrides
+    from engine.data import load_splits, training_draw
+    from engine.trainer import Session
+    from tests.conftest import small_config
+
+    config = small_config(tmp_path, "training.mode=streams", "training.training_noise=fresh", "training.draws_per_epoch=3")
+    session = Session(config, load_splits(config), torch.device("cpu"))
+    rows = [training_draw(config.data, k).rows()[0] for k in range(3 * config.training.num_epochs)]
+    assert np.array_equal(session.inputs.numpy(), np.concatenate(rows[:3]))  # train_seed's set first, then two more
+    assert session.trainer.n_freq == 3 * len(config.data.frequencies)  # each draw's sequences are more of the batch
+    reports = list(session.epochs())
+    assert len(reports) == config.training.num_epochs and np.array_equal(session.inputs.numpy(), np.concatenate(rows[-3:]))
+
+    one = Session(apply_overrides(config, ["training.draws_per_epoch=1"]), load_splits(config), torch.device("cpu"))
+    assert np.array_equal(one.inputs.numpy(), rows[0])  # one draw: exactly what it always was
+
+    with pytest.raises(ConfigError, match=r"training\.draws_per_epoch.*fresh"):
+        apply_overrides(config, ["training.training_noise=fixed"])
