@@ -218,8 +218,8 @@ def verdict_lines(m: dict) -> list[str]:
     known = m.get("reference", {}).get("known_model_mse")
     if known:
         lines.append(
-            f"<b>Limit</b>: an estimator that knows the signal model scores {known:.5f} on this test set, fitting the known "
-            "frequencies to S one sample at a time (README: quality references)."
+            f"<b>Limit</b>: an estimator that knows the signal model scores {known:.5f} on this test set, reading S one "
+            "sample at a time and searching the one start all components share (README: quality references)."
         )
     shifted = m.get("shifted")
     if shifted:
