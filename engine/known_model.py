@@ -48,34 +48,34 @@ def known_model_estimate(signals: SignalSet, data: DataConfig) -> np.ndarray:
     law = NoiseLaw.of(data, n_freq)
     if law.gain < 1e-9:  # S carries no trace of the targets' phase: the best guess is zero
         return np.zeros((n_freq, n))
-    tau = np.arange(n) / data.sampling_rate  # the estimator's own clock: samples since the recording began
     period = common_period(list(signals.frequencies))
     size = int(np.clip(np.ceil(period * omega.max() / (2 * np.pi) * GRID_PER_PERIOD), 64, GRID_LIMIT))
     grid = np.arange(size) * (period / size)
-    basis = np.concatenate([np.sin(np.outer(tau, omega)), np.cos(np.outer(tau, omega))], axis=1)  # (n, 2N)
     scale = law.gain / n_freq  # S = (1/N) sum of components
     coef = scale * _mean_coefficients(grid, omega, law.phase)  # (M, 2N): S's mean is basis @ coef
     quad = np.einsum("mi,mj->mij", coef, coef).reshape(size, -1)  # so coef' G coef = G.ravel() @ quad'
     target = np.concatenate([np.cos(np.outer(grid, omega)), np.sin(np.outer(grid, omega))], axis=1)
     precision = 1.0 / (2.0 * max(law.variance, 1e-12))
-    grams = np.cumsum(basis[:, :, None] * basis[:, None, :], axis=0)  # (n, 2N, 2N) sums over the past
-    moments = np.cumsum(basis * signals.mixture[:, None], axis=0)  # (n, 2N)
+    gram, moment = np.zeros((2 * n_freq, 2 * n_freq)), np.zeros(2 * n_freq)  # sums over the past, carried
     estimate = np.empty((n, n_freq))
-    chunk = max(1, 2_000_000 // size)
+    chunk = max(1, 2_000_000 // max(size, 4 * n_freq * n_freq))  # memory as for a few MB, whatever the length
     for start in range(0, n, chunk):
-        part = slice(start, start + chunk)
-        log_like = precision * (2.0 * moments[part] @ coef.T - grams[part].reshape(-1, quad.shape[1]) @ quad.T)
+        tau = np.arange(start, min(start + chunk, n)) / data.sampling_rate  # the estimator's clock: since the recording began
+        basis = np.concatenate([np.sin(np.outer(tau, omega)), np.cos(np.outer(tau, omega))], axis=1)  # (k, 2N)
+        grams = gram + np.cumsum(basis[:, :, None] * basis[:, None, :], axis=0)
+        moments = moment + np.cumsum(basis * signals.mixture[start : start + chunk, None], axis=0)
+        gram, moment = grams[-1], moments[-1]
+        log_like = precision * (2.0 * moments @ coef.T - grams.reshape(len(tau), -1) @ quad.T)
         log_like -= log_like.max(axis=1, keepdims=True)
         weights = np.exp(log_like)
         weights /= weights.sum(axis=1, keepdims=True)
         sums = weights @ target  # (k, 2N): E[cos w t0], E[sin w t0]
-        mean = basis[part, :n_freq] * sums[:, :n_freq] + basis[part, n_freq:] * sums[:, n_freq:]  # E[sin w (tau + t0)]
-        peaked = weights.max(axis=1) > PEAKED
-        if peaked.any():
-            rows = np.flatnonzero(peaked)
+        mean = basis[:, :n_freq] * sums[:, :n_freq] + basis[:, n_freq:] * sums[:, n_freq:]  # E[sin w (tau + t0)]
+        rows = np.flatnonzero(weights.max(axis=1) > PEAKED)
+        if rows.size:
             best = grid[weights[rows].argmax(axis=1)]
-            mean[rows] = _laplace_mean(best, omega, tau[part][rows], grams[part][rows], moments[part][rows], scale, law.phase, precision)
-        estimate[part] = mean
+            mean[rows] = _laplace_mean(best, omega, tau[rows], grams[rows], moments[rows], scale, law.phase, precision)
+        estimate[start : start + chunk] = mean
     return estimate.T
 
 
