@@ -18,7 +18,7 @@ from engine.config import DataConfig
 from engine.data import SignalSet, common_period
 
 GRID_PER_PERIOD = 32  # grid points per period of the fastest frequency: the likelihood's finest ripple
-GRID_LIMIT = 8192
+GRID_LIMIT = 4096  # past this, fewer points per period: time stays about a second per draw
 NEWTON_STEPS = 3
 PEAKED = 0.5  # a grid weight above this: the posterior is narrower than the grid
 
