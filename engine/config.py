@@ -406,11 +406,12 @@ def cross_check(config: Config) -> list[ConfigProblem]:
                 f"{config.training.segments} exceeds the {config.n_samples} samples per sequence; allowed: 1 to {config.n_samples}",
             )
         )
-    if config.training.draws_per_epoch > 1 and config.training.training_noise != "fresh":
+    t = config.training
+    if t.mode == "streams" and t.draws_per_epoch > 1 and t.training_noise != "fresh":
         errors.append(
             ConfigProblem(
                 "training.draws_per_epoch",
-                f"{config.training.draws_per_epoch} needs fresh noise draws; allowed: 1 with training.training_noise "
+                f"{t.draws_per_epoch} needs fresh noise draws; allowed: 1 with training.training_noise "
                 "fixed, or set training.training_noise to fresh",
             )
         )

@@ -112,8 +112,9 @@ def training_draw(data: DataConfig, epoch: int, segments: int = 1) -> SignalSet:
 
 
 def segment_starts(data: DataConfig, seed: int, segments: int) -> np.ndarray:
-    """Per-sample time offsets that make each of ``segments`` contiguous pieces (the tail joins the
-    last) a recording that starts at its own random moment, drawn from the seed."""
+    """Per-sample time offsets that make each of ``segments`` contiguous pieces a recording that
+    starts at its own random moment, drawn from the seed (the n % segments tail, which training
+    drops, continues the last piece)."""
     n = samples_per_block(data.sampling_rate, data.duration)
     length = n // segments
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x7365676D]))  # a stream of its own ("segm")

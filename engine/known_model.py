@@ -6,6 +6,10 @@ At each sample it weighs every candidate t0 by the likelihood of S so far (a one
 search on a grid, Gaussian noise of the law's variance) and outputs the posterior mean of each
 target. Once the posterior is narrower than the grid, Newton steps refine its peak and a Laplace
 approximation gives the mean. It uses only the past of S, as an L=1 model does.
+
+Where the common period holds too many periods of the fastest frequency for a fine enough grid
+(more than GRID_LIMIT / GRID_PER_PERIOD), it falls back to fitting a free sine and cosine per
+frequency, which needs no start at all but locks on more slowly.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from engine.config import DataConfig
 from engine.data import SignalSet, common_period
 
 GRID_PER_PERIOD = 32  # grid points per period of the fastest frequency: the likelihood's finest ripple
-GRID_LIMIT = 4096  # past this, fewer points per period: time stays about a second per draw
+GRID_LIMIT = 16384  # past this the free fit takes over: a coarser grid misses the peak, a finer one is slow
 NEWTON_STEPS = 3
 PEAKED = 0.5  # a grid weight above this: the posterior is narrower than the grid
 
@@ -49,7 +53,9 @@ def known_model_estimate(signals: SignalSet, data: DataConfig) -> np.ndarray:
     if law.gain < 1e-9:  # S carries no trace of the targets' phase: the best guess is zero
         return np.zeros((n_freq, n))
     period = common_period(list(signals.frequencies))
-    size = int(np.clip(np.ceil(period * omega.max() / (2 * np.pi) * GRID_PER_PERIOD), 64, GRID_LIMIT))
+    size = max(64, int(np.ceil(period * omega.max() / (2 * np.pi) * GRID_PER_PERIOD)))
+    if size > GRID_LIMIT:
+        return _free_fit_estimate(signals, data.sampling_rate, law)
     grid = np.arange(size) * (period / size)
     scale = law.gain / n_freq  # S = (1/N) sum of components
     coef = scale * _mean_coefficients(grid, omega, law.phase)  # (M, 2N): S's mean is basis @ coef
@@ -58,7 +64,7 @@ def known_model_estimate(signals: SignalSet, data: DataConfig) -> np.ndarray:
     precision = 1.0 / (2.0 * max(law.variance, 1e-12))
     gram, moment = np.zeros((2 * n_freq, 2 * n_freq)), np.zeros(2 * n_freq)  # sums over the past, carried
     estimate = np.empty((n, n_freq))
-    chunk = max(1, 2_000_000 // max(size, 4 * n_freq * n_freq))  # memory as for a few MB, whatever the length
+    chunk = max(1, 2_000_000 // max(size, 4 * n_freq * n_freq))  # tens of MB at most, whatever the length
     for start in range(0, n, chunk):
         tau = np.arange(start, min(start + chunk, n)) / data.sampling_rate  # the estimator's clock: since the recording began
         basis = np.concatenate([np.sin(np.outer(tau, omega)), np.cos(np.outer(tau, omega))], axis=1)  # (k, 2N)
@@ -74,7 +80,8 @@ def known_model_estimate(signals: SignalSet, data: DataConfig) -> np.ndarray:
         rows = np.flatnonzero(weights.max(axis=1) > PEAKED)
         if rows.size:
             best = grid[weights[rows].argmax(axis=1)]
-            mean[rows] = _laplace_mean(best, omega, tau[rows], grams[rows], moments[rows], scale, law.phase, precision)
+            refined, found = _laplace_mean(best, omega, tau[rows], grams[rows], moments[rows], scale, law.phase, precision)
+            mean[rows[found]] = refined[found]  # where Newton found no peak, the grid's mean stays
         estimate[start : start + chunk] = mean
     return estimate.T
 
@@ -87,20 +94,42 @@ def _mean_coefficients(t0: np.ndarray, omega: np.ndarray, phase: float) -> np.nd
 
 def _laplace_mean(
     t0: np.ndarray, omega: np.ndarray, tau: np.ndarray, grams: np.ndarray, moments: np.ndarray, scale: float, phase: float, precision: float
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Newton steps from the best grid point to the likelihood's peak; E[sin w (tau + t0)] under the
-    Gaussian of the peak's curvature is sin(w (tau + peak)) exp(-w^2 var / 2)."""
-    curvature = np.ones_like(t0)
-    for _ in range(NEWTON_STEPS):
+    Gaussian of the peak's curvature is sin(w (tau + peak)) exp(-w^2 var / 2). Also which rows
+    ended on a peak (negative second derivative)."""
+    limit = 1.0 / (omega.max() * 4)  # a quarter radian of the fastest sine per step
+    for step in range(NEWTON_STEPS + 1):
         angle = np.outer(t0, omega) + phase
         value = scale * np.concatenate([np.cos(angle), np.sin(angle)], axis=1)
         slope = scale * np.concatenate([-np.sin(angle), np.cos(angle)], axis=1) * np.tile(omega, 2)
-        bend = -value * np.tile(omega**2, 2)
-        gram_value = np.einsum("kij,kj->ki", grams, value)
-        first = 2.0 * np.einsum("ki,ki->k", slope, moments - gram_value)
-        second = 2.0 * (np.einsum("ki,ki->k", bend, moments - gram_value) - np.einsum("ki,kij,kj->k", slope, grams, slope))
-        curvature = -precision * second
-        step = np.where(second < 0, -first / np.where(second < 0, second, -1.0), 0.0)
-        t0 = t0 + np.clip(step, -1.0 / (omega.max() * 4), 1.0 / (omega.max() * 4))
-    variance = np.where(curvature > 0, 1.0 / np.maximum(curvature, 1e-300), 0.0)
-    return np.sin(omega[None, :] * (tau[:, None] + t0[:, None])) * np.exp(-0.5 * omega[None, :] ** 2 * variance[:, None])
+        residual = moments - np.einsum("kij,kj->ki", grams, value)
+        first = 2.0 * np.einsum("ki,ki->k", slope, residual)
+        second = 2.0 * (np.einsum("ki,ki->k", -value * np.tile(omega**2, 2), residual) - np.einsum("ki,kij,kj->k", slope, grams, slope))
+        peak = second < 0
+        if step < NEWTON_STEPS:
+            t0 = t0 + np.clip(np.where(peak, -first / np.where(peak, second, -1.0), 0.0), -limit, limit)
+    variance = np.where(peak, -1.0 / (precision * np.where(peak, second, -1.0)), 0.0)
+    mean = np.sin(omega[None, :] * (tau[:, None] + t0[:, None])) * np.exp(-0.5 * omega[None, :] ** 2 * variance[:, None])
+    return mean, peak
+
+
+def _free_fit_estimate(signals: SignalSet, sampling_rate: float, law: NoiseLaw, chunk: int = 2048) -> np.ndarray:
+    """At every sample the Bayesian least-squares fit of a sine and cosine per frequency to S so far
+    (prior: components of the law's gain in any phase), mapped to the unit target through the
+    law's gain and phase: no start needed, so no grid. (N, n)."""
+    omega = 2.0 * np.pi * np.asarray(signals.frequencies, dtype=float)
+    n_freq, n = omega.size, signals.n_samples
+    ridge = max(2 * n_freq * n_freq * law.variance / law.gain**2, 1e-9)  # noise variance of S over the prior's
+    gram, moment = ridge * np.eye(2 * n_freq), np.zeros(2 * n_freq)
+    estimate = np.empty((n_freq, n))
+    for start in range(0, n, chunk):
+        omega_t = np.outer(np.arange(start, min(start + chunk, n)) / sampling_rate, omega)
+        basis = np.concatenate([np.sin(omega_t), np.cos(omega_t)], axis=1)
+        grams = gram + np.cumsum(basis[:, :, None] * basis[:, None, :], axis=0)
+        moments = moment + np.cumsum(basis * signals.mixture[start : start + chunk, None], axis=0)
+        gram, moment = grams[-1], moments[-1]
+        coef = np.linalg.solve(grams, moments[:, :, None])[:, :, 0]
+        radius, angle = np.hypot(coef[:, :n_freq], coef[:, n_freq:]), np.arctan2(coef[:, n_freq:], coef[:, :n_freq])
+        estimate[:, start : start + chunk] = (n_freq / law.gain * radius * np.sin(omega_t + angle - law.phase)).T
+    return estimate

@@ -115,12 +115,11 @@ class Session:
         self.generator.manual_seed(config.model.seed)
         self.model = FrequencyLSTM.from_config(config.model).to(device)
         t = config.training
-        self.segments = t.segments if t.mode == "streams" else 1  # pieces that may each start elsewhere
-        self.draws = t.draws_per_epoch if t.mode == "streams" else 1  # fresh draws side by side
-        if self.segments > 1 or self.draws > 1:
-            self._use_training_sets(self._draws_of(0))
-        else:
-            self._use_training_sets([splits.train])
+        fresh = t.mode == "streams" and t.training_noise == "fresh"
+        self.segments = t.segments if fresh else 1  # pieces of a fresh draw may each start elsewhere
+        self.draws = t.draws_per_epoch if fresh else 1  # fresh draws side by side
+        # with fixed noise the model trains on exactly the set its train MSE and memorisation check score
+        self._use_training_sets(self._draws_of(0) if fresh else [splits.train])
         self.target_power = float(np.mean(splits.train.targets**2))
         self.epoch = 0
         self.elapsed = 0.0
@@ -153,8 +152,9 @@ class Session:
     def _use_training_sets(self, sets: list[SignalSet]) -> None:
         """Rows of every set one after another: for the streams trainer, more sequences side by side."""
         rows = [signals.rows() for signals in sets]
-        self.inputs = torch.from_numpy(np.concatenate([inputs for inputs, _ in rows])).to(self.device)
-        self.targets = torch.from_numpy(np.concatenate([targets for _, targets in rows])).to(self.device)
+        inputs, targets = rows[0] if len(rows) == 1 else (np.concatenate(parts) for parts in zip(*rows, strict=True))
+        self.inputs = torch.from_numpy(inputs).to(self.device)
+        self.targets = torch.from_numpy(targets).to(self.device)
 
     def _restore(self, checkpoint: dict[str, Any]) -> None:
         self.trainer.optimizer.load_state_dict(checkpoint["optimizer"])

@@ -85,3 +85,4 @@ def test_several_fresh_draws_per_epoch_train_side_by_side_and_the_first_is_the_t
 
     with pytest.raises(ConfigError, match=r"training\.draws_per_epoch.*fresh"):
         apply_overrides(config, ["training.training_noise=fixed"])
+    assert apply_overrides(config, ["training.training_noise=fixed", "training.mode=interleaved"])  # ignored there
