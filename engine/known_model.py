@@ -59,7 +59,6 @@ def known_model_estimate(signals: SignalSet, data: DataConfig) -> np.ndarray:
     grid = np.arange(size) * (period / size)
     scale = law.gain / n_freq  # S = (1/N) sum of components
     coef = scale * _mean_coefficients(grid, omega, law.phase)  # (M, 2N): S's mean is basis @ coef
-    quad = np.einsum("mi,mj->mij", coef, coef).reshape(size, -1)  # so coef' G coef = G.ravel() @ quad'
     target = np.concatenate([np.cos(np.outer(grid, omega)), np.sin(np.outer(grid, omega))], axis=1)
     precision = 1.0 / (2.0 * max(law.variance, 1e-12))
     gram, moment = np.zeros((2 * n_freq, 2 * n_freq)), np.zeros(2 * n_freq)  # sums over the past, carried
@@ -71,7 +70,7 @@ def known_model_estimate(signals: SignalSet, data: DataConfig) -> np.ndarray:
         grams = gram + np.cumsum(basis[:, :, None] * basis[:, None, :], axis=0)
         moments = moment + np.cumsum(basis * signals.mixture[start : start + chunk, None], axis=0)
         gram, moment = grams[-1], moments[-1]
-        log_like = precision * (2.0 * moments @ coef.T - grams.reshape(len(tau), -1) @ quad.T)
+        log_like = precision * _fit_terms(grams, moments, coef)
         log_like -= log_like.max(axis=1, keepdims=True)
         weights = np.exp(log_like)
         weights /= weights.sum(axis=1, keepdims=True)
@@ -84,6 +83,19 @@ def known_model_estimate(signals: SignalSet, data: DataConfig) -> np.ndarray:
             mean[rows[found]] = refined[found]  # where Newton found no peak, the grid's mean stays
         estimate[start : start + chunk] = mean
     return estimate.T
+
+
+def _fit_terms(grams: np.ndarray, moments: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """2 coef' m - coef' G coef for every past sum and every candidate start, (k, M): minus the
+    squared error of S so far, up to a constant. The quadratic term as G.ravel() @ (coef coef').ravel(),
+    a block of candidates at a time so memory stays bounded for many frequencies."""
+    terms = 2.0 * moments @ coef.T
+    flat = grams.reshape(len(grams), -1)
+    block = max(1, 4_000_000 // flat.shape[1])
+    for start in range(0, len(coef), block):
+        part = coef[start : start + block]
+        terms[:, start : start + block] -= flat @ np.einsum("mi,mj->mij", part, part).reshape(len(part), -1).T
+    return terms
 
 
 def _mean_coefficients(t0: np.ndarray, omega: np.ndarray, phase: float) -> np.ndarray:
