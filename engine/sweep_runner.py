@@ -25,6 +25,7 @@ import statistics
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -169,17 +170,34 @@ def worker_alive(sweep_dir: Path, worker: str) -> bool:
         return not free
 
 
-def fail_dead_workers_trials(study: optuna.Study, sweep_dir: Path, ended: set[str] | None = None) -> list[int]:
+def fail_dead_workers_trials(study: optuna.Study, sweep_dir: Path, ended: set[str] | None = None, asking: bool = False) -> list[int]:
     """RUNNING trials whose worker is gone are failed (to be queued again): on one machine, those whose
-    worker holds no lock (the journal's heartbeat); ``ended``: workers known to have ended."""
+    worker holds no lock (the journal's heartbeat); ``ended``: workers known to have ended. ``asking``:
+    the caller holds the ask lock, under which a worker asks and names its trial, so a trial with no
+    worker's name was asked by a worker killed in between."""
     host = socket.gethostname()
     lost = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker = trial.user_attrs.get("worker", "")
-        dead = worker in (ended or set()) or (_embedded(study) and worker.startswith(f"{host}-") and not worker_alive(sweep_dir, worker))
-        if dead:
+        local = _embedded(study) and worker.startswith(f"{host}-")
+        unclaimed = _embedded(study) and asking and not worker
+        if worker in (ended or set()) or unclaimed or (local and not worker_alive(sweep_dir, worker)):
             study.tell(trial.number, state=TrialState.FAIL)
             lost.append(trial.number)
+    return lost
+
+
+def fail_unclaimed_trials(study: optuna.Study, grace_seconds: float) -> list[int]:
+    """A worker killed between ask and its first beat leaves a RUNNING trial with no heartbeat, which
+    Optuna never counts as stale: fail it once it is older than the grace period and still has no
+    worker's name (a worker names its trial right after its first beat)."""
+    cutoff = datetime.now() - timedelta(seconds=grace_seconds)  # Optuna stamps datetime_start with the local naive time
+    lost = []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if "worker" not in trial.user_attrs and trial.datetime_start is not None and trial.datetime_start < cutoff:
+            with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):  # another worker got there first
+                study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+                lost.append(trial.number)
     return lost
 
 
@@ -252,15 +270,18 @@ class Worker:
         return done
 
     def _next_trial(self) -> optuna.Trial | object | None:
-        """Ask for a trial unless the sweep has all it needs (under a lock on one machine: never one too
-        many): None when enough trials have finished, WAIT while the rest are running elsewhere."""
+        """Ask for a trial unless the sweep has all it needs (under a lock shared by this machine's workers,
+        on a database too: never one too many from one machine): None when enough trials have finished,
+        WAIT while the rest are running elsewhere."""
         embedded = _embedded(self.study)
-        with held(self.job.sweep_dir / ".ask.lock") if embedded else contextlib.nullcontext():
+        with held(self.job.sweep_dir / ".ask.lock"):
             if embedded:
-                fail_dead_workers_trials(self.study, self.job.sweep_dir)
+                fail_dead_workers_trials(self.study, self.job.sweep_dir, asking=True)
                 retry_lost(self.study)
             else:
                 optuna.storages.fail_stale_trials(self.study)  # RDB: failed and queued again by the heartbeat callback
+                if fail_unclaimed_trials(self.study, 3 * self.spec.heartbeat):
+                    retry_lost(self.study)
             trials = self.study.get_trials(deepcopy=False)
             done = sum(finished(t) for t in trials)
             if done >= self.spec.total_trials:
@@ -428,7 +449,7 @@ def sweep(
         study, spec = load_study(join, storage)
     if _embedded(study):
         with held(sweep_dir / ".ask.lock"):
-            fail_dead_workers_trials(study, sweep_dir)
+            fail_dead_workers_trials(study, sweep_dir, asking=True)
     retry_lost(study)
     interrupted, ended = run_workers(name, storage_url, sweep_dir, workers, threads)
     fail_dead_workers_trials(study, sweep_dir, ended)  # every worker of this command has ended: none of its trials stays RUNNING

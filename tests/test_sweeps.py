@@ -327,3 +327,38 @@ def test_on_postgresql_a_healthy_trial_keeps_beating_and_is_never_taken_for_stal
     assert [t.state for t in study.get_trials(deepcopy=False)] == [TrialState.RUNNING]  # still beating, not failed
     process.send_signal(signal.SIGINT)
     process.communicate(timeout=120)
+
+
+def test_on_postgresql_a_trial_lost_before_its_first_beat_is_failed_and_run_again(tmp_path, postgres_url):
+    from engine.sweep_runner import create_study
+    from engine.sweeps import load_sweep
+
+    base_file(tmp_path, "training.num_epochs=2")
+    spec_file = sweep_file(
+        tmp_path, "base: base.yaml\nstudy: orphan\nsampler: random\ntrials: 2\nheartbeat: 1\nparameters:\n  model.hidden_size: [8, 12]\n"
+    )
+    study = create_study(load_sweep(spec_file), optuna.storages.RDBStorage(postgres_url))
+    orphan = study.ask()  # a worker killed between ask and its first beat: RUNNING, no heartbeat, Optuna never calls it stale
+    command = ("--spec", str(spec_file), "--storage", postgres_url, "--sweeps-dir", str(tmp_path / "s"), "--workers", "1")
+    done = run_sweep(*command, cwd=tmp_path, timeout=120)  # before the fix it waited for the orphan for ever
+    assert done.returncode == 0, done.stderr
+    trials = study.get_trials(deepcopy=False)
+    assert trials[orphan.number].state == TrialState.FAIL and not [t for t in trials if t.state == TrialState.RUNNING]
+    assert sum(t.state == TrialState.COMPLETE for t in trials) == 2  # the sweep reached its count instead of waiting for ever
+
+
+def test_on_the_embedded_storage_a_trial_asked_by_a_worker_killed_before_naming_it_is_run_again(tmp_path):
+    from engine.sweep_runner import create_study
+    from engine.sweeps import load_sweep
+
+    base_file(tmp_path, "training.num_epochs=2")
+    spec_file = sweep_file(
+        tmp_path, "base: base.yaml\nstudy: orphan\nsampler: random\ntrials: 2\nparameters:\n  model.hidden_size: [8, 12]\n"
+    )
+    sweeps = tmp_path / "sweeps"
+    study = create_study(load_sweep(spec_file), storage_for(None, sweeps / "orphan"))
+    orphan = study.ask()  # asked under the ask lock, killed before it named its trial
+    done = run_sweep("--spec", str(spec_file), "--sweeps-dir", str(sweeps), "--workers", "1", cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    trials = study.get_trials(deepcopy=False)
+    assert trials[orphan.number].state == TrialState.FAIL and sum(t.state == TrialState.COMPLETE for t in trials) == 2
