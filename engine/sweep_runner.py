@@ -413,14 +413,29 @@ def run_workers(study: str, storage_url: str | None, sweep_dir: Path, workers: i
     for process in processes:
         process.start()
     interrupted = False
-    while any(p.is_alive() for p in processes):
-        try:
-            for process in processes:
-                process.join()
-        except KeyboardInterrupt:
-            interrupted = True
-            stop.set()
+    with _interruptible():
+        while any(p.is_alive() for p in processes):
+            try:
+                for process in processes:
+                    process.join()
+            except KeyboardInterrupt:
+                interrupted = True
+                stop.set()
     return interrupted or stop.is_set(), {worker_name(p.pid, k) for k, p in enumerate(processes)}
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt while the workers run, even where it was inherited as ignored (a
+    command started in the background by a shell): it is how Ctrl-C and the window's Stop end a sweep."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def sweep(
