@@ -14,6 +14,7 @@ frequency, which needs no start at all but locks on more slowly.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,15 +62,10 @@ def known_model_estimate(signals: SignalSet, data: DataConfig) -> np.ndarray:
     coef = scale * _mean_coefficients(grid, omega, law.phase)  # (M, 2N): S's mean is basis @ coef
     target = np.concatenate([np.cos(np.outer(grid, omega)), np.sin(np.outer(grid, omega))], axis=1)
     precision = 1.0 / (2.0 * max(law.variance, 1e-12))
-    gram, moment = np.zeros((2 * n_freq, 2 * n_freq)), np.zeros(2 * n_freq)  # sums over the past, carried
     estimate = np.empty((n, n_freq))
     chunk = max(1, 2_000_000 // max(size, 4 * n_freq * n_freq))  # tens of MB at most, whatever the length
-    for start in range(0, n, chunk):
-        tau = np.arange(start, min(start + chunk, n)) / data.sampling_rate  # the estimator's clock: since the recording began
-        basis = np.concatenate([np.sin(np.outer(tau, omega)), np.cos(np.outer(tau, omega))], axis=1)  # (k, 2N)
-        grams = gram + np.cumsum(basis[:, :, None] * basis[:, None, :], axis=0)
-        moments = moment + np.cumsum(basis * signals.mixture[start : start + chunk, None], axis=0)
-        gram, moment = grams[-1], moments[-1]
+    start_gram = np.zeros((2 * n_freq, 2 * n_freq))
+    for part, tau, basis, grams, moments in _past_sums(signals.mixture, omega, data.sampling_rate, start_gram, chunk):
         log_like = precision * _fit_terms(grams, moments, coef)
         log_like -= log_like.max(axis=1, keepdims=True)
         weights = np.exp(log_like)
@@ -81,8 +77,25 @@ def known_model_estimate(signals: SignalSet, data: DataConfig) -> np.ndarray:
             best = grid[weights[rows].argmax(axis=1)]
             refined, found = _laplace_mean(best, omega, tau[rows], grams[rows], moments[rows], scale, law.phase, precision)
             mean[rows[found]] = refined[found]  # where Newton found no peak, the grid's mean stays
-        estimate[start : start + chunk] = mean
+        estimate[part] = mean
     return estimate.T
+
+
+def _past_sums(
+    mixture: np.ndarray, omega: np.ndarray, sampling_rate: float, gram: np.ndarray, chunk: int
+) -> Iterator[tuple[slice, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Chunk by chunk: the samples' slice, their time since the recording began, the basis
+    [sin w tau, cos w tau] and, for every sample, the sums over the past up to it (carried from
+    chunk to chunk, starting from ``gram``): G = sum basis basis' and m = sum basis S."""
+    moment = np.zeros(gram.shape[0])
+    for start in range(0, len(mixture), chunk):
+        part = slice(start, min(start + chunk, len(mixture)))
+        tau = np.arange(part.start, part.stop) / sampling_rate
+        basis = np.concatenate([np.sin(np.outer(tau, omega)), np.cos(np.outer(tau, omega))], axis=1)  # (k, 2N)
+        grams = gram + np.cumsum(basis[:, :, None] * basis[:, None, :], axis=0)
+        moments = moment + np.cumsum(basis * mixture[part, None], axis=0)
+        gram, moment = grams[-1], moments[-1]
+        yield part, tau, basis, grams, moments
 
 
 def _fit_terms(grams: np.ndarray, moments: np.ndarray, coef: np.ndarray) -> np.ndarray:
@@ -113,7 +126,7 @@ def _laplace_mean(
     limit = 1.0 / (omega.max() * 4)  # a quarter radian of the fastest sine per step
     for step in range(NEWTON_STEPS + 1):
         angle = np.outer(t0, omega) + phase
-        value = scale * np.concatenate([np.cos(angle), np.sin(angle)], axis=1)
+        value = scale * _mean_coefficients(t0, omega, phase)
         slope = scale * np.concatenate([-np.sin(angle), np.cos(angle)], axis=1) * np.tile(omega, 2)
         residual = moments - np.einsum("kij,kj->ki", grams, value)
         first = 2.0 * np.einsum("ki,ki->k", slope, residual)
@@ -133,15 +146,9 @@ def _free_fit_estimate(signals: SignalSet, sampling_rate: float, law: NoiseLaw, 
     omega = 2.0 * np.pi * np.asarray(signals.frequencies, dtype=float)
     n_freq, n = omega.size, signals.n_samples
     ridge = max(2 * n_freq * n_freq * law.variance / law.gain**2, 1e-9)  # noise variance of S over the prior's
-    gram, moment = ridge * np.eye(2 * n_freq), np.zeros(2 * n_freq)
     estimate = np.empty((n_freq, n))
-    for start in range(0, n, chunk):
-        omega_t = np.outer(np.arange(start, min(start + chunk, n)) / sampling_rate, omega)
-        basis = np.concatenate([np.sin(omega_t), np.cos(omega_t)], axis=1)
-        grams = gram + np.cumsum(basis[:, :, None] * basis[:, None, :], axis=0)
-        moments = moment + np.cumsum(basis * signals.mixture[start : start + chunk, None], axis=0)
-        gram, moment = grams[-1], moments[-1]
+    for part, tau, _, grams, moments in _past_sums(signals.mixture, omega, sampling_rate, ridge * np.eye(2 * n_freq), chunk):
         coef = np.linalg.solve(grams, moments[:, :, None])[:, :, 0]
         radius, angle = np.hypot(coef[:, :n_freq], coef[:, n_freq:]), np.arctan2(coef[:, n_freq:], coef[:, :n_freq])
-        estimate[:, start : start + chunk] = (n_freq / law.gain * radius * np.sin(omega_t + angle - law.phase)).T
+        estimate[:, part] = (n_freq / law.gain * radius * np.sin(np.outer(tau, omega) + angle - law.phase)).T
     return estimate
