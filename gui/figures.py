@@ -106,6 +106,16 @@ def round_values(lo: float, hi: float) -> np.ndarray:
     return np.array([lo, hi])
 
 
+def _single_plot(
+    figure: pg.GraphicsLayoutWidget, title: str, x_label: str, x_unit: str | None, y_label: str, log: bool = True
+) -> tuple[pg.PlotItem, pg.LegendItem]:
+    """The one plot of a one-plot figure: its y axis (log by default) ticked as curves are, styled, with a legend."""
+    plot = figure.addPlot(axisItems={"left": CurveAxis("left")})
+    _style_plot(plot, title, x_label, x_unit, y_label)
+    plot.setLogMode(y=log)
+    return plot, _legend(plot, labelTextSize="8pt")
+
+
 def _style_plot(plot: pg.PlotItem, title: str, x_label: str, x_unit: str | None, y_label: str, y_unit: str | None = None) -> None:
     plot.setTitle(title, size="11pt")
     plot.setLabel("bottom", x_label, units=x_unit)
@@ -525,11 +535,8 @@ class BarsFigure(Figure):
         super().__init__()
         self.file_stem = file_stem
         self.log = log
-        self.plot = self.addPlot(axisItems={"left": CurveAxis("left")})
-        _style_plot(self.plot, title, "", None, y_label)
-        self.plot.setLogMode(y=log)
+        self.plot, self.legend = _single_plot(self, title, "", None, y_label, log)
         self.plot.setClipToView(False)
-        self.legend = _legend(self.plot, labelTextSize="8pt")
         self.items: list[pg.GraphicsObject] = []
 
     def set_bars(self, categories: list[str], series: list[tuple[str, list[float | None]]], colors: list[str] | None = None) -> None:
@@ -670,10 +677,7 @@ class ErrorOverTimeFigure(Figure):
 
     def __init__(self) -> None:
         super().__init__()
-        self.plot = self.addPlot(axisItems={"left": CurveAxis("left")})
-        _style_plot(self.plot, "Absolute error along the test sequence", "time", "s", "|output − target|")
-        self.plot.setLogMode(y=True)
-        self.legend = _legend(self.plot, labelTextSize="8pt")
+        self.plot, self.legend = _single_plot(self, "Absolute error along the test sequence", "time", "s", "|output − target|")
         self.curves: list[pg.PlotDataItem] = []
 
     def set_data(self, t: np.ndarray, outputs: np.ndarray, targets: np.ndarray, frequencies: list[float], sampling_rate: float) -> None:
@@ -698,10 +702,7 @@ class ExtractionFigure(Figure):
 
     def __init__(self) -> None:
         super().__init__()
-        self.plot = self.addPlot(axisItems={"left": CurveAxis("left")})
-        _style_plot(self.plot, "MSE by the moment the recording starts", "start t0", "s", "MSE")
-        self.plot.setLogMode(y=True)
-        _legend(self.plot, labelTextSize="8pt")
+        self.plot, self.legend = _single_plot(self, "MSE by the moment the recording starts", "start t0", "s", "MSE")
         self.model = self.plot.plot(pen=None, symbol="o", symbolSize=8, symbolBrush=pg.mkBrush(color(0)), name="model, shifted starts")
         self.spec_test = self.plot.plot(
             pen=None, symbol="s", symbolSize=9, symbolBrush=pg.mkBrush(color(1)), name="model, the spec's test (t0 = 0)"
