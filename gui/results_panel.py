@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.config import Config
+from engine.experiments import per_frequency_mse
 from engine.files import atomic_write_json, atomic_write_text
 from engine.runs import RunRecord
 from gui.figures import Figure, export_figures, figures_for_record
@@ -119,8 +120,7 @@ class ResultsPanel(QWidget):
         known = {row["frequency_hz"]: row.get("known_model_mse") for row in m.get("reference", {}).get("per_frequency", [])}
         known[None] = m.get("reference", {}).get("known_model_mse")
         memorisation = {row["frequency_hz"]: row for row in m.get("memorisation", {}).get("per_frequency", [])}
-        shifted = {row["frequency_hz"]: row["mse"] for row in m.get("shifted", {}).get("per_frequency", [])}
-        shifted[None] = m.get("shifted", {}).get("mse")
+        shifted: dict[float | None, float | None] = {**per_frequency_mse(m, "shifted"), None: m.get("shifted", {}).get("mse")}
         gaps = {g["frequency_hz"]: g["gap"] for g in m.get("generalization_gap_per_frequency", [])}
         rows = [("overall", None, m["train"]["mse"], m["test"]["mse"], m["generalization_gap"])]
         for train, test in zip(m["train"]["per_frequency"], m["test"]["per_frequency"], strict=True):

@@ -369,6 +369,7 @@ def test_results_keep_quality_apart_from_the_generalization_rule(qtbot, window):
             "per_frequency": [{"frequency_hz": 1.0, "known_model_mse": 0.0015}],
         },
         "memorisation": {"draws": 8, "memorised": False, "per_frequency": [{"frequency_hz": 1.0, "z": 0.3, "memorised": False}]},
+        "shifted": {"draws": 8, "mse": 0.004, "known_model_mse": 0.001, "per_frequency": [{"frequency_hz": 1.0, "mse": 0.005}]},
         "best_epoch": 3,
         "epochs_completed": 5,
         "selected_by": "validation",
@@ -386,6 +387,9 @@ def test_results_keep_quality_apart_from_the_generalization_rule(qtbot, window):
     known = header.index("known-model MSE")
     assert [table.item(r, known).text() for r in range(2)] == ["0.00120", "0.00150"]
     assert "knows the signal model scores 0.00120" in text
+    extraction = header.index("extraction MSE")
+    assert [table.item(r, extraction).text() for r in range(2)] == ["0.00400", "0.00500"]
+    assert "<b>Extraction</b>: MSE 0.00400 on 8 test draws" in text
 
 
 def test_open_names_the_run_in_the_status_bar_and_exports_start_in_its_folder(qtbot, window, monkeypatch):
