@@ -45,7 +45,7 @@ class StreamsTrainer:
         self.clip = clip_grad_norm
         self.input_noise = input_noise
         self.generator = generator
-        self.optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate, fused=True)
 
     def set_learning_rate(self, lr: float) -> None:
         for group in self.optimizer.param_groups:
