@@ -1,11 +1,15 @@
 """Seconds per epoch across the experiment space: the engine against a plain PyTorch reference of
 the same method, side by side in one process, with the matmul floor and where each shape is bound.
 
-    python -m benchmarks.speed_table [--mode interleaved|streams|both] [--steps 150] [--rounds 3]
+    python -m benchmarks.speed_table [--mode interleaved|streams|population|all] [--steps 150] [--rounds 3]
                                      [--threads N] [--hidden 64 128 ...] [--layers 1 2 3] [--batch 32 64]
+                                     [--members 8]
 
 Interleaved rows: hidden x layers x batch on the default data (4 frequencies x 10,000 samples, so
-40,000 rows). Streams rows: segments 1, TBPTT 100, one draw (4 sequences side by side). Each
+40,000 rows). Streams rows: segments 1, TBPTT 100, one draw (4 sequences side by side).
+Population rows: ``--members`` models of the user's architecture (hidden 128, 1 layer, batch 32),
+each its own seed and learning rate, trained one after another on the solo fast path (the
+reference column) and as one population (the engine column); the floor is all members' matmuls. Each
 measurement trains ``--steps`` optimizer steps of each path, alternating reference and engine for
 ``--rounds`` rounds so the host's noise hits both alike, and scales the median to one epoch. The
 floor is the time the step's matmuls alone take on their exact shapes at the rate ``torch.mm``
@@ -31,7 +35,7 @@ from benchmarks.reference_interleaved import train_epoch_reference
 from benchmarks.reference_streams import train_epoch_streams_reference
 from engine.config import Config
 from engine.data import generate
-from engine.interleaved import InterleavedTrainer
+from engine.interleaved import InterleavedTrainer, Member, PopulationTrainer
 from engine.model import FrequencyLSTM
 from engine.streams import StreamsTrainer
 
@@ -195,6 +199,34 @@ def streams_row(x: torch.Tensor, y: torch.Tensor, n_freq: int, hidden: int, wind
     )
 
 
+def population_row(x: torch.Tensor, y: torch.Tensor, members: int, steps: int, rounds: int, hidden: int = 128, batch: int = 32) -> Row:
+    """``members`` solo runs one after another against one population of them, same seeds and learning rates."""
+    models = []
+    for seed in range(members):
+        torch.manual_seed(seed)
+        models.append(FrequencyLSTM(x.shape[1], hidden))
+    rates = [1e-4 * (1 + seed) for seed in range(members)]
+    solos = [InterleavedTrainer(copy.deepcopy(model), batch, lr, 1.0) for model, lr in zip(models, rates, strict=True)]
+    population = PopulationTrainer(models, batch, [Member(lr, 1.0) for lr in rates])
+    xs, ys = x[: steps * batch], y[: steps * batch]
+    solo_times, population_times = side_by_side(
+        lambda: [solo.train_epoch(xs, ys, lambda: True) for solo in solos],
+        lambda: population.train_epoch_members(xs, ys, lambda: True),
+        rounds,
+    )
+    per_epoch = math.ceil(x.shape[0] / batch) / steps
+    shapes = interleaved_matmuls(x.shape[1], hidden, 1, batch) * members
+    return Row(
+        f"{members} x ({hidden} x 1, batch {batch})",
+        statistics.median(solo_times) * per_epoch,
+        statistics.median(population_times) * per_epoch,
+        matmul_seconds(shapes) * steps * per_epoch,
+        optimizer_seconds(n_parameters(models[0])) * members * steps * per_epoch,
+        flops(shapes) / (statistics.median(population_times) / steps) / 1e9,
+        max(population_times) / min(population_times),
+    )
+
+
 def print_table(title: str, rows: list[Row]) -> None:
     print(f"\n{title}")
     head = ("configuration", "reference s", "engine s", "ratio", "floor s", "engine/floor", "+ Adam s", "engine/(floor+Adam)")
@@ -208,7 +240,8 @@ def print_table(title: str, rows: list[Row]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mode", choices=("interleaved", "streams", "both"), default="both")
+    parser.add_argument("--mode", choices=("interleaved", "streams", "population", "all"), default="all")
+    parser.add_argument("--members", type=int, default=8, help="models in the population rows")
     parser.add_argument("--steps", type=int, default=150, help="optimizer steps per interleaved measurement")
     parser.add_argument("--windows", type=int, default=20, help="TBPTT windows per streams measurement")
     parser.add_argument("--rounds", type=int, default=3)
@@ -223,7 +256,7 @@ def main() -> None:
     signals = generate(config.data, config.data.train_seed)
     x, y = (torch.from_numpy(a) for a in signals.rows())
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; per-epoch seconds, median of {args.rounds} rounds")
-    if args.mode in ("interleaved", "both"):
+    if args.mode in ("interleaved", "all"):
         rows = [
             interleaved_row(x, y, hidden, layers, batch, args.steps, args.rounds)
             for hidden in args.hidden
@@ -231,7 +264,10 @@ def main() -> None:
             for batch in args.batch
         ]
         print_table(f"interleaved ({x.shape[0]} rows, {args.steps} steps measured per round)", rows)
-    if args.mode in ("streams", "both"):
+    if args.mode in ("population", "all"):
+        rows = [population_row(x, y, args.members, args.steps, args.rounds)]
+        print_table(f"population against solo runs one after another ({args.steps} steps measured per round)", rows)
+    if args.mode in ("streams", "all"):
         rows = [streams_row(x, y, signals.n_frequencies, hidden, args.windows, args.rounds) for hidden in (64, 128, 256)]
         print_table(f"streams, segments 1 ({signals.n_samples} samples per sequence, {args.windows} windows measured per round)", rows)
 

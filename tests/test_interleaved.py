@@ -11,7 +11,7 @@ from benchmarks.reference_interleaved import train_epoch_reference
 from engine.config import Config
 from engine.data import generate
 from engine.evaluation import predict
-from engine.interleaved import InterleavedTrainer
+from engine.interleaved import InterleavedTrainer, Member, PopulationTrainer
 from engine.model import FrequencyLSTM
 
 
@@ -97,3 +97,57 @@ def test_stop_is_honoured_within_one_step_and_leaves_the_model_untouched():
     assert len(calls) == 6
     for key, value in model.state_dict().items():
         assert torch.equal(value, before[key])
+
+
+def population_and_solo(layers: int, dropout: float, settings: list[tuple[int, float, float]], hidden: int = 16, batch: int = 24):
+    """A population of one model per (seed, learning rate, clip) and the same models trained alone."""
+    models, solos, members = [], [], []
+    for seed, lr, clip in settings:
+        torch.manual_seed(seed)
+        model = FrequencyLSTM(5, hidden, layers, dropout)
+        models.append(model)
+        solo_generator, member_generator = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed)
+        solos.append(InterleavedTrainer(copy.deepcopy(model), batch, lr, clip, solo_generator))
+        members.append(Member(lr, clip, member_generator))
+    return PopulationTrainer(models, batch, members), solos
+
+
+SETTINGS = [(0, 1e-3, 1.0), (1, 1e-3, 0.05), (2, 5e-3, 0.0), (3, 1e-4, 1.0)]
+
+
+@pytest.mark.parametrize(("layers", "dropout"), [(1, 0.0), (2, 0.3)])
+def test_population_members_train_exactly_as_their_solo_runs(layers, dropout):
+    config = Config()
+    config.data.duration = 0.5
+    _, x, y = rows(config)
+    population, solos = population_and_solo(layers, dropout, SETTINGS)
+    assert x.shape[0] % 24 != 0  # the odd last batch is covered
+    for _ in range(3):
+        member_losses = population.train_epoch_members(x, y, lambda: True)
+        solo_losses = [solo.train_epoch(x, y, lambda: True) for solo in solos]
+        assert member_losses == pytest.approx(solo_losses, abs=1e-5)
+    assert len(set(member_losses)) == len(SETTINGS)  # the members really differ
+    for model, solo in zip(population.models, solos, strict=True):
+        for a, b in zip(model.parameters(), solo.model.parameters(), strict=True):
+            assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_a_pruned_population_goes_on_as_its_remaining_solo_runs():
+    config = Config()
+    config.data.duration = 0.5
+    _, x, y = rows(config)
+    population, solos = population_and_solo(1, 0.0, SETTINGS)
+    population.train_epoch_members(x, y, lambda: True)
+    for solo in solos:
+        solo.train_epoch(x, y, lambda: True)
+    population.keep([3, 1])
+    population.set_learning_rates([2e-4, 2e-3])
+    solos[3].set_learning_rate(2e-4)
+    solos[1].set_learning_rate(2e-3)
+    for _ in range(2):
+        member_losses = population.train_epoch_members(x, y, lambda: True)
+        solo_losses = [solos[i].train_epoch(x, y, lambda: True) for i in (3, 1)]
+        assert member_losses == pytest.approx(solo_losses, abs=1e-5)
+    assert population.models[0] is not solos[3].model and len(population.models) == 2
+    for a, b in zip(population.models[1].parameters(), solos[1].model.parameters(), strict=True):
+        assert torch.allclose(a, b, atol=1e-5)
