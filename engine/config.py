@@ -151,7 +151,13 @@ class TrainingConfig:
         choices=SELECTIONS,
     )
     device: str = _f("auto", "auto: CUDA, else Apple MPS, else CPU; or name one.", choices=DEVICES)
-    num_threads: int = _f(0, "CPU threads for torch (0: all cores).", min=0, max=1024)
+    num_threads: int = _f(
+        0,
+        "CPU threads for torch (0: automatic; in interleaved mode on a CPU each epoch runs on all cores or on one,"
+        " whichever the latest epochs showed faster; a fixed count gives bit-identical runs).",
+        min=0,
+        max=1024,
+    )
     save_dir: str = _f(
         "models", "Kept for the user's file; superseded: checkpoints now live in each run folder (RUN/checkpoints).", superseded=True
     )

@@ -21,6 +21,7 @@ from engine.history import EpochReport, History
 from engine.interleaved import InterleavedTrainer
 from engine.model import FrequencyLSTM
 from engine.streams import StreamsTrainer
+from engine.threads import ThreadChooser, thread_candidates
 
 
 class TrainingControl:
@@ -110,6 +111,9 @@ class Session:
         self.splits = splits
         self.device = device
         torch.set_num_threads(default_threads(config))
+        adapt = config.training.num_threads == 0 and config.training.mode == "interleaved" and device.type == "cpu"
+        # bit-identical numbers across thread counts are not promised, so a fixed count stays fixed
+        self.threads = ThreadChooser(thread_candidates(default_threads(config))) if adapt else None
         torch.manual_seed(config.model.seed)
         self.generator = torch.Generator(device=device)
         self.generator.manual_seed(config.model.seed)
@@ -209,6 +213,8 @@ class Session:
         while not self.finished:
             lr = learning_rate_at(self.config, self.epoch, self.elapsed)
             self.trainer.set_learning_rate(lr)
+            if self.threads is not None:
+                torch.set_num_threads(self.threads.next())
             started, paused_before = time.perf_counter(), control.paused_seconds
             if t.training_noise == "fresh":
                 self._use_training_sets(self._draws_of(self.epoch))
@@ -217,6 +223,8 @@ class Session:
             train_seconds = time.perf_counter() - started - paused
             if loss is None:
                 return
+            if self.threads is not None:
+                self.threads.record(train_seconds)
             if diverged(loss, self.target_power):
                 raise DivergenceError(self.epoch + 1, loss)
             test, validation = self._score()
