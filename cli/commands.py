@@ -72,6 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="a shared database, e.g. postgresql+psycopg://user:pw@host/db (default: a file in the sweep folder)",
     )
     sw.add_argument("--threads", type=int, help="torch threads per worker (default: the cores shared among the workers)")
+    sw.add_argument(
+        "--population",
+        type=int,
+        default=4,
+        help="trials a worker may train as one population when they differ only in model.seed, training.learning_rate"
+        " and training.clip_grad_norm (default: 4; 1: one at a time)",
+    )
     sw.add_argument("--sweeps-dir", type=Path, default=Path("sweeps"), help="folder for sweep folders (default: ./sweeps)")
     sw.add_argument("--join", action="store_true", help="add workers to the study --study in --storage")
     sw.add_argument("--study", help="with --join: the study's name")
@@ -206,7 +213,7 @@ def _sweep(args: argparse.Namespace, figures: Callable | None) -> int:
         text = args.spec.read_text(encoding="utf-8")
         print("\n".join(describe(spec)), file=sys.stderr)
     join = args.study if args.join else None
-    folder, interrupted = sweep(spec, args.sweeps_dir, args.workers, args.storage, join, figures, text, args.threads)
+    folder, interrupted = sweep(spec, args.sweeps_dir, args.workers, args.storage, join, figures, text, args.threads, args.population)
     print(f"trials: {folder / 'trials.csv'}  ranking: {folder / 'ranking.md'}", file=sys.stderr)
     print(folder)
     return EXIT_SIGNAL[signal.SIGINT] if interrupted else 0

@@ -44,7 +44,7 @@ from engine.experiments import RunNotes, read_notes, write_notes
 from engine.files import atomic_write_bytes, atomic_write_json, atomic_write_text
 from engine.history import EpochReport, History
 from engine.model import resolve_device
-from engine.trainer import DivergenceError, Session, TrainingControl
+from engine.trainer import Cohort, DivergenceError, Session, TrainingControl
 
 RUN_ARTEFACTS = ("config.yaml", "notes.json", "metrics.json", "history.csv", "predictions.npz", "checkpoints", "graphs")
 QUALITY_LEVELS = (0.01, 0.001)
@@ -238,11 +238,15 @@ class Run:
 
     def _epochs(self, control: TrainingControl) -> Iterator[EpochReport]:
         for report in self.session.epochs(control):
-            self._save_checkpoint("last.pt")
-            if report.is_best:
-                self._save_checkpoint("best.pt")
-            self._write(lambda: atomic_write_text(self.folder / "history.csv", self.session.history.to_csv()))
+            self._record_epoch(report)
             yield report
+
+    def _record_epoch(self, report: EpochReport) -> None:
+        """After every epoch: last.pt, best.pt when it is the best so far, and history.csv."""
+        self._save_checkpoint("last.pt")
+        if report.is_best:
+            self._save_checkpoint("best.pt")
+        self._write(lambda: atomic_write_text(self.folder / "history.csv", self.session.history.to_csv()))
 
     def finish(self) -> dict[str, Any]:
         """Evaluate best.pt (else last.pt) per spec section 3; write metrics.json and predictions.npz."""
@@ -294,6 +298,30 @@ class Run:
         self._write(lambda: atomic_write_bytes(self.folder / "predictions.npz", buffer.getvalue()))
         self._write(lambda: atomic_write_json(self.folder / "metrics.json", metrics))
         return metrics
+
+
+def train_together(runs: list[Run], control: TrainingControl | None = None) -> Iterator[tuple[Run, EpochReport]]:
+    """Runs that differ only in model seed, learning rate and clip, trained as one population
+    (engine.trainer.Cohort), each folder written after every epoch as if it trained alone. A run
+    whose status the caller changes after a report (a pruned trial) leaves the population."""
+    control = control or TrainingControl()
+    cohort = Cohort([run.session for run in runs])
+    run_of = {id(run.session): run for run in runs}
+    with contextlib.ExitStack() as stack:
+        for run in runs:
+            stack.enter_context(active(run.folder))
+        for session, outcome in cohort.epochs(control):
+            run = run_of[id(session)]
+            if isinstance(outcome, DivergenceError):
+                run.status, run.message = "diverged", str(outcome)
+                continue
+            run._record_epoch(outcome)
+            yield run, outcome
+            if run.status != "running":
+                cohort.drop(session)
+    for run in runs:
+        if run.status == "running":
+            run.status = "stopped" if control.stop_requested and not run.session.finished else "completed"
 
 
 def selected_validation_mse(history: History, best_epoch: int) -> float | None:

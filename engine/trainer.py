@@ -9,6 +9,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from engine.config import Config
 from engine.data import SignalSet, Splits, training_draw
 from engine.evaluation import SetMetrics, predict_sets
 from engine.history import EpochReport, History
-from engine.interleaved import InterleavedTrainer
+from engine.interleaved import InterleavedTrainer, Member, PopulationTrainer
 from engine.model import FrequencyLSTM
 from engine.streams import StreamsTrainer
 from engine.threads import ThreadChooser, thread_candidates
@@ -134,7 +135,7 @@ class Session:
         if checkpoint is not None:
             self.model.load_state_dict(checkpoint["model"])
         if t.mode == "streams":
-            self.trainer: InterleavedTrainer | StreamsTrainer = StreamsTrainer(
+            self.trainer: InterleavedTrainer | StreamsTrainer | _InCohort = StreamsTrainer(
                 self.model,
                 len(config.data.frequencies) * self.draws,  # each draw's sequences are more rows of the batch
                 t.segments,
@@ -209,37 +210,131 @@ class Session:
         completed epoch is the one to resume from, so resuming equals never having stopped.
         """
         control = control or TrainingControl()
-        t = self.config.training
         while not self.finished:
-            lr = learning_rate_at(self.config, self.epoch, self.elapsed)
-            self.trainer.set_learning_rate(lr)
             if self.threads is not None:
                 torch.set_num_threads(self.threads.next())
             started, paused_before = time.perf_counter(), control.paused_seconds
-            if t.training_noise == "fresh":
-                self._use_training_sets(self._draws_of(self.epoch))
+            lr = self.begin_epoch()
             loss = self.trainer.train_epoch(self.inputs, self.targets, control.should_continue)
-            paused = control.paused_seconds - paused_before  # a pause is not training time
-            train_seconds = time.perf_counter() - started - paused
+            train_seconds = time.perf_counter() - started - (control.paused_seconds - paused_before)  # a pause is not training time
             if loss is None:
                 return
             if self.threads is not None:
                 self.threads.record(train_seconds)
-            if diverged(loss, self.target_power):
-                raise DivergenceError(self.epoch + 1, loss)
-            test, validation = self._score()
-            self.epoch += 1
-            self.elapsed += time.perf_counter() - started - paused
-            score = validation if validation is not None else loss
-            is_best = score < self.best_value
-            if is_best:
-                self.best_value, self.best_epoch = score, self.epoch
-            remaining = t.num_epochs - self.epoch
-            eta = self.elapsed / self.epoch * remaining if self.epoch else 0.0
-            if t.time_budget_s > 0:
-                eta = min(eta, max(0.0, t.time_budget_s - self.elapsed))
-            report = EpochReport(
-                self.epoch, t.num_epochs, loss, test.mse, test.per_frequency, validation, lr, train_seconds, self.elapsed, eta, is_best
-            )
-            self.history = self.history.appended(report)
-            yield report
+            yield self.end_epoch(loss, lr, train_seconds)
+
+    def begin_epoch(self) -> float:
+        """Set up the next epoch: its learning rate (returned) and, with fresh noise, its draws."""
+        lr = learning_rate_at(self.config, self.epoch, self.elapsed)
+        self.trainer.set_learning_rate(lr)
+        if self.config.training.training_noise == "fresh":
+            self._use_training_sets(self._draws_of(self.epoch))
+        return lr
+
+    def end_epoch(self, loss: float, lr: float, train_seconds: float) -> EpochReport:
+        """Score the epoch just trained and record it: divergence, test (and validation) MSE, best, history."""
+        if diverged(loss, self.target_power):
+            raise DivergenceError(self.epoch + 1, loss)
+        t = self.config.training
+        scoring = time.perf_counter()
+        test, validation = self._score()
+        self.epoch += 1
+        self.elapsed += train_seconds + time.perf_counter() - scoring
+        score = validation if validation is not None else loss
+        is_best = score < self.best_value
+        if is_best:
+            self.best_value, self.best_epoch = score, self.epoch
+        remaining = t.num_epochs - self.epoch
+        eta = self.elapsed / self.epoch * remaining if self.epoch else 0.0
+        if t.time_budget_s > 0:
+            eta = min(eta, max(0.0, t.time_budget_s - self.elapsed))
+        report = EpochReport(
+            self.epoch, t.num_epochs, loss, test.mse, test.per_frequency, validation, lr, train_seconds, self.elapsed, eta, is_best
+        )
+        self.history = self.history.appended(report)
+        return report
+
+
+COHORT_FREE = ("model.seed", "training.learning_rate", "training.clip_grad_norm")  # what a cohort's members may differ in
+
+
+def _flat(config: Config) -> dict[str, Any]:
+    return {f"{section}.{key}": value for section, values in config.to_dict().items() for key, value in values.items()}
+
+
+def cohort_problem(configs: list[Config]) -> str | None:
+    """Why these configs cannot train as one population (None: they can): they must be interleaved and
+    equal in everything but the model seed, learning rate and clip, so every member sees the same rows."""
+    if not configs:
+        return "no configs"
+    first = _flat(configs[0])
+    if first["training.mode"] != "interleaved":
+        return "a population trains the interleaved mode only"
+    for config in configs[1:]:
+        other = _flat(config)
+        differ = sorted(k for k in first.keys() | other.keys() if k not in COHORT_FREE and first.get(k) != other.get(k))
+        if differ:
+            return f"members differ in {', '.join(differ)}; allowed to differ: {', '.join(COHORT_FREE)}"
+    return None
+
+
+@dataclass
+class _InCohort:
+    """What a session in a cohort keeps of a trainer: its member's Adam, which its checkpoints save."""
+
+    optimizer: torch.optim.Adam
+
+    def set_learning_rate(self, lr: float) -> None:
+        self.optimizer.param_groups[0]["lr"] = lr
+
+
+class Cohort:
+    """Sessions that differ only in model seed, learning rate and clip, trained as one population: one
+    dispatch per op serves all, and each keeps its own history, scores, best epoch and checkpoints,
+    with the numbers of its solo run. A member leaves when it finishes, diverges or is dropped."""
+
+    def __init__(self, sessions: list[Session]):
+        problem = cohort_problem([session.config for session in sessions])
+        if problem:
+            raise ValueError(problem)
+        self.sessions = list(sessions)
+        members = [Member(s.config.training.learning_rate, s.config.training.clip_grad_norm, s.generator) for s in sessions]
+        self.population = PopulationTrainer([s.model for s in sessions], sessions[0].config.training.batch_size, members)
+        for session, optimizer in zip(sessions, self.population.optimizers, strict=True):
+            optimizer.load_state_dict(session.trainer.optimizer.state_dict())  # a resumed session's Adam state
+            session.trainer = _InCohort(optimizer)
+        self.threads = sessions[0].threads
+        self._dropped: set[int] = set()
+
+    def drop(self, session: Session) -> None:
+        """Take ``session`` out before the next epoch (a pruned trial); the others go on unchanged."""
+        self._dropped.add(id(session))
+
+    def _active(self) -> list[Session]:
+        """The members still training; the population is cut down to them when some left."""
+        active = [s for s in self.sessions if not s.finished and id(s) not in self._dropped]
+        if len(active) < len(self.sessions) and active:
+            self.population.keep([self.sessions.index(s) for s in active])
+        self.sessions = active
+        return active
+
+    def epochs(self, control: TrainingControl | None = None) -> Iterator[tuple[Session, EpochReport | DivergenceError]]:
+        """Train all members one epoch at a time; after each, every member's report, or its divergence."""
+        control = control or TrainingControl()
+        while active := self._active():
+            if self.threads is not None:
+                torch.set_num_threads(self.threads.next())
+            started, paused_before = time.perf_counter(), control.paused_seconds
+            rates = [session.begin_epoch() for session in active]
+            losses = self.population.train_epoch_members(active[0].inputs, active[0].targets, control.should_continue)
+            train_seconds = time.perf_counter() - started - (control.paused_seconds - paused_before)
+            if losses is None:
+                return
+            if self.threads is not None:
+                self.threads.record(train_seconds)
+            for session, loss, lr in zip(active, losses, rates, strict=True):
+                try:
+                    yield session, session.end_epoch(loss, lr, train_seconds)
+                except DivergenceError as exc:
+                    self.drop(session)
+                    yield session, exc

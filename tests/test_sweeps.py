@@ -373,3 +373,59 @@ def test_on_the_embedded_storage_a_trial_asked_by_a_worker_killed_before_naming_
     assert done.returncode == 0, done.stderr
     trials = study.get_trials(deepcopy=False)
     assert trials[orphan.number].state == TrialState.FAIL and sum(t.state == TrialState.COMPLETE for t in trials) == 2
+
+
+# ----- populations ---------------------------------------------------------------------------------
+def test_trials_that_differ_in_seed_and_rate_train_as_a_population_with_their_solo_numbers(tmp_path):
+    base_file(tmp_path, "training.num_epochs=3")
+    spec = sweep_file(
+        tmp_path,
+        "base: base.yaml\nstudy: pop\nsampler: random\ntrials: 4\nparameters:\n"
+        "  model.seed: [1, 2, 3]\n  training.learning_rate: {low: 1.0e-3, high: 1.0e-2, log: true}\n",
+    )
+    done = run_sweep("--spec", str(spec), "--workers", "1", "--sweeps-dir", str(tmp_path / "sweeps"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    rows = trials_csv(tmp_path / "sweeps" / "pop")
+    assert [r["state"] for r in rows] == ["complete"] * 4
+    assert [r["population"] for r in rows] == ["4"] * 4
+    for row in rows[:2]:  # each member's numbers are those of the same config trained alone
+        folder = Path(row["run_dir"])
+        alone = subprocess.run(
+            [sys.executable, str(ROOT / "main.py"), "train", "--config", str(folder / "config.yaml"), "--runs-dir", str(tmp_path / "solo")],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert alone.returncode == 0, alone.stderr
+        solo = json.loads((Path(alone.stdout.strip().splitlines()[-1]) / "metrics.json").read_text())
+        assert float(row["validation_mse"]) == pytest.approx(solo["validation_mse"], abs=1e-6)
+        assert float(row["test_mse"]) == pytest.approx(solo["test"]["mse"], abs=1e-6)
+
+
+def test_a_population_s_members_are_pruned_one_by_one(tmp_path):
+    base_file(tmp_path, "training.num_epochs=8", "training.learning_rate=0.01")
+    good, poor = "{training.learning_rate: 0.01}", "{training.learning_rate: 1.0e-7}"
+    spec = sweep_file(
+        tmp_path,
+        f"base: base.yaml\nstudy: prunepop\npruning: median\ntrials: 6\nexperiments: [{good}, {good}, {good}, {poor}, {good}, {poor}]\n",
+    )
+    done = run_sweep("--spec", str(spec), "--sweeps-dir", str(tmp_path / "sweeps"), "--workers", "1", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    rows = trials_csv(tmp_path / "sweeps" / "prunepop")
+    assert [r["population"] for r in rows] == ["1", "1", "4", "4", "4", "4"]  # the pruner's two start-up trials first
+    assert [r["state"] for r in rows] == ["complete", "complete", "complete", "pruned", "complete", "pruned"]
+    for row in rows[2:]:
+        metrics = json.loads((Path(row["run_dir"]) / "metrics.json").read_text())
+        assert metrics["status"] == ("pruned" if row["state"] == "pruned" else "completed")
+        assert (metrics["epochs_completed"] < 8) == (row["state"] == "pruned")
+
+
+def test_population_one_trains_trials_one_at_a_time(tmp_path):
+    base_file(tmp_path, "training.num_epochs=1")
+    spec = sweep_file(tmp_path, "base: base.yaml\nstudy: one\ntrials: 2\nparameters:\n  model.seed: [1, 2]\n")
+    done = run_sweep("--spec", str(spec), "--population", "1", "--sweeps-dir", str(tmp_path / "sweeps"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert [r["population"] for r in trials_csv(tmp_path / "sweeps" / "one")] == ["1", "1"]
+    bad = run_sweep("--spec", str(spec), "--population", "0", "--sweeps-dir", str(tmp_path / "other"), cwd=tmp_path, timeout=120)
+    assert bad.returncode == 2 and "--population: 0 is not allowed" in bad.stderr
