@@ -3,11 +3,11 @@ the same method, side by side in one process, with the matmul floor and where ea
 
     python -m benchmarks.speed_table [--mode interleaved|streams|population|all] [--steps 150] [--rounds 3]
                                      [--threads N] [--hidden 64 128 ...] [--layers 1 2 3] [--batch 32 64]
-                                     [--members 8]
+                                     [--members 8] [--population-hidden 128 ...]
 
 Interleaved rows: hidden x layers x batch on the default data (4 frequencies x 10,000 samples, so
 40,000 rows). Streams rows: segments 1, TBPTT 100, one draw (4 sequences side by side).
-Population rows: ``--members`` models of the user's architecture (hidden 128, 1 layer, batch 32),
+Population rows: ``--members`` models at batch 32 (hidden 128 x 1 layer: the user's config),
 each its own seed and learning rate, trained one after another on the solo fast path (the
 reference column) and as one population (the engine column); the floor is all members' matmuls. Each
 measurement trains ``--steps`` optimizer steps of each path, alternating reference and engine for
@@ -199,12 +199,14 @@ def streams_row(x: torch.Tensor, y: torch.Tensor, n_freq: int, hidden: int, wind
     )
 
 
-def population_row(x: torch.Tensor, y: torch.Tensor, members: int, steps: int, rounds: int, hidden: int = 128, batch: int = 32) -> Row:
+def population_row(
+    x: torch.Tensor, y: torch.Tensor, members: int, steps: int, rounds: int, hidden: int = 128, layers: int = 1, batch: int = 32
+) -> Row:
     """``members`` solo runs one after another against one population of them, same seeds and learning rates."""
     models = []
     for seed in range(members):
         torch.manual_seed(seed)
-        models.append(FrequencyLSTM(x.shape[1], hidden))
+        models.append(FrequencyLSTM(x.shape[1], hidden, layers))
     rates = [1e-4 * (1 + seed) for seed in range(members)]
     solos = [InterleavedTrainer(copy.deepcopy(model), batch, lr, 1.0) for model, lr in zip(models, rates, strict=True)]
     population = PopulationTrainer(models, batch, [Member(lr, 1.0) for lr in rates])
@@ -215,9 +217,9 @@ def population_row(x: torch.Tensor, y: torch.Tensor, members: int, steps: int, r
         rounds,
     )
     per_epoch = math.ceil(x.shape[0] / batch) / steps
-    shapes = interleaved_matmuls(x.shape[1], hidden, 1, batch) * members
+    shapes = interleaved_matmuls(x.shape[1], hidden, layers, batch) * members
     return Row(
-        f"{members} x ({hidden} x 1, batch {batch})",
+        f"{members} x ({hidden} x {layers}, batch {batch})",
         statistics.median(solo_times) * per_epoch,
         statistics.median(population_times) * per_epoch,
         matmul_seconds(shapes) * steps * per_epoch,
@@ -242,6 +244,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mode", choices=("interleaved", "streams", "population", "all"), default="all")
     parser.add_argument("--members", type=int, default=8, help="models in the population rows")
+    parser.add_argument("--population-hidden", type=int, nargs="+", default=[128], help="hidden sizes of the population rows")
+    parser.add_argument("--population-layers", type=int, nargs="+", default=[1], help="layers of the population rows")
     parser.add_argument("--steps", type=int, default=150, help="optimizer steps per interleaved measurement")
     parser.add_argument("--windows", type=int, default=20, help="TBPTT windows per streams measurement")
     parser.add_argument("--rounds", type=int, default=3)
@@ -265,7 +269,11 @@ def main() -> None:
         ]
         print_table(f"interleaved ({x.shape[0]} rows, {args.steps} steps measured per round)", rows)
     if args.mode in ("population", "all"):
-        rows = [population_row(x, y, args.members, args.steps, args.rounds)]
+        rows = [
+            population_row(x, y, args.members, args.steps, args.rounds, hidden, layers)
+            for hidden in args.population_hidden
+            for layers in args.population_layers
+        ]
         print_table(f"population against solo runs one after another ({args.steps} steps measured per round)", rows)
     if args.mode in ("streams", "all"):
         rows = [streams_row(x, y, signals.n_frequencies, hidden, args.windows, args.rounds) for hidden in (64, 128, 256)]

@@ -34,6 +34,13 @@ class FrequencyLSTM(nn.Module):
         return self.head(out).squeeze(-1), state
 
 
+def parameter_count(model: ModelConfig) -> int:
+    """Weights of FrequencyLSTM.from_config(model), counted without building it."""
+    h = model.hidden_size
+    lstm = sum(4 * h * ((model.input_size if k == 0 else h) + h + 2) for k in range(model.num_layers))
+    return lstm + h + 1
+
+
 class DeviceError(ValueError):
     """The requested device is not available on this machine."""
 

@@ -12,7 +12,7 @@ from engine.config import Config
 from engine.data import generate
 from engine.evaluation import predict
 from engine.interleaved import InterleavedTrainer, Member, PopulationTrainer
-from engine.model import FrequencyLSTM
+from engine.model import FrequencyLSTM, parameter_count
 
 
 def rows(config: Config, seed: int = 1):
@@ -151,3 +151,11 @@ def test_a_pruned_population_goes_on_as_its_remaining_solo_runs():
     assert population.models[0] is not solos[3].model and len(population.models) == 2
     for a, b in zip(population.models[1].parameters(), solos[1].model.parameters(), strict=True):
         assert torch.allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize(("hidden", "layers"), [(16, 1), (128, 1), (64, 3)])
+def test_parameter_count_counts_the_model_s_weights(hidden, layers):
+    config = Config()
+    config.model.hidden_size, config.model.num_layers = hidden, layers
+    model = FrequencyLSTM.from_config(config.model)
+    assert parameter_count(config.model) == sum(p.numel() for p in model.parameters())

@@ -429,3 +429,11 @@ def test_population_one_trains_trials_one_at_a_time(tmp_path):
     assert [r["population"] for r in trials_csv(tmp_path / "sweeps" / "one")] == ["1", "1"]
     bad = run_sweep("--spec", str(spec), "--population", "0", "--sweeps-dir", str(tmp_path / "other"), cwd=tmp_path, timeout=120)
     assert bad.returncode == 2 and "--population: 0 is not allowed" in bad.stderr
+
+
+def test_members_too_big_to_gain_on_a_cpu_train_one_at_a_time(tmp_path):
+    base_file(tmp_path, "training.num_epochs=1", "model.hidden_size=160")  # 107k weights: over the measured limit
+    spec = sweep_file(tmp_path, "base: base.yaml\nstudy: big\ntrials: 2\nparameters:\n  model.seed: [1, 2]\n")
+    done = run_sweep("--spec", str(spec), "--sweeps-dir", str(tmp_path / "sweeps"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert [r["population"] for r in trials_csv(tmp_path / "sweeps" / "big")] == ["1", "1"]
