@@ -9,7 +9,7 @@ import torch
 
 from engine.config import DataConfig
 from engine.data import SignalSet, generate, shifted_draws, start_of
-from engine.known_model import known_model_estimate
+from engine.known_model import known_model_mse
 from engine.model import FrequencyLSTM
 
 MEMORISED_Z = -2.0
@@ -132,7 +132,7 @@ def quality_references(signals: SignalSet, data: DataConfig) -> dict:
     0.5 for unit sines: trivial) and the known-model estimator (near the limit for a model that
     extracts the sines from S; one that replays the t=0 curve can go below it)."""
     zero = (signals.targets**2).mean(axis=1)
-    known = ((known_model_estimate(signals, data) - signals.targets) ** 2).mean(axis=1)
+    known = known_model_mse(signals, data)
     rows = zip(signals.frequencies, zero, known, strict=True)
     return {
         "zero_output_mse": float(zero.mean()),
@@ -222,7 +222,7 @@ def extraction(model: FrequencyLSTM, data: DataConfig, count: int, mode: str, ba
     for seed, start in shifted_draws(data, count):  # one draw at a time: memory as for one scored set
         signals = generate(data, seed, start)
         rows.append(SetMetrics.of(predict(model, signals, mode, batch_size), signals.targets).per_frequency)
-        known.append(((known_model_estimate(signals, data) - signals.targets) ** 2).mean(axis=1))
+        known.append(known_model_mse(signals, data))
         starts.append(start)
     return Extraction(tuple(float(f) for f in data.frequencies), tuple(starts), np.array(rows), np.array(known))
 

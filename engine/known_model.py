@@ -14,6 +14,9 @@ frequency, which needs no start at all but locks on more slowly.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -44,6 +47,25 @@ class NoiseLaw:
         mean_square = (data.amp_max - data.amp_min) ** 2 / 12 + mean_amplitude**2  # E[A^2]
         gain = mean_amplitude * abs(mean_phasor)
         return cls(gain, float(np.angle(mean_phasor)), max(mean_square - gain**2, 0.0) / (2 * n_freq))
+
+
+_MSE_BY_CONTENT: dict[bytes, np.ndarray] = {}
+_MSE_CACHE_SIZE = 64
+
+
+def known_model_mse(signals: SignalSet, data: DataConfig) -> np.ndarray:
+    """Per-frequency MSE of the estimator on ``signals``, remembered by content for the process: every
+    trial of a sweep scores the same draws, and each costs about 0.15 s (nine a run)."""
+    key = hashlib.blake2b(digest_size=16)
+    for array in (signals.t, signals.mixture, signals.targets):
+        key.update(np.ascontiguousarray(array).tobytes())
+    key.update(json.dumps(dataclasses.asdict(data), sort_keys=True, default=str).encode())
+    digest = key.digest()
+    if digest not in _MSE_BY_CONTENT:
+        if len(_MSE_BY_CONTENT) >= _MSE_CACHE_SIZE:
+            _MSE_BY_CONTENT.clear()
+        _MSE_BY_CONTENT[digest] = ((known_model_estimate(signals, data) - signals.targets) ** 2).mean(axis=1)
+    return _MSE_BY_CONTENT[digest].copy()
 
 
 def known_model_estimate(signals: SignalSet, data: DataConfig) -> np.ndarray:

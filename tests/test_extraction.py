@@ -173,3 +173,22 @@ def test_with_random_starts_the_memorisation_check_scores_unseen_draws_that_star
         memorisation(None, data, train, 3, "streams", 32)
         assert seen == [start_of(data, seed) for seed in unseen_seeds(data, 3)]  # a like-for-like comparison with the train draw
         assert (law == "random") == all(t0 > 0 for t0 in seen)
+
+
+def test_the_estimator_s_score_is_remembered_by_content_so_a_sweep_s_trials_pay_once(monkeypatch):
+    import engine.known_model as known_model
+
+    data = apply_overrides(Config(), ["data.sampling_rate=100", "data.duration=2"]).data
+    calls = []
+    real = known_model.known_model_estimate
+    monkeypatch.setattr(known_model, "known_model_estimate", lambda s, d: calls.append(1) or real(s, d))
+    monkeypatch.setattr(known_model, "_MSE_BY_CONTENT", {})
+    signals = generate(data, 11, 0.3)
+    first = known_model.known_model_mse(signals, data)
+    assert first == pytest.approx(((real(signals, data) - signals.targets) ** 2).mean(axis=1))
+    first[:] = 9.0  # a caller's change never reaches the remembered score
+    again = known_model.known_model_mse(generate(data, 11, 0.3), data)  # the same draw, made again
+    assert len(calls) == 1 and again.max() < 1.0
+    known_model.known_model_mse(generate(data, 12, 0.3), data)  # another draw
+    known_model.known_model_mse(signals, apply_overrides(Config(), ["data.sampling_rate=100", "data.duration=2", "data.amp_max=1.5"]).data)
+    assert len(calls) == 3  # another draw, or another noise law, is computed afresh
