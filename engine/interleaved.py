@@ -161,7 +161,7 @@ class PopulationTrainer:
         self.models = [self.models[i] for i in indices]
         self.members = [self.members[i] for i in indices]
         self.optimizers = [self.optimizers[i] for i in indices]
-        self._build(self.params[list(indices)].clone())
+        self._build(self.params[list(indices)])  # indexing with a list copies
 
     @torch.no_grad()
     def pull_from_models(self) -> None:
@@ -270,8 +270,7 @@ class PopulationTrainer:
                     d_h.mul_(ws.masks[k - 1])
         for k in range(len(self.layers)):
             ws.c[k], ws.c_new[k] = ws.c_new[k], ws.c[k]
-        norms = torch.linalg.vector_norm(self.grads, dim=1)
-        torch.clamp(norms.add_(1e-6).div_(self.clips), min=1.0, out=self.grad_scale)  # no clip: a scale of 1
+        self.grad_scale.copy_(clip_scales(torch.linalg.vector_norm(self.grads, dim=1), self.clips))
         self._adam_step()
 
     def _dropout_mask(self, layer_input: torch.Tensor) -> torch.Tensor:
@@ -307,6 +306,12 @@ class PopulationTrainer:
                 grad_scale=scale,
                 found_inf=None,
             )
+
+
+def clip_scales(norms: torch.Tensor, clips: torch.Tensor) -> torch.Tensor:
+    """What each member's gradient is divided by: clip_grad_norm_'s factor inverted, at least 1; a
+    member without clipping (clip inf) gets 1, even when its gradient overflowed to inf."""
+    return torch.clamp(norms.add(1e-6).div_(clips), min=1.0).nan_to_num_(nan=1.0)
 
 
 class InterleavedTrainer(PopulationTrainer):

@@ -61,11 +61,13 @@ def known_model_mse(signals: SignalSet, data: DataConfig) -> np.ndarray:
         key.update(np.ascontiguousarray(array).tobytes())
     key.update(json.dumps(dataclasses.asdict(data), sort_keys=True, default=str).encode())
     digest = key.digest()
-    if digest not in _MSE_BY_CONTENT:
+    mse = _MSE_BY_CONTENT.get(digest)
+    if mse is None:
+        mse = ((known_model_estimate(signals, data) - signals.targets) ** 2).mean(axis=1)
         if len(_MSE_BY_CONTENT) >= _MSE_CACHE_SIZE:
             _MSE_BY_CONTENT.clear()
-        _MSE_BY_CONTENT[digest] = ((known_model_estimate(signals, data) - signals.targets) ** 2).mean(axis=1)
-    return _MSE_BY_CONTENT[digest].copy()
+        _MSE_BY_CONTENT[digest] = mse
+    return mse.copy()
 
 
 def known_model_estimate(signals: SignalSet, data: DataConfig) -> np.ndarray:

@@ -292,7 +292,7 @@ class Worker:
         if self.job.population < 2 or spec.repeats > 1 or not varied <= set(COHORT_FREE):
             return 1
         config = self._config({})
-        if config.training.mode != "interleaved":
+        if cohort_problem([config]) is not None:  # another mode, or a time budget
             return 1
         if resolve_device(config.training.device).type == "cpu" and parameter_count(config.model) > POPULATION_MAX_PARAMETERS:
             return 1  # measured: on a CPU, bigger members train faster one by one
@@ -424,14 +424,14 @@ class Worker:
         metrics = run.finish()
         results.append(metrics)
         _record(trial, results)
-        if self.stop.is_set():
-            trial.set_user_attr("interrupted", True)
-            return Outcome(TrialState.FAIL)
-        if run.status == "diverged":
+        if run.status == "diverged":  # decided before any stop: such a trial is not redone
             trial.set_user_attr("failure", run.message)
             return Outcome(TrialState.FAIL)
         if run.status == "pruned":
             return Outcome(TrialState.PRUNED)
+        if self.stop.is_set():
+            trial.set_user_attr("interrupted", True)
+            return Outcome(TrialState.FAIL)
         if metrics.get("validation_mse") is None:
             trial.set_user_attr("failure", "no validation MSE: the objective needs training.selection: validation")
             return Outcome(TrialState.FAIL)

@@ -210,6 +210,13 @@ class Session:
         completed epoch is the one to resume from, so resuming equals never having stopped.
         """
         control = control or TrainingControl()
+        try:
+            yield from self._epochs(control)
+        finally:
+            if self.threads is not None:  # what follows (the final evaluation) gets the configured count back
+                torch.set_num_threads(default_threads(self.config))
+
+    def _epochs(self, control: TrainingControl) -> Iterator[EpochReport]:
         while not self.finished:
             if self.threads is not None:
                 torch.set_num_threads(self.threads.next())
@@ -223,11 +230,11 @@ class Session:
                 self.threads.record(train_seconds)
             yield self.end_epoch(loss, lr, train_seconds)
 
-    def begin_epoch(self) -> float:
-        """Set up the next epoch: its learning rate (returned) and, with fresh noise, its draws."""
+    def begin_epoch(self, draw: bool = True) -> float:
+        """Set up the next epoch: its learning rate (returned) and, with fresh noise and ``draw``, its draws."""
         lr = learning_rate_at(self.config, self.epoch, self.elapsed)
         self.trainer.set_learning_rate(lr)
-        if self.config.training.training_noise == "fresh":
+        if draw and self.config.training.training_noise == "fresh":
             self._use_training_sets(self._draws_of(self.epoch))
         return lr
 
@@ -270,6 +277,8 @@ def cohort_problem(configs: list[Config]) -> str | None:
     first = _flat(configs[0])
     if first["training.mode"] != "interleaved":
         return "a population trains the interleaved mode only"
+    if first["training.time_budget_s"] > 0:
+        return "training.time_budget_s: a member would be charged its population's seconds; allowed: 0 (an epoch count)"
     for config in configs[1:]:
         other = _flat(config)
         differ = sorted(k for k in first.keys() | other.keys() if k not in COHORT_FREE and first.get(k) != other.get(k))
@@ -295,6 +304,8 @@ class Cohort:
 
     def __init__(self, sessions: list[Session]):
         problem = cohort_problem([session.config for session in sessions])
+        if len({session.epoch for session in sessions}) > 1:
+            problem = "members are at different epochs; allowed: sessions that have trained as many epochs"
         if problem:
             raise ValueError(problem)
         self.sessions = list(sessions)
@@ -325,7 +336,7 @@ class Cohort:
             if self.threads is not None:
                 torch.set_num_threads(self.threads.next())
             started, paused_before = time.perf_counter(), control.paused_seconds
-            rates = [session.begin_epoch() for session in active]
+            rates = [session.begin_epoch(draw=k == 0) for k, session in enumerate(active)]  # one draw serves all
             losses = self.population.train_epoch_members(active[0].inputs, active[0].targets, control.should_continue)
             train_seconds = time.perf_counter() - started - (control.paused_seconds - paused_before)
             if losses is None:

@@ -86,3 +86,42 @@ def test_only_interleaved_configs_equal_but_for_seed_rate_and_clip_make_a_cohort
     assert "interleaved" in cohort_problem(streams)
     with pytest.raises(ValueError, match=r"model\.hidden_size"):
         Cohort([Session(c, load_splits(c), torch.device("cpu")) for c in (members[0], other)])
+
+
+def test_a_time_budget_keeps_runs_apart(tmp_path):
+    """A member charged its population's seconds would train fewer epochs than alone: no cohort then."""
+    members = configs(tmp_path, "training.time_budget_s=60")
+    assert "time_budget_s" in cohort_problem(members)
+
+
+def test_members_must_be_at_the_same_epoch(tmp_path):
+    members = configs(tmp_path, "training.training_noise=fresh")
+    ahead = Session(members[0], load_splits(members[0]), torch.device("cpu"))
+    next(ahead.epochs())
+    behind = Session(members[1], load_splits(members[1]), torch.device("cpu"))
+    with pytest.raises(ValueError, match="epoch"):
+        Cohort([ahead, behind])
+
+
+def test_a_cohort_draws_fresh_noise_once_an_epoch_for_all(tmp_path, monkeypatch):
+    members = configs(tmp_path, "training.training_noise=fresh")
+    sessions = [Session(c, load_splits(c), torch.device("cpu")) for c in members]
+    cohort = Cohort(sessions)
+    draws = []
+    real = Session._draws_of
+    monkeypatch.setattr(Session, "_draws_of", lambda self, epoch: draws.append(epoch) or real(self, epoch))
+    reports = list(cohort.epochs())
+    assert len(reports) == 3 * len(members)
+    assert draws == [0, 1, 2]
+    alone = solo(members[2])  # and each member still trains on the draws its solo run would
+    assert [r.train_loss for s, r in reports if s is sessions[2]] == pytest.approx([r.train_loss for r in alone], abs=1e-5)
+
+
+def test_a_member_without_clipping_whose_gradient_overflows_gets_a_scale_of_one():
+    from engine.interleaved import clip_scales
+
+    norms = torch.tensor([float("inf"), 3.0, float("inf"), 0.5])
+    clips = torch.tensor([float("inf"), float("inf"), 1.0, 1.0])  # no clip: inf
+    scales = clip_scales(norms, clips)
+    assert scales[0] == 1.0 and scales[1] == 1.0 and scales[3] == 1.0
+    assert scales[2] > 1e30  # an overflowed clipped gradient is scaled to nothing, as clip_grad_norm_ does

@@ -437,3 +437,24 @@ def test_members_too_big_to_gain_on_a_cpu_train_one_at_a_time(tmp_path):
     done = run_sweep("--spec", str(spec), "--sweeps-dir", str(tmp_path / "sweeps"), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert [r["population"] for r in trials_csv(tmp_path / "sweeps" / "big")] == ["1", "1"]
+
+
+def test_a_trial_pruned_or_diverged_before_a_stop_keeps_its_outcome(tmp_path):
+    """Ctrl-C during a population must not turn its already-pruned members into lost trials to redo."""
+    import threading
+    import types
+
+    from engine.runs import Run
+    from engine.sweep_runner import Worker
+
+    stopped = types.SimpleNamespace(stop=threading.Event())
+    stopped.stop.set()
+    study = optuna.create_study()
+    for status, expected in (("pruned", TrialState.PRUNED), ("diverged", TrialState.FAIL), ("stopped", TrialState.FAIL)):
+        run = Run.start(small_config(tmp_path, "training.num_epochs=1"), tmp_path / "runs")
+        list(run.epochs())
+        run.status = status
+        trial = study.ask()
+        outcome = Worker._conclude(stopped, trial, run, [])
+        assert outcome.state == expected
+        assert ("interrupted" in trial.user_attrs) == (status == "stopped")  # only a trial the stop cut short is redone
