@@ -10,6 +10,15 @@ from torch.utils.data import DataLoader, TensorDataset
 from engine.model import FrequencyLSTM
 
 
+def plain_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss: torch.Tensor, clip_grad_norm: float) -> None:
+    """The textbook optimizer step: zero_grad, backward, clip_grad_norm_ (when clipping), step."""
+    optimizer.zero_grad()
+    loss.backward()
+    if clip_grad_norm > 0:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
+    optimizer.step()
+
+
 def train_epoch_reference(
     model: FrequencyLSTM,
     optimizer: torch.optim.Optimizer,
@@ -29,11 +38,7 @@ def train_epoch_reference(
             state = model.zero_state(x.shape[0])  # the user's get_or_reset_hidden
         out, state = model(x.unsqueeze(1), state)
         loss = criterion(out.squeeze(1), y)
-        optimizer.zero_grad()
-        loss.backward()
-        if clip_grad_norm > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
-        optimizer.step()
+        plain_step(model, optimizer, loss, clip_grad_norm)
         state = (state[0].detach(), state[1].detach())
         losses.append(loss.item())
     return sum(losses) / len(losses)

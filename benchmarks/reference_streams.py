@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import torch
 
+from benchmarks.reference_interleaved import plain_step
 from engine.model import FrequencyLSTM
 
 
@@ -27,11 +28,7 @@ def train_epoch_streams_reference(
     for start in range(0, x.shape[1], tbptt):
         out, state = model(x[:, start : start + tbptt], state)
         loss = torch.nn.functional.mse_loss(out, y[:, start : start + tbptt])
-        optimizer.zero_grad()
-        loss.backward()
-        if clip_grad_norm > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
-        optimizer.step()
+        plain_step(model, optimizer, loss, clip_grad_norm)
         state = (state[0].detach(), state[1].detach())
         losses.append(loss.item())
     return sum(losses) / len(losses)
