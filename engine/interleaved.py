@@ -13,7 +13,7 @@ generator and Adam state, so it trains exactly as it would alone. The arithmetic
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -163,33 +163,31 @@ class PopulationTrainer:
         self.optimizers = [self.optimizers[i] for i in indices]
         self._build(self.params[list(indices)])  # indexing with a list copies
 
-    @torch.no_grad()
-    def pull_from_models(self) -> None:
-        """Copy each module's weights into its row of the flat buffer (nn.LSTM layout -> transposed blocks)."""
+    def _weight_pairs(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """(flat-buffer view, the module's tensor seen in that view's layout) for every weight of every
+        member: the one table both copy directions read."""
         for p, model in enumerate(self.models):
             lstm = model.lstm
             for k, layer in enumerate(self.layers):
                 w_ih, b_ih, b_hh, w_hh = layer.blocks(layer.w[p])
-                w_ih.copy_(getattr(lstm, f"weight_ih_l{k}").t())
-                b_ih.copy_(getattr(lstm, f"bias_ih_l{k}"))
-                b_hh.copy_(getattr(lstm, f"bias_hh_l{k}"))
-                w_hh.copy_(getattr(lstm, f"weight_hh_l{k}").t())
-            self.head_w[p].copy_(model.head.weight)
-            self.head_b[p].copy_(model.head.bias.view(1, 1))
+                yield w_ih, getattr(lstm, f"weight_ih_l{k}").t()
+                yield b_ih, getattr(lstm, f"bias_ih_l{k}")
+                yield b_hh, getattr(lstm, f"bias_hh_l{k}")
+                yield w_hh, getattr(lstm, f"weight_hh_l{k}").t()
+            yield self.head_w[p], model.head.weight
+            yield self.head_b[p], model.head.bias.view(1, 1)
+
+    @torch.no_grad()
+    def pull_from_models(self) -> None:
+        """Copy each module's weights into its row of the flat buffer (nn.LSTM layout -> transposed blocks)."""
+        for flat, module in self._weight_pairs():
+            flat.copy_(module)
 
     @torch.no_grad()
     def push_to_models(self) -> None:
         """Copy the flat buffer back into the modules, so checkpoints and evaluation use nn.LSTM."""
-        for p, model in enumerate(self.models):
-            lstm = model.lstm
-            for k, layer in enumerate(self.layers):
-                w_ih, b_ih, b_hh, w_hh = layer.blocks(layer.w[p])
-                getattr(lstm, f"weight_ih_l{k}").copy_(w_ih.t())
-                getattr(lstm, f"bias_ih_l{k}").copy_(b_ih)
-                getattr(lstm, f"bias_hh_l{k}").copy_(b_hh)
-                getattr(lstm, f"weight_hh_l{k}").copy_(w_hh.t())
-            model.head.weight.copy_(self.head_w[p])
-            model.head.bias.copy_(self.head_b[p].view(1))
+        for flat, module in self._weight_pairs():
+            module.copy_(flat)
 
     def set_learning_rates(self, rates: Sequence[float]) -> None:
         for optimizer, lr in zip(self.optimizers, rates, strict=True):
