@@ -234,6 +234,10 @@ class Run:
         except DivergenceError as exc:
             self.status, self.message = "diverged", str(exc)
             return
+        self._settle(control)
+
+    def _settle(self, control: TrainingControl) -> None:
+        """A run whose training loop ended on its own: stopped, unless it had finished."""
         self.status = "stopped" if control.stop_requested and not self.session.finished else "completed"
 
     def _epochs(self, control: TrainingControl) -> Iterator[EpochReport]:
@@ -321,7 +325,7 @@ def train_together(runs: list[Run], control: TrainingControl | None = None) -> I
                 cohort.drop(session)
     for run in runs:
         if run.status == "running":
-            run.status = "stopped" if control.stop_requested and not run.session.finished else "completed"
+            run._settle(control)
 
 
 def selected_validation_mse(history: History, best_epoch: int) -> float | None:

@@ -4,13 +4,15 @@ consumes its reports (napari's generator-worker pattern, Orange3's plain state o
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -210,25 +212,19 @@ class Session:
         completed epoch is the one to resume from, so resuming equals never having stopped.
         """
         control = control or TrainingControl()
-        try:
-            yield from self._epochs(control)
-        finally:
-            if self.threads is not None:  # what follows (the final evaluation) gets the configured count back
-                torch.set_num_threads(default_threads(self.config))
+        with _thread_choice(self) as threads:
+            while not self.finished:
+                trained, train_seconds = _timed(control, threads, functools.partial(self._train_one, control))
+                if trained is None:
+                    return
+                lr, loss = trained
+                yield self.end_epoch(loss, lr, train_seconds)
 
-    def _epochs(self, control: TrainingControl) -> Iterator[EpochReport]:
-        while not self.finished:
-            if self.threads is not None:
-                torch.set_num_threads(self.threads.next())
-            started, paused_before = time.perf_counter(), control.paused_seconds
-            lr = self.begin_epoch()
-            loss = self.trainer.train_epoch(self.inputs, self.targets, control.should_continue)
-            train_seconds = time.perf_counter() - started - (control.paused_seconds - paused_before)  # a pause is not training time
-            if loss is None:
-                return
-            if self.threads is not None:
-                self.threads.record(train_seconds)
-            yield self.end_epoch(loss, lr, train_seconds)
+    def _train_one(self, control: TrainingControl) -> tuple[float, float] | None:
+        """One epoch's optimizer steps: (learning rate, loss), or None when a stop came inside it."""
+        lr = self.begin_epoch()
+        loss = self.trainer.train_epoch(self.inputs, self.targets, control.should_continue)
+        return None if loss is None else (lr, loss)
 
     def begin_epoch(self, draw: bool = True) -> float:
         """Set up the next epoch: its learning rate (returned) and, with fresh noise and ``draw``, its draws."""
@@ -260,6 +256,33 @@ class Session:
         )
         self.history = self.history.appended(report)
         return report
+
+
+@contextlib.contextmanager
+def _thread_choice(session: Session) -> Iterator[ThreadChooser | None]:
+    """The session's thread chooser for a training loop; the configured count comes back when the loop
+    ends, for what follows it (the final evaluation)."""
+    try:
+        yield session.threads
+    finally:
+        if session.threads is not None:
+            torch.set_num_threads(default_threads(session.config))
+
+
+Trained = TypeVar("Trained")
+
+
+def _timed(control: TrainingControl, threads: ThreadChooser | None, train: Callable[[], Trained | None]) -> tuple[Trained | None, float]:
+    """One epoch's training on the chosen thread count: what ``train`` returns and its seconds, pauses
+    excluded; an epoch that finished tells the chooser its time."""
+    if threads is not None:
+        torch.set_num_threads(threads.next())
+    started, paused_before = time.perf_counter(), control.paused_seconds
+    result = train()
+    seconds = time.perf_counter() - started - (control.paused_seconds - paused_before)  # a pause is not training time
+    if result is not None and threads is not None:
+        threads.record(seconds)
+    return result, seconds
 
 
 COHORT_FREE = ("model.seed", "training.learning_rate", "training.clip_grad_norm")  # what a cohort's members may differ in
@@ -314,7 +337,6 @@ class Cohort:
         for session, optimizer in zip(sessions, self.population.optimizers, strict=True):
             optimizer.load_state_dict(session.trainer.optimizer.state_dict())  # a resumed session's Adam state
             session.trainer = _InCohort(optimizer)
-        self.threads = sessions[0].threads
         self._dropped: set[int] = set()
 
     def drop(self, session: Session) -> None:
@@ -332,20 +354,21 @@ class Cohort:
     def epochs(self, control: TrainingControl | None = None) -> Iterator[tuple[Session, EpochReport | DivergenceError]]:
         """Train all members one epoch at a time; after each, every member's report, or its divergence."""
         control = control or TrainingControl()
-        while active := self._active():
-            if self.threads is not None:
-                torch.set_num_threads(self.threads.next())
-            started, paused_before = time.perf_counter(), control.paused_seconds
-            rates = [session.begin_epoch(draw=k == 0) for k, session in enumerate(active)]  # one draw serves all
-            losses = self.population.train_epoch_members(active[0].inputs, active[0].targets, control.should_continue)
-            train_seconds = time.perf_counter() - started - (control.paused_seconds - paused_before)
-            if losses is None:
-                return
-            if self.threads is not None:
-                self.threads.record(train_seconds)
-            for session, loss, lr in zip(active, losses, rates, strict=True):
-                try:
-                    yield session, session.end_epoch(loss, lr, train_seconds)
-                except DivergenceError as exc:
-                    self.drop(session)
-                    yield session, exc
+        with _thread_choice(self.sessions[0]) as threads:
+            while active := self._active():
+                trained, train_seconds = _timed(control, threads, functools.partial(self._train_one, active, control))
+                if trained is None:
+                    return
+                rates, losses = trained
+                for session, loss, lr in zip(active, losses, rates, strict=True):
+                    try:
+                        yield session, session.end_epoch(loss, lr, train_seconds)
+                    except DivergenceError as exc:
+                        self.drop(session)
+                        yield session, exc
+
+    def _train_one(self, active: list[Session], control: TrainingControl) -> tuple[list[float], list[float]] | None:
+        """One epoch of the population: (each member's learning rate, each member's loss), or None when stopped."""
+        rates = [session.begin_epoch(draw=k == 0) for k, session in enumerate(active)]  # one draw serves all
+        losses = self.population.train_epoch_members(active[0].inputs, active[0].targets, control.should_continue)
+        return None if losses is None else (rates, losses)
