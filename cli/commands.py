@@ -75,7 +75,6 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument(
         "--population",
         type=int,
-        default=4,
         help="trials a worker may train as one population when they differ only in model.seed, training.learning_rate"
         " and training.clip_grad_norm (default: 4; 1: one at a time)",
     )

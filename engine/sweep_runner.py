@@ -358,7 +358,7 @@ class Worker:
         with contextlib.ExitStack() as beating:
             for trial in trials:
                 beating.enter_context(self._heartbeat(trial))
-            for group in self._cohorts(trials, settings):
+            for group in self._cohorts(settings):
                 for k in group:
                     trials[k].set_user_attr("population", len(group))
                 if len(group) == 1:
@@ -377,12 +377,12 @@ class Worker:
         trial.set_user_attr("settings", settings)
         return settings
 
-    def _cohorts(self, trials: list[optuna.Trial], settings: list[dict[str, Any]]) -> list[list[int]]:
+    def _cohorts(self, settings: list[dict[str, Any]]) -> list[list[int]]:
         """The trials (by position) split into groups that can train together, in order."""
         groups: list[list[int]] = []
         configs = [self._config(s) for s in settings]
         for k, config in enumerate(configs):
-            home = next((g for g in groups if cohort_problem([configs[g[0]], config]) is None), None) if len(trials) > 1 else None
+            home = next((g for g in groups if cohort_problem([configs[g[0]], config]) is None), None)
             if home is None:
                 groups.append([k])
             else:
@@ -552,11 +552,12 @@ def sweep(
     figures: SweepFigures | None = None,
     spec_text: str | None = None,
     threads: int | None = None,
-    population: int = DEFAULT_POPULATION,
+    population: int | None = None,
 ) -> tuple[Path, bool]:
     """Run (or join, or continue) a sweep; write its folder's outputs. Returns the folder and whether Ctrl-C stopped it."""
     if workers < 1:
         raise ConfigError([ConfigProblem("--workers", f"{workers} is not allowed; allowed: 1 or more")])
+    population = DEFAULT_POPULATION if population is None else population
     if population < 1:
         raise ConfigError([ConfigProblem("--population", f"{population} is not allowed; allowed: 1 (no populations) or more")])
     if threads is not None and threads < 1:
