@@ -15,7 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QBuffer, QIODevice, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import QApplication, QGraphicsItem
+from PySide6.QtWidgets import QApplication, QGraphicsItem, QSizePolicy
 
 from engine.config import Config
 from engine.data import SignalSet
@@ -58,9 +58,17 @@ def pen(index_or_color: int | str, width: float = 1.6, style: Qt.PenStyle = Qt.P
     return pg.mkPen(c, width=width, style=style)
 
 
-def _legend(plot: pg.PlotItem, **kwargs) -> pg.LegendItem:
-    """The plot's legend, top right, on a semi-opaque white card so it stays readable over dense curves."""
-    return plot.addLegend(offset=(-10, 10), brush=pg.mkBrush(255, 255, 255, 210), pen=pg.mkPen("#c8c8c8", width=1), **kwargs)
+LEGEND_ROW = 4  # a PlotItem's layout holds title, top axis, view and bottom axis in rows 0-3
+
+
+def _legend(plot: pg.PlotItem, columns: int = 3, **kwargs) -> pg.LegendItem:
+    """The plot's legend, in a row of its own under the plot, so it never covers a curve or a point
+    (on screen or in a file); named items added to the plot later join it."""
+    legend = pg.LegendItem(offset=None, colCount=columns, frame=False, **kwargs)
+    legend.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)  # its own width, centred
+    plot.layout.addItem(legend, LEGEND_ROW, 1, alignment=Qt.AlignmentFlag.AlignHCenter)
+    plot.legend = legend
+    return legend
 
 
 class CurveAxis(pg.AxisItem):
@@ -333,7 +341,7 @@ class CurveFigure(Figure):
         _style_plot(self.plot, title, "epoch", None, "MSE")
         self.plot.getAxis("bottom").set_integer(True)
         self.plot.setLogMode(y=True)
-        self.legend = _legend(self.plot, colCount=2)  # two columns: half the height over the curves
+        self.legend = _legend(self.plot)
         self.legend.setVisible(False)
         self.curves: list[tuple[pg.PlotDataItem, pg.PlotDataItem]] = []
         self.columns: dict[str, np.ndarray] = {}
@@ -483,7 +491,7 @@ class RunsFigure(Figure):
         self.plot = self.addPlot(axisItems={"bottom": CurveAxis("bottom"), "left": CurveAxis("left")})
         _style_plot(self.plot, "Runs compared", "epoch", None, "MSE")
         self.plot.setLogMode(y=True)
-        self.legend = _legend(self.plot, labelTextSize="8pt")
+        self.legend = _legend(self.plot, columns=2, labelTextSize="8pt")  # run names are long
         self.items: list[pg.GraphicsObject] = []
         self.series: list[RunSeries] = []
 

@@ -8,7 +8,6 @@ from types import SimpleNamespace
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import Qt
 
 from engine.config import Config
 from engine.data import SignalSet
@@ -43,16 +42,23 @@ def legends(figure) -> list[pg.LegendItem]:
     return [item for item in figure.scene().items() if isinstance(item, pg.LegendItem)]
 
 
-def test_every_legend_has_an_opaque_card_and_a_frame(make):
+def test_every_legend_sits_under_its_plot_and_covers_no_data(make, qtbot):
     grid = make(GridFigure)
     grid.set_targets(np.arange(10.0), np.zeros((2, 10)), [1.0, 3.0])
-    figures = [make(ComparisonFigure), make(LossFigure), make(PerFrequencyFigure), make(SignalFigure), grid]
-    found = [legend for figure in figures for legend in legends(figure)]
+    loss = make(LossFigure)
+    loss.show_history(history_of([0.4, 0.3], [0.5, 0.35]))
+    figures = [make(ComparisonFigure), loss, make(PerFrequencyFigure), make(SignalFigure), grid]
+    found = []
+    for figure in figures:
+        figure.resize(900, 600)
+        figure.show()
+        qtbot.waitExposed(figure)
+        views = [item for item in figure.scene().items() if isinstance(item, pg.ViewBox)]
+        for legend in legends(figure):
+            found.append(legend)
+            box = legend.sceneBoundingRect()
+            assert not any(box.intersects(view.sceneBoundingRect()) for view in views), type(figure).__name__
     assert len(found) == 1 + 1 + 1 + 2 + 2
-    for legend in found:
-        brush, frame = legend.opts["brush"], legend.opts["pen"]
-        assert brush.style() != Qt.BrushStyle.NoBrush and brush.color().alpha() >= 200
-        assert frame.style() != Qt.PenStyle.NoPen
 
 
 def test_preview_legend_names_the_current_frequencies_when_their_count_is_unchanged(make):
