@@ -36,6 +36,7 @@ from gui.run_graphs import export_graphs, export_report_figures
 from gui.runs_panel import RunsPanel
 from gui.sweeps_panel import SweepsPanel
 from gui.training_panel import TrainingPanel
+from gui.widgets import WheelGuard
 from gui.worker import TrainingWorker, join_worker, start_worker
 
 SETTINGS_VERSION = 1
@@ -55,6 +56,7 @@ class MainWindow(QMainWindow):
         self.presets_dir = presets_dir
         self.settings = settings or QSettings()
         migrate_settings(self.settings)
+        QApplication.instance().installEventFilter(WheelGuard(self))  # removed with the window
         self.config_path: Path | None = None
         self.config_text: str | None = None  # the file's text, to keep its comments on save
         self.saved_config: Config | None = None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtWidgets import QHBoxLayout, QPushButton
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QHBoxLayout, QPushButton
 
 
 def button_row(buttons: list[tuple[str, Callable[[], object]]]) -> QHBoxLayout:
@@ -16,3 +17,15 @@ def button_row(buttons: list[tuple[str, Callable[[], object]]]) -> QHBoxLayout:
         row.addWidget(button)
     row.addStretch(1)
     return row
+
+
+class WheelGuard(QObject):
+    """Installed on the application: a wheel turned over a spin box or drop-down the user has not
+    clicked into scrolls the page under it instead of changing the value, so scrolling a form never
+    edits it (one notch over a frequency box once set 1 Hz to 1e-9 Hz)."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.Wheel and isinstance(watched, (QAbstractSpinBox, QComboBox)) and not watched.hasFocus():
+            event.ignore()  # unaccepted, Qt hands the wheel on to the parents: the scroll area
+            return True
+        return False

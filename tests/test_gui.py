@@ -9,9 +9,9 @@ import warnings
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings, Qt, QThread
-from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QLabel, QPushButton
+from PySide6.QtCore import QPoint, QPointF, QSettings, Qt, QThread
+from PySide6.QtGui import QImage, QWheelEvent
+from PySide6.QtWidgets import QApplication, QLabel, QPushButton
 
 from engine.config import load_config
 from gui.app import RESOURCES
@@ -429,3 +429,35 @@ def test_runs_started_and_ended_many_times_free_their_thread_safely(qtbot, windo
         qtbot.waitUntil(lambda: window.thread is None, timeout=10_000)
     assert window.start_action.isEnabled()
     assert "completed" in window.statusBar().currentMessage()
+
+
+def wheel(widget, notches: int) -> bool:
+    """One wheel turn over ``widget``'s centre, through the application's filters; whether a widget
+    took it (a real one that nobody takes goes on to the parents: the scroll area)."""
+    centre = QPointF(widget.rect().center())
+    event = QWheelEvent(
+        centre,
+        QPointF(widget.mapToGlobal(centre.toPoint())),
+        QPoint(0, 0),
+        QPoint(0, 120 * notches),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(widget, event)
+    return event.isAccepted()
+
+
+def test_turning_the_wheel_over_the_form_edits_nothing_unless_a_box_was_clicked_into(qtbot, window):
+    window.show()
+    qtbot.waitExposed(window)
+    mode, frequency = window.form.editors["training.mode"], window.form.editors["data.frequencies"].spins[0]
+    before = (mode.currentIndex(), frequency.value())
+    assert not wheel(mode, -1) and not wheel(frequency, -1)  # left for the scroll area
+    assert (mode.currentIndex(), frequency.value()) == before
+    window.activateWindow()
+    frequency.setFocus()
+    qtbot.waitUntil(frequency.hasFocus)
+    assert wheel(frequency, 1)  # a box the user clicked into still takes the wheel
+    assert frequency.value() != before[1]
