@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
         self.sweeps.open_run.connect(lambda folder: self.open_run(load_run(folder)))
         self.sweeps.load_config.connect(lambda config: self.load_config_object(config, ask=True))
         self.sweeps.message.connect(self.statusBar().showMessage)
+        self.sweeps.confirm_base = self.confirm_sweep_base
         self.results.exported.connect(self.statusBar().showMessage)
         self.training.exported.connect(self.statusBar().showMessage)
         self._restore(default_config)
@@ -203,6 +204,19 @@ class MainWindow(QMainWindow):
         if answer == QMessageBox.StandardButton.Save:
             return self.save()
         return answer == QMessageBox.StandardButton.Discard
+
+    def confirm_sweep_base(self, base: Path) -> bool:
+        """A sweep reads its base from disk: unsaved edits of that file are saved first, or it does not start."""
+        if not self.has_unsaved_edits or self.config_path is None or base.resolve() != self.config_path.resolve():
+            return True
+        answer = QMessageBox.question(
+            self,
+            "Unsaved changes",
+            f"The sweep starts from {base.name} as it is on disk, and the editor has changes to it that are not saved. Save them first?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
+        return answer == QMessageBox.StandardButton.Save and self.save()
 
     def on_edited(self, config: Config | None, errors: list[str]) -> None:
         self.config = config

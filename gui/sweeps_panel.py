@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,8 @@ class SweepsPanel(QWidget):
         super().__init__(parent)
         self.settings = settings
         self.base_path: Path | None = None  # the editor's config file, the base of a sweep built here
+        # set by the window: called with a sweep's base file before it starts; False cancels the start
+        self.confirm_base: Callable[[Path], bool] = lambda base: True
         self.sweeps_dir = Path("sweeps")
         self.spec: SweepSpec | None = None
         self.spec_path: Path | None = None
@@ -265,6 +268,8 @@ class SweepsPanel(QWidget):
     # ----- running ------------------------------------------------------------------------------
     def start(self) -> None:
         if self.spec is None or self.process is not None:
+            return
+        if self.spec.base_path and not self.confirm_base(Path(self.spec.base_path)):
             return
         self.process = QProcess(self)
         self.process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)

@@ -461,3 +461,23 @@ def test_turning_the_wheel_over_the_form_edits_nothing_unless_a_box_was_clicked_
     qtbot.waitUntil(frequency.hasFocus)
     assert wheel(frequency, 1)  # a box the user clicked into still takes the wheel
     assert frequency.value() != before[1]
+
+
+@pytest.mark.parametrize("answer", ["Cancel", "Save"])
+def test_starting_a_sweep_over_unsaved_edits_of_its_base_asks_to_save_them(qtbot, window, tmp_path, monkeypatch, answer):
+    from PySide6.QtWidgets import QMessageBox
+
+    path = tmp_path / "mine.yaml"
+    assert window.save_as(str(path))
+    window.sweeps.space.setPlainText("training.learning_rate: [0.001, 0.002]\n")
+    window.sweeps.trials.setValue(1)
+    window.sweeps.epochs.setValue(1)
+    assert window.sweeps.build_from_form() is not None
+    window.form.editors["model.hidden_size"].setValue(24)
+    qtbot.waitUntil(lambda: window.isWindowModified())
+    asked = answer_with(monkeypatch, getattr(QMessageBox.StandardButton, answer))
+    window.sweeps.start()
+    assert len(asked) == 1 and "mine.yaml" in asked[0] and "not saved" in asked[0]
+    assert (window.sweeps.process is not None) == (answer == "Save")  # the sweep reads its base from disk
+    assert (load_config(path).model.hidden_size == 24) == (answer == "Save")
+    window.sweeps.shutdown()
