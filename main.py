@@ -1,4 +1,4 @@
-"""LSTM Frequency Extraction Workbench: `python main.py` opens the window; a subcommand runs headless.
+"""LSTM Frequency Extraction Workbench: `python main.py [config.yaml]` opens the window; a subcommand runs headless.
 
 `--version` and `--self-test` work from every entry point, so an installed build can be checked
 without a screen.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sys
+from pathlib import Path
 
 
 def cli_main(argv: list[str] | None = None) -> int:
@@ -32,8 +33,10 @@ def gui_main(argv: list[str] | None = None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """A subcommand (or a word meant as one) runs headless; nothing, or a config file to open, opens the window."""
     argv = sys.argv[1:] if argv is None else argv
-    if (argv and not argv[0].startswith("-")) or argv[:1] in (["--version"], ["-h"], ["--help"]):
+    opens_a_file = bool(argv) and Path(argv[0]).suffix.lower() in (".yaml", ".yml") and Path(argv[0]).is_file()
+    if (argv and not argv[0].startswith("-") and not opens_a_file) or argv[:1] in (["--version"], ["-h"], ["--help"]):
         return cli_main(argv)
     return gui_main(argv)
 

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PySide6.QtGui import QImage
 
 import main
@@ -108,3 +109,24 @@ def test_the_summary_of_a_run_stopped_in_its_first_epoch(capsys):
     }  # fmt: skip
     _summary(metrics)
     assert "no epoch completed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "front"),
+    [
+        ([], "window"),
+        (["CONFIG"], "window"),
+        (["train", "--config", "CONFIG"], "command line"),
+        (["trian"], "command line"),
+        (["--version"], "command line"),
+    ],
+)
+def test_main_py_opens_a_config_file_in_the_window_and_runs_subcommands_headless(tmp_path, monkeypatch, argv, front):
+    config = tmp_path / "odd.yaml"
+    config.write_text("data:\n  frequencies: [2, 4.5, 9]\n")
+    argv = [str(config) if a == "CONFIG" else a for a in argv]
+    called = []
+    monkeypatch.setattr(main, "gui_main", lambda args: called.append(("window", args)) or 0)
+    monkeypatch.setattr(main, "cli_main", lambda args: called.append(("command line", args)) or 0)
+    assert main.main(argv) == 0
+    assert called == [(front, argv)]  # a typo of a subcommand still gets the command line's "invalid choice"
