@@ -106,7 +106,15 @@ def short_key(key: str) -> str:
 def describe_changes(changes: Sequence[Change]) -> str:
     """A default run name from what it changed, places and views left out: "hidden 256, lr 0.001"."""
     named = [(key, new) for key, _, new in changes if not key.startswith(PLACE_AND_VIEW)]
-    return ", ".join(f"{short_key(key)} {format_number(new)}" for key, new in named)
+    return ", ".join(f"{short_key(key)} {name_number(new)}" for key, new in named)
+
+
+def name_number(value: Any) -> str:
+    """A value as a name shows it: floats to four significant digits (a sampled 0.003538453590906551
+    reads 0.003538); the change itself keeps the exact value."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(name_number(v) for v in value) + "]"
+    return format_number(float(f"{value:.4g}")) if isinstance(value, float) else format_number(value)
 
 
 def notes_for(config: Config, base: Config | None, started_from: str = "", name: str = "", note: str = "", tags=()) -> RunNotes:

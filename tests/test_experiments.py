@@ -26,6 +26,15 @@ def test_a_new_runs_default_name_says_what_it_changed_from_its_config(tmp_path):
     assert notes_for(config, base, name="  wide  ").name == "wide"
 
 
+def test_a_sampled_value_is_named_to_four_significant_digits_and_the_change_keeps_it_exactly(tmp_path):
+    base = small_config(tmp_path)
+    config = apply_overrides(base, ["training.learning_rate=0.003538453590906551", "data.frequencies=[1, 3.14159265, 5, 7]"])
+    notes = notes_for(config, base)
+    assert notes.name == "frequencies [1, 3.142, 5, 7], lr 0.003538"  # a sweep trial's name, readable
+    assert dict((k, new) for k, _, new in notes.changes)["training.learning_rate"] == 0.003538453590906551
+    assert notes_for(apply_overrides(base, ["training.learning_rate=1e-5"]), base).name == "lr 1e-5"
+
+
 def test_notes_are_written_atomically_with_an_ordinary_mode_and_survive_a_resume(tmp_path):
     os.umask(0o022)
     config = small_config(tmp_path, "training.num_epochs=3")
