@@ -32,8 +32,9 @@ class PreviewPanel(QWidget):
         layout.addLayout(controls)
         layout.addWidget(self.figure, 1)
         self.config: Config | None = None
+        self.wanted_window = self.window.value()  # what the user asked for; shown as far as the data reaches
         self.component.currentIndexChanged.connect(self.redraw)
-        self.window.valueChanged.connect(self.redraw)
+        self.window.valueChanged.connect(self._window_chosen)
 
     def set_config(self, config: Config) -> None:
         """Regenerate the training set preview when ``config``'s data settings changed."""
@@ -48,12 +49,20 @@ class PreviewPanel(QWidget):
             self.component.blockSignals(False)
         if data_changed:
             self.signals = generate(config.data, config.data.train_seed)
+            self.window.blockSignals(True)  # the data's length bounds the window; the wish stays
+            self.window.setMaximum(max(self.window.minimum(), self.signals.n_samples))
+            self.window.setValue(self.wanted_window)
+            self.window.blockSignals(False)
             self.redraw()
+
+    def _window_chosen(self, samples: int) -> None:
+        self.wanted_window = samples
+        self.redraw()
 
     def redraw(self) -> None:
         if self.config is None:
             return
         s = self.signals
         index = max(self.component.currentIndex(), 0)
-        shown = slice(0, min(self.window.value(), s.n_samples))
+        shown = slice(0, self.window.value())
         self.figure.set_data(s, shown, index)

@@ -481,3 +481,20 @@ def test_starting_a_sweep_over_unsaved_edits_of_its_base_asks_to_save_them(qtbot
     assert (window.sweeps.process is not None) == (answer == "Save")  # the sweep reads its base from disk
     assert (load_config(path).model.hidden_size == 24) == (answer == "Save")
     window.sweeps.shutdown()
+
+
+def test_the_preview_window_never_claims_more_samples_than_the_data_has(qtbot, tmp_path):
+    from engine.config import apply_overrides
+    from gui.preview_panel import PreviewPanel
+
+    panel = PreviewPanel()
+    qtbot.addWidget(panel)
+    long = apply_overrides(small_config(tmp_path), ["data.sampling_rate=1000", "data.duration=2.0"])  # 2000 samples
+    panel.set_config(long)
+    assert panel.window.value() == 1000
+    short = apply_overrides(long, ["data.sampling_rate=250"])  # 500 samples
+    panel.set_config(short)
+    assert panel.window.value() == 500 and panel.window.maximum() == 500
+    assert panel.figure.time_plot.listDataItems()[0].xData.size == 500
+    panel.set_config(long)
+    assert panel.window.value() == 1000  # the window asked for comes back with the data
