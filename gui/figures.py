@@ -71,6 +71,22 @@ def _legend(plot: pg.PlotItem, columns: int = 3, **kwargs) -> pg.LegendItem:
     return legend
 
 
+class EmptyNote:
+    """A grey line in the middle of a plot with nothing to show, its axes' numbers hidden meanwhile:
+    an empty chart says what will fill it instead of showing made-up ticks."""
+
+    def __init__(self, plot: pg.PlotItem, text: str):
+        self.plot = plot
+        self.label = pg.LabelItem(text, color="#777777", size="10pt")
+        self.label.setParentItem(plot.vb)  # the view's pixels, not its data: it stays centred at any range
+        self.label.anchor(itemPos=(0.5, 0.5), parentPos=(0.5, 0.5))
+
+    def show(self, empty: bool) -> None:
+        self.label.setVisible(empty)
+        for side in ("left", "bottom"):
+            self.plot.getAxis(side).setStyle(showValues=not empty)
+
+
 class CurveAxis(pg.AxisItem):
     """Axis of the per-epoch curves: integer ticks while ``integer`` (an epoch axis), and in log mode
     at least two labelled ticks, written as plain values (0.03, 0.04) rather than powers of ten."""
@@ -494,6 +510,8 @@ class RunsFigure(Figure):
         self.legend = _legend(self.plot, columns=2, labelTextSize="8pt")  # run names are long
         self.items: list[pg.GraphicsObject] = []
         self.series: list[RunSeries] = []
+        self.empty = EmptyNote(self.plot, "Select runs in the table to compare them")
+        self.empty.show(True)
 
     def show_runs(
         self, series: list[RunSeries], metric: str, wall_time: bool = False, title: str | None = None, levels: list[tuple[str, float]] = ()
@@ -525,6 +543,7 @@ class RunsFigure(Figure):
         for k, (name, value) in enumerate(levels if xs else []):
             self.items.append(self.plot.plot(span, [value, value], pen=pen("#777777", 1.2, styles[k % 2]), name=name))
         self.legend.setVisible(bool(self.series))
+        self.empty.show(not self.series)
         self.plot.enableAutoRange()
 
 

@@ -12,7 +12,7 @@ import pyqtgraph as pg
 
 from engine.config import format_number
 from engine.sweeps import Parameter, SweepSpec
-from gui.figures import GREY, BarsFigure, CurveAxis, Figure, PanelsFigure, _legend, _style_plot, color, export_figures, pen
+from gui.figures import GREY, BarsFigure, CurveAxis, EmptyNote, Figure, PanelsFigure, _legend, _style_plot, color, export_figures, pen
 
 PRUNED_BRUSH = pg.mkBrush(GREY)
 
@@ -43,6 +43,8 @@ class ObjectiveFigure(Figure):
         _legend(self.plot, labelTextSize="8pt")
         self.points = self.plot.plot(pen=None, symbol="o", symbolSize=7, symbolBrush=pg.mkBrush(color(0)), name="trial")
         self.best = self.plot.plot(pen=pen(1, 1.6), name="best so far")
+        self.empty = EmptyNote(self.plot, "No finished trial yet")
+        self.empty.show(True)
 
     def set_rows(self, rows: list[dict[str, Any]]) -> None:
         done = sorted(_complete(rows), key=lambda r: r["number"])
@@ -50,6 +52,7 @@ class ObjectiveFigure(Figure):
         y = np.array([r["validation_mse"] for r in done], dtype=float)
         self.points.setData(x, y)
         self.best.setData(x, np.minimum.accumulate(y) if y.size else y)
+        self.empty.show(not done)
         self.plot.enableAutoRange()  # every new trial in view, live
 
 

@@ -198,3 +198,22 @@ def test_the_extraction_figure_shows_model_and_known_model_per_draw_beside_the_s
     assert figure.spec_test.xData.tolist() == [0.0] and figure.spec_test.yData.tolist() == [0.002]
     assert figure.zeros.yData.tolist() == [0.5, 0.5]
     assert legend_labels(figure.plot.legend)[-2:] == ["known-model estimator, same draws", "outputs zeros"]
+
+
+def test_an_empty_chart_says_so_instead_of_showing_made_up_ticks(make):
+    from engine.experiments import RunSeries
+    from gui.figures import RunsFigure
+    from gui.sweep_figures import ObjectiveFigure
+
+    def blank(plot) -> bool:
+        note_shown = any(isinstance(i, pg.LabelItem) and i.isVisible() and i.text for i in plot.vb.childItems())
+        return note_shown and not plot.getAxis("left").style["showValues"] and not plot.getAxis("bottom").style["showValues"]
+
+    runs, objective = make(RunsFigure), make(ObjectiveFigure)
+    objective.set_rows([])
+    assert blank(runs.plot) and blank(objective.plot)
+    runs.show_runs([RunSeries("a", np.array([1.0, 2.0]), np.array([0.3, 0.2]))], "test MSE")
+    objective.set_rows([{"number": 0, "validation_mse": 0.1}])
+    assert not blank(runs.plot) and not blank(objective.plot)
+    runs.show_runs([], "test MSE")
+    assert blank(runs.plot)
