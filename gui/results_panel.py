@@ -31,7 +31,7 @@ from gui.widgets import button_row
 
 PASS, FAIL = QColor("#d9f2e3"), QColor("#fbe0d6")
 POOR_QUALITY = 0.2  # a test MSE above this share of the zero-output MSE is marked: the model extracts little
-COLUMNS = ["", "train MSE", "test MSE", "extraction MSE", "known-model MSE", "test ÷ zero-output", "gap", "gap rule", "memorisation z"]
+METRICS = ["train MSE", "test MSE", "extraction MSE", "known-model MSE", "test ÷ zero-output", "gap", "gap rule", "memorisation z"]
 FIGURE_TITLES = {
     "loss_curve": "Loss",
     "per_frequency_mse": "Per-frequency MSE",
@@ -54,10 +54,10 @@ class ResultsPanel(QWidget):
         super().__init__(parent)
         self.title = QLabel("Open a run from the Runs tab, or finish a training, to see its results.")
         self.tabs = QTabWidget()
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setMinimumWidth(520)
+        # a row per metric and a column per frequency: the verdicts stay in view however many metrics there are
+        self.table = QTableWidget(len(METRICS), 0)
+        self.table.setVerticalHeaderLabels(METRICS)
+        self.table.setMinimumWidth(420)
         self.verdict = QLabel()
         self.verdict.setWordWrap(True)
         buttons = button_row(
@@ -111,7 +111,7 @@ class ResultsPanel(QWidget):
         self._next_figure.start()
 
     def _fill_table(self, m: dict) -> None:
-        self.table.setRowCount(0)
+        self.table.setColumnCount(0)
         if "test" not in m:
             self.verdict.setText("No metrics in this run folder.")
             return
@@ -126,12 +126,12 @@ class ResultsPanel(QWidget):
         for train, test in zip(m["train"]["per_frequency"], m["test"]["per_frequency"], strict=True):
             f = train["frequency_hz"]
             rows.append((f"{f:g} Hz", f, train["mse"], test["mse"], gaps.get(f, float("nan"))))
-        self.table.setRowCount(len(rows))
-        for r, (name, f, train, test, gap) in enumerate(rows):
+        self.table.setColumnCount(len(rows))
+        self.table.setHorizontalHeaderLabels([row[0] for row in rows])
+        for c, (_, f, train, test, gap) in enumerate(rows):
             ratio = test / zero if zero else None
             check = memorisation.get(f)  # the engine's own verdict per frequency, not judged again here
             cells = [
-                (name, None),
                 (f"{train:.5f}", None),
                 (f"{test:.5f}", None),
                 ("—" if shifted.get(f) is None else f"{shifted[f]:.5f}", None),
@@ -141,7 +141,7 @@ class ResultsPanel(QWidget):
                 ("PASS" if gap < threshold else "FAIL", PASS if gap < threshold else FAIL),
                 ("" if check is None else f"{check['z']:.2f}", FAIL if check is not None and check["memorised"] else None),
             ]
-            for c, (text, colour) in enumerate(cells):
+            for r, (text, colour) in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if colour is not None:
                     item.setBackground(QBrush(colour))

@@ -97,7 +97,7 @@ def test_a_two_epoch_training_delivers_each_epoch_and_the_results_and_exports_cu
     assert QImage(str(png)).width() == window.training.loss.size_inches[0] * 50  # the config's dpi
     svg, _ = window.training.export_curves(str(tmp_path / "curves.svg"))
     assert svg.read_text().lstrip().startswith("<?xml") and "<svg" in svg.read_text()
-    assert window.results.record is not None and window.results.table.rowCount() == 5
+    assert window.results.record is not None and window.results.table.columnCount() == 5
     assert window.form.isEnabled() and window.start_action.isEnabled()
 
 
@@ -374,22 +374,51 @@ def test_results_keep_quality_apart_from_the_generalization_rule(qtbot, window):
         "epochs_completed": 5,
         "selected_by": "validation",
     }
-    table = window.results.table
     window.results._fill_table(metrics)
-    header = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
-    quality, rule = header.index("test ÷ zero-output"), header.index("gap rule")
-    assert table.item(0, quality).text() == "72.2%" and table.item(0, quality).background().color() == FAIL
-    assert table.item(0, rule).text() == "PASS" and table.item(0, rule).background().color() == PASS
-    assert table.item(0, header.index("test MSE")).background().style() == Qt.BrushStyle.NoBrush  # not painted green
+    cell = table_cells(window.results.table)
+    assert cell["test ÷ zero-output", "overall"].text() == "72.2%" and cell["test ÷ zero-output", "overall"].background().color() == FAIL
+    assert cell["gap rule", "overall"].text() == "PASS" and cell["gap rule", "overall"].background().color() == PASS
+    assert cell["test MSE", "overall"].background().style() == Qt.BrushStyle.NoBrush  # not painted green
     text = window.results.verdict.text()
     assert "72.2% of 0.5, what a model that outputs zeros scores" in text and "says nothing of quality" in text
     assert "best.pt</b>: epoch 3 of 5" in text and "not memorised" in text
-    known = header.index("known-model MSE")
-    assert [table.item(r, known).text() for r in range(2)] == ["0.00120", "0.00150"]
+    assert [cell["known-model MSE", column].text() for column in ("overall", "1 Hz")] == ["0.00120", "0.00150"]
     assert "knows the signal model scores 0.00120" in text
-    extraction = header.index("extraction MSE")
-    assert [table.item(r, extraction).text() for r in range(2)] == ["0.00400", "0.00500"]
+    assert [cell["extraction MSE", column].text() for column in ("overall", "1 Hz")] == ["0.00400", "0.00500"]
     assert "<b>Extraction</b>: MSE 0.00400 on 8 test draws" in text
+
+
+def table_cells(table) -> dict:
+    """A table's items by (row name, column name)."""
+    rows = [table.verticalHeaderItem(r).text() for r in range(table.rowCount())]
+    columns = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    return {(row, column): table.item(r, c) for r, row in enumerate(rows) for c, column in enumerate(columns)}
+
+
+def test_every_verdict_of_a_four_frequency_run_is_in_view_at_the_default_window_size(qtbot, window):
+    names = [1.0, 3.0, 5.0, 7.0]
+    per = [{"frequency_hz": f, "mse": 0.01} for f in names]
+    metrics = {
+        "train": {"mse": 0.01, "per_frequency": per},
+        "test": {"mse": 0.011, "per_frequency": per},
+        "generalization_gap": 0.1,
+        "generalization_gap_per_frequency": [{"frequency_hz": f, "gap": 0.1} for f in names],
+        "generalization_threshold": 0.1,
+        "reference": {"zero_output_mse": 0.5, "known_model_mse": 0.001},
+        "memorisation": {
+            "draws": 8,
+            "memorised": False,
+            "per_frequency": [{"frequency_hz": f, "z": -0.5, "memorised": False} for f in names],
+        },
+    }
+    window.resize(1440, 900)
+    window.show()
+    window.tabs.setCurrentWidget(window.results)
+    window.results._fill_table(metrics)
+    qtbot.waitExposed(window)
+    table = window.results.table
+    assert table.horizontalScrollBar().maximum() == 0 and table.verticalScrollBar().maximum() == 0
+    assert table_cells(table)["gap rule", "7 Hz"].text() == "FAIL"
 
 
 def test_open_names_the_run_in_the_status_bar_and_exports_start_in_its_folder(qtbot, window, monkeypatch):
