@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -117,6 +117,30 @@ class FrequencyListEditor(QWidget):
             self.changed.emit()
 
 
+class FormScrollArea(QScrollArea):
+    """Scrolls the form up and down only, never narrower than its fields need: a splitter or a
+    small window would otherwise clip them behind a sideways scroll."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+    def setWidget(self, widget: QWidget) -> None:  # noqa: N802 - Qt's name
+        super().setWidget(widget)
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()  # rows came or went (a frequency added): the width needed may differ
+        return super().eventFilter(watched, event)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        hint = super().minimumSizeHint()
+        if self.widget() is not None:
+            hint.setWidth(self.widget().minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width())
+        return hint
+
+
 class ConfigForm(QWidget):
     """Emits ``edited`` on every change with the validated Config, or None and the messages."""
 
@@ -142,7 +166,7 @@ class ConfigForm(QWidget):
                 form.addRow(*self._make_row(key, f))
             column.addWidget(box)
         column.addStretch(1)
-        scroll = QScrollArea()
+        scroll = FormScrollArea()
         scroll.setWidget(inner)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)

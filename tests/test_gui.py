@@ -527,3 +527,14 @@ def test_the_preview_window_never_claims_more_samples_than_the_data_has(qtbot, t
     assert panel.figure.time_plot.listDataItems()[0].xData.size == 500
     panel.set_config(long)
     assert panel.window.value() == 1000  # the window asked for comes back with the data
+
+
+def test_the_form_is_never_squeezed_behind_a_sideways_scroll_in_a_small_window(qtbot, window):
+    from PySide6.QtWidgets import QScrollArea
+
+    window.resize(1000, 700)
+    window.show()
+    qtbot.waitExposed(window)
+    scroll = window.form.findChild(QScrollArea)
+    qtbot.waitUntil(lambda: scroll.horizontalScrollBar().maximum() == 0)  # every field and its Remove button in full
+    assert window.preview.width() >= 400  # and the preview keeps room to be read
