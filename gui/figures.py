@@ -292,6 +292,7 @@ class PanelsFigure(Figure):
     """One panel per frequency in two columns; subclasses say what a panel holds."""
 
     with_legend = True  # False where a panel's single curve needs no name
+    shared_x = True  # every panel has the same x axis, named once under each column: the height goes to the data
     curve_axes = False  # True: CurveAxis on both axes (readable log labels)
 
     def __init__(self) -> None:
@@ -313,6 +314,8 @@ class PanelsFigure(Figure):
             if self.with_legend:
                 _legend(plot, labelTextSize="8pt")
             self.panels.append(self._make_panel(plot, i))
+            if self.shared_x and i + cols < count:
+                plot.getAxis("bottom").showLabel(False)
 
 
 class GridFigure(PanelsFigure):

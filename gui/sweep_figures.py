@@ -62,6 +62,7 @@ class SensitivityFigure(PanelsFigure):
     size_inches = (12.0, 8.0)
     file_stem = "sensitivity"
     with_legend = False
+    shared_x = False  # each panel's x axis is its own parameter
     curve_axes = True
 
     def _make_panel(self, plot: pg.PlotItem, index: int) -> tuple:

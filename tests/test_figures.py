@@ -217,3 +217,17 @@ def test_an_empty_chart_says_so_instead_of_showing_made_up_ticks(make):
     assert not blank(runs.plot) and not blank(objective.plot)
     runs.show_runs([], "test MSE")
     assert blank(runs.plot)
+
+
+def test_small_multiples_name_their_shared_x_axis_once_under_each_column(make):
+    from engine.sweeps import Parameter
+    from gui.sweep_figures import SensitivityFigure
+
+    grid = make(GridFigure)
+    grid.set_targets(np.arange(10.0), np.zeros((4, 10)), [1.0, 3.0, 5.0, 7.0])
+    shown = [plot.getAxis("bottom").label.isVisible() for plot, *_ in grid.panels]
+    assert shown == [False, False, True, True]  # a 2 x 2 grid: the bottom row names time (s)
+    sensitivity = make(SensitivityFigure)
+    parameters = tuple(Parameter(key, choices=(1, 2)) for key in ("model.hidden_size", "training.batch_size", "model.num_layers"))
+    sensitivity.set_rows([], parameters)
+    assert all(plot.getAxis("bottom").label.isVisible() for plot, _ in sensitivity.panels)  # each its own parameter
