@@ -42,7 +42,7 @@ from engine.files import atomic_write_text
 from engine.history import EpochReport
 from engine.model import parameter_count, resolve_device
 from engine.runs import Run, train_together
-from engine.sweeps import Parameter, SweepError, SweepSpec, base_values, settings_of
+from engine.sweeps import Parameter, SweepError, SweepSpec, base_values, settings_of, study_name_problem
 from engine.trainer import COHORT_FREE, TrainingControl, cohort_problem
 
 SPEC_ATTR = "workbench_spec"
@@ -563,7 +563,15 @@ def sweep(
     if threads is not None and threads < 1:
         raise ConfigError([ConfigProblem("--threads", f"{threads} is not allowed; allowed: 1 or more")])
     name = join if join is not None else spec.study
-    sweep_dir = Path(sweeps_dir) / name
+    if problem := study_name_problem(name):
+        raise ConfigError([ConfigProblem("--study", problem)])
+    sweep_dir = Path(sweeps_dir) / name.strip()
+    try:
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SweepError(
+            f"--sweeps-dir: cannot make {sweep_dir} ({exc.strerror or exc}); allowed: a folder this user can write in"
+        ) from None
     storage = storage_for(storage_url, sweep_dir, spec.heartbeat if spec else 10)
     if join is None:
         study = create_study(spec, storage)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,20 @@ TOP_KEYS = (
     "heartbeat",
 )
 MAX_GRID = 10_000
+
+
+STUDY_NAME = re.compile(r"\w[\w .,+=()#-]{0,99}")  # it names a folder inside the sweeps folder
+
+
+def study_name_problem(name: Any) -> str | None:
+    """Why ``name`` cannot name a study, or None: it becomes one folder inside the sweeps folder, so
+    "..", a leading dot, a slash or a NUL would put the study's files (ranking.md, sweep.yaml) elsewhere."""
+    if isinstance(name, str) and STUDY_NAME.fullmatch(name.strip()):
+        return None
+    return (
+        f"{name!r} is not allowed; allowed: up to 100 letters, digits, spaces and . , + = ( ) # _ -, "
+        "starting with a letter or digit (the study's folder takes its name)"
+    )
 
 
 class SweepError(RuntimeError):
@@ -245,8 +260,8 @@ def parse_sweep(text: str, source: Path) -> SweepSpec:
             )
     base, base_path = _base(raw, source, problems)
     study = raw.get("study", source.stem)
-    if not isinstance(study, str) or not study.strip() or "/" in study:
-        problems.append(ConfigProblem("study", f"{study!r} is not allowed; allowed: a name without /"))
+    if problem := study_name_problem(study):
+        problems.append(ConfigProblem("study", problem))
     spec_values = {
         "objective": _choice(raw, "objective", OBJECTIVES, problems),
         "sampler": _choice(raw, "sampler", SAMPLERS, problems),

@@ -123,6 +123,29 @@ def test_a_bad_sweep_file_on_the_command_line_is_exit_2_and_writes_nothing(tmp_p
     assert not (tmp_path / "sweeps").exists()
 
 
+@pytest.mark.parametrize("study", ["..", ".", ".hidden", "a\\b", "x" * 300, "a\0b", " "])
+def test_a_study_name_that_is_not_one_folder_inside_the_sweeps_folder_is_refused(tmp_path, study):
+    base_file(tmp_path)
+    text = "base: base.yaml\nexperiments: [{model.hidden_size: 8}]\nstudy: "
+    with pytest.raises(ConfigError) as caught:
+        parse_sweep(text + json.dumps(study) + "\n", tmp_path / "s.yaml")  # a JSON string is a YAML string
+    assert "study" in {p.key for p in caught.value.problems}
+    assert parse_sweep(text + "hidden 256, lr-1e.3\n", tmp_path / "s.yaml").study == "hidden 256, lr-1e.3"
+
+
+def test_a_sweep_whose_folder_cannot_be_made_or_joined_by_a_bad_name_is_one_line_and_exit_2(tmp_path):
+    base_file(tmp_path)
+    (tmp_path / "afile").write_text("not a folder")
+    good = sweep_file(tmp_path, "base: base.yaml\nexperiments: [{model.hidden_size: 8}]\n")
+    done = run_sweep("--spec", str(good), "--sweeps-dir", str(tmp_path / "afile"), cwd=tmp_path, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr and "--sweeps-dir" in done.stderr
+    joined = run_sweep(
+        "--join", "--storage", "sqlite:///x.db", "--study", "..", "--sweeps-dir", str(tmp_path / "s"), cwd=tmp_path, timeout=120
+    )
+    assert joined.returncode == 2 and "Traceback" not in joined.stderr and "--study" in joined.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "base.yaml", "sweep.yaml"]  # nothing written beside them
+
+
 def test_two_workers_on_the_embedded_storage_lose_no_trial_and_run_none_twice(tmp_path):
     base_file(tmp_path, "training.num_epochs=2")
     spec = sweep_file(
