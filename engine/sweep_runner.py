@@ -70,13 +70,22 @@ def storage_for(url: str | None, sweep_dir: Path, heartbeat: int = 10) -> optuna
     return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(sweep_dir / JOURNAL)))
 
 
+class AskTellGridSampler(optuna.samplers.GridSampler):
+    """Optuna's grid sampler for workers that ask and tell: after the grid's last point it calls
+    ``study.stop()``, which only ``optimize()`` accepts (elsewhere a RuntimeError that killed the
+    worker with a traceback); here the sweep's trial count, the grid's size, already ends the sweep."""
+
+    def after_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial, state: TrialState, values: Any) -> None:
+        return None
+
+
 def sampler_for(spec: SweepSpec, worker: int = 0) -> optuna.samplers.BaseSampler:
     """Each worker's sampler gets its own seed, so two workers never draw the same random start-up trials."""
     seed = spec.seed + worker
     if spec.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if spec.sampler == "grid":
-        return optuna.samplers.GridSampler({p.key: p.grid() for p in spec.parameters}, seed=seed)
+        return AskTellGridSampler({p.key: p.grid() for p in spec.parameters}, seed=seed)
     return optuna.samplers.TPESampler(seed=seed)
 
 

@@ -146,6 +146,15 @@ def test_a_sweep_whose_folder_cannot_be_made_or_joined_by_a_bad_name_is_one_line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "base.yaml", "sweep.yaml"]  # nothing written beside them
 
 
+def test_a_grid_sweep_runs_its_whole_grid_without_a_traceback(tmp_path):
+    base_file(tmp_path, "training.num_epochs=1")
+    spec = sweep_file(tmp_path, "base: base.yaml\nstudy: grid\nsampler: grid\nparameters:\n  model.hidden_size: [8, 12]\n")
+    done = run_sweep("--spec", str(spec), "--sweeps-dir", str(tmp_path / "sweeps"), "--workers", "1", cwd=tmp_path, timeout=300)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    rows = trials_csv(tmp_path / "sweeps" / "grid")
+    assert sorted(r["model.hidden_size"] for r in rows) == ["12", "8"] and {r["state"] for r in rows} == {"complete"}
+
+
 def test_two_workers_on_the_embedded_storage_lose_no_trial_and_run_none_twice(tmp_path):
     base_file(tmp_path, "training.num_epochs=2")
     spec = sweep_file(
