@@ -359,7 +359,8 @@ class RunRecord:
 
 
 def load_run(folder: Path) -> RunRecord:
-    """Read a run folder; missing or damaged pieces come back empty instead of raising."""
+    """Read a run folder; missing or damaged pieces come back empty instead of raising (metrics of
+    the wrong shape as ``{"status": "damaged", "damaged": <what>}``, so every reader can trust the rest)."""
     folder = Path(folder)
     try:
         config = load_config(folder / "config.yaml")
@@ -369,7 +370,54 @@ def load_run(folder: Path) -> RunRecord:
         metrics = json.loads((folder / "metrics.json").read_text())
     except (OSError, ValueError):
         metrics = {}
+    if problem := metrics_problem(metrics):
+        metrics = {"status": "damaged", "damaged": f"metrics.json: {problem}"}
     return RunRecord(folder, config, metrics, History.read(folder / "history.csv"), read_notes(folder))
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _rows(value: Any, *numbers: str) -> bool:
+    """A list of objects, each with these keys holding numbers."""
+    return isinstance(value, list) and all(isinstance(row, dict) and all(_number(row.get(k)) for k in numbers) for row in value)
+
+
+def _scores(value: Any) -> bool:
+    return isinstance(value, dict) and _number(value.get("mse")) and _rows(value.get("per_frequency"), "frequency_hz", "mse")
+
+
+# what the readers of a run's metrics index (report, runs table, results panel), by key
+RESULT_SHAPE = {  # a run with results has all of these
+    "train": _scores,
+    "test": _scores,
+    "generalization_gap": _number,
+    "generalization_pass": lambda v: isinstance(v, bool),
+    "generalization_gap_per_frequency": lambda v: _rows(v, "frequency_hz", "gap"),
+}
+OPTIONAL_SHAPE = {  # present or not, of this shape
+    "status": lambda v: isinstance(v, str),
+    "reference": lambda v: isinstance(v, dict) and _number(v.get("zero_output_mse")) and _rows(v.get("per_frequency", []), "frequency_hz"),
+    "memorisation": lambda v: isinstance(v, dict) and _rows(v.get("per_frequency"), "frequency_hz", "z"),
+    "shifted": lambda v: _scores(v) and _number(v.get("known_model_mse")) and _number(v.get("draws")),
+    "validation_mse": lambda v: v is None or _number(v),
+    "generalization_threshold": _number,
+}
+
+
+def metrics_problem(metrics: Any) -> str | None:
+    """What in a metrics.json is not of the shape the engine writes (its key), or None."""
+    if not isinstance(metrics, dict):
+        return "not a JSON object"
+    required = RESULT_SHAPE.items() if "test" in metrics or "train" in metrics else ()
+    for key, ok in required:
+        if key not in metrics or not ok(metrics[key]):
+            return f"{key} missing or not as the engine writes it"
+    for key, ok in OPTIONAL_SHAPE.items():
+        if key in metrics and not ok(metrics[key]):
+            return f"{key} not as the engine writes it"
+    return None
 
 
 def list_runs(runs_dir: Path) -> list[Path]:

@@ -90,3 +90,30 @@ def test_an_unfinished_run_is_reported_without_results(tmp_path):
     assert main.cli_main(["report", str(run.folder), "--out", str(tmp_path / "r"), "--no-graphs"]) == 0
     text = (tmp_path / "r" / REPORT_FILE).read_text()
     assert "No results: the run is unfinished" in text and "## Figures" not in text
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda m: None,
+        lambda m: [1, 2],
+        lambda m: {k: v for k, v in m.items() if k != "train"},
+        lambda m: {**m, "test": 5},
+        lambda m: {**m, "test": {**m["test"], "per_frequency": [{"frequency_hz": "a", "mse": 0.1}]}},
+        lambda m: {**m, "reference": {"zero_output_mse": "x"}},
+        lambda m: {**m, "memorisation": {"per_frequency": 3}},
+    ],
+)
+def test_a_metrics_file_of_the_wrong_shape_is_reported_as_damaged_not_a_traceback(three_runs, tmp_path, damage):
+    import shutil
+
+    from engine.runs import load_run
+
+    folder = tmp_path / "damaged"
+    shutil.copytree(three_runs[0], folder)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    (folder / "metrics.json").write_text(json.dumps(damage(metrics)))
+    assert load_run(folder).metrics["status"] == "damaged"
+    assert main.cli_main(["report", str(folder), str(three_runs[1]), "--out", str(tmp_path / "r"), "--no-graphs"]) == 0
+    text = (tmp_path / "r" / REPORT_FILE).read_text()
+    assert "No results: the run is damaged" in text and mse(json.loads((three_runs[1] / "metrics.json").read_text())["test"]["mse"]) in text
