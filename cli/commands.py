@@ -19,11 +19,11 @@ from engine.config import Config, ConfigError, ConfigProblem, apply_overrides, l
 from engine.data import export_csv, is_exported_table, load_splits
 from engine.evaluation import evaluate
 from engine.events import GraphExporter
-from engine.experiments import notes_for, read_notes, write_notes
+from engine.experiments import notes_for, read_notes
 from engine.legacy import import_checkpoint
 from engine.model import DeviceError, resolve_device
 from engine.report import ReportFigures, write_report
-from engine.runs import Run, RunError
+from engine.runs import Run, RunError, save_notes
 from engine.sweeps import SweepError
 from engine.trainer import TrainingControl
 
@@ -143,7 +143,7 @@ def _train(args: argparse.Namespace, export_graphs: GraphExporter | None) -> int
             raise ConfigError([problem])
         run = Run.resume(args.resume)
         if args.name is not None or args.note is not None or args.tags:
-            write_notes(run.folder, read_notes(run.folder).edited(args.name, args.note, args.tags))
+            save_notes(run.folder, read_notes(run.folder).edited(args.name, args.note, args.tags))
     else:
         base, template = _load(args.config)
         config = apply_overrides(base, args.overrides)
@@ -223,7 +223,7 @@ def _note(args: argparse.Namespace) -> int:
     if not (Path(args.run) / "checkpoints").is_dir():
         raise RunError(f"note: {args.run} is not a run folder; allowed: a folder made by train (it holds checkpoints/)")
     notes = read_notes(args.run).edited(args.name, args.note, args.tags)
-    write_notes(args.run, notes)
+    save_notes(args.run, notes)
     print(json.dumps(notes.to_dict(), indent=2))
     return 0
 

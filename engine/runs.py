@@ -40,7 +40,7 @@ from engine.checkpoints import config_of, load_checkpoint, save_checkpoint
 from engine.config import Config, ConfigError, dump_config, load_config
 from engine.data import Splits, load_splits
 from engine.evaluation import Evaluation, evaluate, extraction, memorisation, quality_references
-from engine.experiments import RunNotes, read_notes, write_notes
+from engine.experiments import NOTES_FILE, RunNotes, read_notes, write_notes
 from engine.files import atomic_write_bytes, atomic_write_json, atomic_write_text
 from engine.history import EpochReport, History
 from engine.model import resolve_device
@@ -356,6 +356,14 @@ class RunRecord:
             return None
         with np.load(path, allow_pickle=False) as z:
             return {key: z[key] for key in z.files}
+
+
+def save_notes(folder: Path, notes: RunNotes) -> None:
+    """Write a run's edited notes, or raise a RunError saying why they could not be (the old file intact)."""
+    try:
+        write_notes(folder, notes)
+    except OSError as exc:
+        raise RunError(f"cannot write {Path(folder) / NOTES_FILE} ({exc.strerror or exc}); the notes as they were are intact") from None
 
 
 def load_run(folder: Path) -> RunRecord:

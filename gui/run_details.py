@@ -4,11 +4,11 @@ changed between two selected runs."""
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QMessageBox, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 from engine.config import config_changes, format_number
-from engine.experiments import parse_tags, write_notes
-from engine.runs import RunRecord
+from engine.experiments import parse_tags
+from engine.runs import RunError, RunRecord, save_notes
 
 
 def diff_text(old: RunRecord, new: RunRecord) -> str:
@@ -85,5 +85,9 @@ class RunDetails(QWidget):
         if self.record is None:
             return
         notes = self.record.notes.edited(self.name.text(), self.note.toPlainText(), self.tags.text())
-        write_notes(self.record.folder, notes)
+        try:
+            save_notes(self.record.folder, notes)
+        except RunError as exc:  # the edits stay in the fields, unsaved
+            QMessageBox.warning(self, "Notes not saved", str(exc))
+            return
         self.saved.emit(self.record.folder)

@@ -109,3 +109,7 @@ def test_train_takes_a_name_note_and_tags_and_note_edits_them_later(tmp_path, ca
     assert read_notes(folder).name == "tiny" and read_notes(folder).note == "smaller model"
     assert main.cli_main(["note", str(tmp_path)]) == 2
     assert "not a run folder" in capsys.readouterr().err
+    (folder / "notes.json").unlink()
+    (folder / "notes.json").mkdir()  # a file the note cannot replace (as a read-only folder would be)
+    assert main.cli_main(["note", str(folder), "--tag", "z"]) == 2
+    assert "cannot write" in capsys.readouterr().err and not list(folder.glob("*.tmp"))  # no temporary file left
