@@ -49,12 +49,34 @@ def read_torch_file(path: str | Path) -> Any:
     return payload
 
 
+PROGRESS_KEYS = ("epoch", "elapsed", "best_value", "best_epoch")
+TRAINING_STATE = ("optimizer", "progress", "history", "rng")  # what a resume restores beside the weights
+
+
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """A workbench checkpoint, read safely (``read_torch_file``) and checked for its format."""
+    """A workbench checkpoint, read safely (``read_torch_file``) and checked for its format and shape."""
     payload = read_torch_file(path)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT or "model" not in payload or "config" not in payload:
         raise CheckpointError(f"{path}: not a workbench checkpoint (format {FORMAT} with model and config expected)")
+    if problem := _body_problem(payload):
+        raise CheckpointError(f"{path}: a damaged workbench checkpoint: {problem} is not as the workbench writes it")
     return payload
+
+
+def _body_problem(payload: dict[str, Any]) -> str | None:
+    """The first part of a checkpoint of the right format that is of the wrong shape, or None."""
+    for key in ("model", "config", *TRAINING_STATE):
+        if key in payload and not isinstance(payload[key], dict):
+            return key
+    progress = payload.get("progress", {})
+    numbers = all(isinstance(progress.get(k, 0), (int, float)) and not isinstance(progress.get(k, 0), bool) for k in PROGRESS_KEYS)
+    return None if numbers else "progress"
+
+
+def restore_problem(payload: dict[str, Any]) -> str | None:
+    """Why a checkpoint cannot continue a training (it lacks part of the training state), or None."""
+    missing = [key for key in TRAINING_STATE if key not in payload]
+    return f"it has no {', '.join(missing)} to continue from" if missing else None
 
 
 def config_of(payload: dict[str, Any], path: str | Path = "checkpoint") -> Config:

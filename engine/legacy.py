@@ -60,11 +60,15 @@ def fitted_model(weights: dict[str, torch.Tensor], config: Config, path: Path) -
     return model
 
 
+def _numbers(values: Any) -> list[float]:
+    """The numbers of a list in their file; anything else there (a number, text) counts as no list."""
+    return [float(v) for v in values if isinstance(v, (int, float))] if isinstance(values, (list, tuple)) else []
+
+
 def history_of(payload: dict[str, Any], frequencies: list[float]) -> tuple[History, int]:
     """Their training-loss history (test and validation MSE unknown: NaN) and best epoch, counted from 1."""
     raw = payload.get("history") if isinstance(payload.get("history"), dict) else {}
-    losses = [float(v) for v in raw.get("train_loss", []) if isinstance(v, (int, float))]
-    times = [float(v) for v in raw.get("epoch_times", []) if isinstance(v, (int, float))]
+    losses, times = _numbers(raw.get("train_loss")), _numbers(raw.get("epoch_times"))
     n = len(losses)
     seconds = np.array((times + [math.nan] * n)[:n], dtype=float)
     nan = np.full(n, math.nan)

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from engine import __version__
-from engine.checkpoints import config_of, load_checkpoint, save_checkpoint
+from engine.checkpoints import CheckpointError, config_of, load_checkpoint, restore_problem, save_checkpoint
 from engine.config import Config, ConfigError, dump_config, load_config
 from engine.data import Splits, load_splits
 from engine.evaluation import Evaluation, evaluate, extraction, memorisation, quality_references
@@ -147,7 +147,13 @@ class Run:
         self.config = config
         self.device = resolve_device(config.training.device)
         self.splits: Splits = load_splits(config, data_dir if data_dir is not None else Path(config.data.data_dir))
-        self.session = Session(config, self.splits, self.device, checkpoint)
+        try:
+            self.session = Session(config, self.splits, self.device, checkpoint)
+        except (TypeError, ValueError, KeyError, IndexError, RuntimeError) as exc:
+            if checkpoint is None:
+                raise
+            reason = f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
+            raise CheckpointError(f"{folder}: its checkpoint's training state cannot be restored ({reason})") from None
         self.status = "running"
         self.message = ""
         self.evaluation: Evaluation | None = None
@@ -205,6 +211,8 @@ class Run:
             raise RunError(f"--resume: {folder} is being trained by another process; allowed: a stopped or finished run")
         payload = load_checkpoint(path)
         config = config_of(payload, path)
+        if problem := restore_problem(payload):
+            raise CheckpointError(f"--resume: {path}: {problem}; allowed: a last.pt written by this workbench")
         for stale in [*Path(folder).glob(".*.tmp"), *(Path(folder) / "checkpoints").glob(".*.tmp")]:
             stale.unlink(missing_ok=True)  # a write cut short by a kill; the file it was replacing is intact
         return cls(Path(folder), config, payload, data_dir)

@@ -85,6 +85,31 @@ def test_a_checkpoint_whose_config_does_not_match_its_weights_is_named(tmp_path,
     assert "do not fit the architecture" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda p: p.update(progress="x"),
+        lambda p: p.pop("progress"),
+        lambda p: p.update(progress={**p["progress"], "epoch": "one"}),
+        lambda p: p.update(optimizer=[1]),
+        lambda p: p.update(history=5),
+        lambda p: p.update(rng={"torch": "x"}),
+    ],
+)
+def test_a_checkpoint_of_the_right_format_with_a_damaged_body_is_named_by_evaluate_and_resume(tmp_path, capsys, damage):
+    run = Run.start(small_config(tmp_path))
+    last = run.folder / "checkpoints" / "last.pt"
+    payload = load_checkpoint(last)
+    damage(payload)
+    torch.save(payload, last)
+    for command in (["evaluate", "--checkpoint", str(last)], ["train", "--resume", str(run.folder), "--no-graphs"]):
+        code = main.cli_main(command)
+        err = capsys.readouterr().err
+        assert "Traceback" not in err
+        if command[0] == "train" or "progress" in err:  # evaluate reads the weights and the epoch only
+            assert code == 2 and str(run.folder) in err
+
+
 # ----- 4. fuzzed configs -------------------------------------------------------------------------
 
 yaml_values = st.recursive(
