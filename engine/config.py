@@ -371,13 +371,19 @@ def config_from_dict(raw: Any) -> Config:
     return config
 
 
+MIN_FREQUENCY = 1e-6  # Hz
+MAX_FREQUENCIES = 1024  # model.input_size, 1 + one selector per frequency, is at most 1025
+
+
 def cross_check(config: Config) -> list[ConfigProblem]:
     """Rules that tie keys together (Nyquist, input size, indices, amplitude range)."""
     errors = []
     d = config.data
     nyquist = d.sampling_rate / 2
     for f in d.frequencies:
-        if f >= nyquist:
+        if f < MIN_FREQUENCY:  # a period too long to compute with (1/f overflows for the tiniest floats)
+            errors.append(ConfigProblem("data.frequencies", f"{f:g} Hz is too low; allowed: frequencies from {MIN_FREQUENCY:g} Hz"))
+        elif f >= nyquist:
             errors.append(
                 ConfigProblem(
                     "data.frequencies",
@@ -388,7 +394,11 @@ def cross_check(config: Config) -> list[ConfigProblem]:
     if len(set(d.frequencies)) != len(d.frequencies):
         errors.append(ConfigProblem("data.frequencies", f"{d.frequencies} repeats a frequency; allowed: distinct frequencies"))
     n_freq = len(d.frequencies)
-    if config.model.input_size != 1 + n_freq:
+    if n_freq > MAX_FREQUENCIES:
+        errors.append(
+            ConfigProblem("data.frequencies", f"{n_freq} frequencies; allowed: at most {MAX_FREQUENCIES} (one selector input each)")
+        )
+    elif config.model.input_size != 1 + n_freq:
         errors.append(
             ConfigProblem(
                 "model.input_size",

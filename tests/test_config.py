@@ -54,12 +54,25 @@ def test_shipped_files_are_the_users_own_file():
         ({"data": {"phase_multiplier": 2.0}}, ["data.phase_multiplier: 2.0", "from 0.0 to 1.0"]),
         ({"model": {"dropout": True}}, ["model.dropout: True"]),
         (["a", "list"], ["the document is a list"]),
+        (
+            {"data": {"frequencies": [5e-324, 3, 5, 7]}},
+            ["data.frequencies: 4.94066e-324 Hz is too low", "allowed: frequencies from 1e-06 Hz"],
+        ),
+        (
+            {"data": {"frequencies": [1 + k for k in range(1100)], "sampling_rate": 10_000}, "model": {"input_size": 1101}},
+            ["data.frequencies: 1100 frequencies; allowed: at most 1024"],
+        ),
     ],
 )
 def test_each_invalid_value_is_named_with_what_is_allowed(raw, expected):
     text = "\n".join(messages(raw))
     for part in expected:
         assert part in text
+
+
+def test_too_many_frequencies_is_one_message_not_advice_that_fails():
+    found = messages({"data": {"frequencies": [1 + k for k in range(1100)], "sampling_rate": 10_000}})
+    assert [m for m in found if "input_size" in m] == []  # "allowed: 1101" would itself be refused
 
 
 def test_every_problem_is_reported_at_once():
