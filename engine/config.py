@@ -457,14 +457,17 @@ def _round_trip_yaml() -> YAML:
     return rt
 
 
-def parse_yaml(text: str, source: str = "config") -> Any:
-    """Parse YAML text, turning a syntax error into a ConfigError naming the file and line."""
+def parse_yaml(text: str, source: str = "config", like: str = "the shipped config.yaml") -> Any:
+    """Parse YAML text, turning a syntax error into a ConfigError naming the file, the line and what
+    the parser found (a duplicate key, a second document)."""
     try:
         return _safe_yaml().load(text)
     except (YAMLError, ValueError, OverflowError) as exc:  # a bad tag (!!int abc) raises ValueError
         where = getattr(exc, "problem_mark", None)
         line = f" (line {where.line + 1})" if where is not None else ""
-        raise ConfigError([ConfigProblem(source, f"not valid YAML{line}; allowed: a YAML mapping like the shipped config.yaml")]) from None
+        problem = getattr(exc, "problem", None)
+        found = f": {problem}" if isinstance(problem, str) and problem else ""
+        raise ConfigError([ConfigProblem(source, f"not valid YAML{line}{found}; allowed: a YAML mapping like {like}")]) from None
 
 
 def parse_value(text: str) -> Any:

@@ -93,6 +93,23 @@ def test_unreadable_and_non_yaml_files(tmp_path: Path):
         load_config(binary)
 
 
+def test_a_repeated_key_or_a_second_document_is_named_for_what_it_is(tmp_path: Path):
+    from engine.sweeps import parse_sweep
+
+    repeated = tmp_path / "repeated.yaml"
+    repeated.write_text("model:\n  hidden_size: 16\n  hidden_size: 32\n")
+    with pytest.raises(ConfigError, match=r"line 3\).*duplicate key \"hidden_size\"") as caught:
+        load_config(repeated)
+    assert "allowed: a YAML mapping like the shipped config.yaml" in str(caught.value)
+    two = tmp_path / "two.yaml"
+    two.write_text("data: {duration: 2}\n---\nmodel: {hidden_size: 8}\n")
+    with pytest.raises(ConfigError, match="another document"):
+        load_config(two)
+    with pytest.raises(ConfigError, match="duplicate key") as caught:
+        parse_sweep("study: a\nstudy: b\n", tmp_path / "s.yaml")
+    assert "config.yaml" not in str(caught.value) and "sweep file" in str(caught.value)
+
+
 def test_nothing_is_hard_wired_to_four_frequencies_or_1000_hz():
     config = config_from_dict({"data": {"frequencies": [2, 10, 40], "sampling_rate": 200, "duration": 3}, "model": {"input_size": 4}})
     signals = generate(config.data, config.data.train_seed)
