@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import json
+import os
+import pickle
+import warnings
 from pathlib import Path
 
 import pytest
@@ -121,6 +124,12 @@ def test_damaged_and_foreign_checkpoints_give_messages(tmp_path):
     torch.save({"weights": torch.zeros(3)}, plain)
     with pytest.raises(CheckpointError, match="not a workbench checkpoint"):
         load_checkpoint(plain)
+    pickled = tmp_path / "pickled.pt"
+    pickled.write_bytes(pickle.dumps(os.system, protocol=4))  # not torch's format at all
+    with warnings.catch_warnings(record=True) as shown, pytest.raises(CheckpointError, match="not a torch file"):
+        warnings.simplefilter("always")
+        load_checkpoint(pickled)
+    assert not shown  # torch's own warnings about the file stay out of the one-line message
 
 
 def test_a_crafted_pickle_is_refused_and_its_payload_never_runs(tmp_path):
