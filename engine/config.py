@@ -363,24 +363,12 @@ def config_from_dict(raw: Any) -> Config:
             errors.extend(problems)
             if not problems:
                 values[key] = checked
-        if cls is DataConfig and "validation_seed" not in values:
-            values["validation_seed"] = _free_validation_seed(values)
         sections[name] = cls(**values)
     config = Config(**sections)
     errors.extend(cross_check(config))
     if errors:
         raise ConfigError(errors)
     return config
-
-
-def _free_validation_seed(data: dict[str, Any]) -> int:
-    """The default validation seed (3), or the next one that is neither the train nor the test seed:
-    a file that sets test_seed to 3 never has its test set choose best.pt."""
-    taken = {data.get("train_seed", DataConfig.train_seed), data.get("test_seed", DataConfig.test_seed)}
-    seed = DataConfig.validation_seed
-    while seed in taken:
-        seed += 1
-    return seed
 
 
 MIN_FREQUENCY = 1e-6  # Hz
@@ -403,16 +391,6 @@ def cross_check(config: Config) -> list[ConfigProblem]:
                     f"allowed: frequencies below {nyquist:g} Hz",
                 )
             )
-    if d.train_seed == d.test_seed:
-        errors.append(ConfigProblem("data.test_seed", f"{d.test_seed} is the train_seed; allowed: another seed (other noise)"))
-    if d.validation_seed in (d.train_seed, d.test_seed):
-        errors.append(
-            ConfigProblem(
-                "data.validation_seed",
-                f"{d.validation_seed} is the {'train' if d.validation_seed == d.train_seed else 'test'}_seed; "
-                "allowed: a seed of its own (the validation set chooses best.pt, so the test set never does)",
-            )
-        )
     if len(set(d.frequencies)) != len(d.frequencies):
         errors.append(ConfigProblem("data.frequencies", f"{d.frequencies} repeats a frequency; allowed: distinct frequencies"))
     n_freq = len(d.frequencies)

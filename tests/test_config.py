@@ -75,13 +75,6 @@ def test_too_many_frequencies_is_one_message_not_advice_that_fails():
     assert [m for m in found if "input_size" in m] == []  # "allowed: 1101" would itself be refused
 
 
-def test_the_three_noise_seeds_stay_apart_and_the_default_validation_seed_moves_aside():
-    assert "data.test_seed: 1 is the train_seed" in "\n".join(messages({"data": {"train_seed": 1, "test_seed": 1}}))
-    assert "data.validation_seed: 2 is the test_seed" in "\n".join(messages({"data": {"validation_seed": 2}}))
-    moved = config_from_dict({"data": {"train_seed": 4, "test_seed": 3}})  # the default 3 is taken
-    assert moved.data.validation_seed == 5 and config_from_dict(moved.to_dict()) == moved
-
-
 def test_every_problem_is_reported_at_once():
     found = messages({"training": {"batch_size": 0, "mode": "x"}, "model": {"hidden_size": -3}, "extra": 1})
     assert len(found) == 4
