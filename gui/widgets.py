@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QHBoxLayout, QPushButton
 
 
@@ -25,7 +25,12 @@ class WheelGuard(QObject):
     edits it (one notch over a frequency box once set 1 Hz to 1e-9 Hz)."""
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
-        if event.type() == QEvent.Type.Wheel and isinstance(watched, (QAbstractSpinBox, QComboBox)) and not watched.hasFocus():
+        if not isinstance(watched, (QAbstractSpinBox, QComboBox)):
+            return False
+        if event.type() == QEvent.Type.Polish and watched.focusPolicy() == Qt.FocusPolicy.WheelFocus:
+            # Qt gives a wheel-focus widget the focus before any filter sees the wheel: click or Tab only
+            watched.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        if event.type() == QEvent.Type.Wheel and not watched.hasFocus():
             event.ignore()  # unaccepted, Qt hands the wheel on to the parents: the scroll area
             return True
         return False

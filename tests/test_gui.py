@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QPoint, QPointF, QSettings, Qt, QThread
 from PySide6.QtGui import QImage, QWheelEvent
-from PySide6.QtWidgets import QApplication, QLabel, QPushButton
+from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox, QLabel, QPushButton
 
 from engine.config import load_config
 from gui.app import RESOURCES
@@ -484,6 +484,8 @@ def test_turning_the_wheel_over_the_form_edits_nothing_unless_a_box_was_clicked_
     mode, frequency = window.form.editors["training.mode"], window.form.editors["data.frequencies"].spins[0]
     before = (mode.currentIndex(), frequency.value())
     assert not wheel(mode, -1) and not wheel(frequency, -1)  # left for the scroll area
+    boxes = window.findChildren(QAbstractSpinBox) + window.findChildren(QComboBox)
+    assert boxes and all(box.focusPolicy() != Qt.FocusPolicy.WheelFocus for box in boxes)  # or a real wheel takes focus first
     assert (mode.currentIndex(), frequency.value()) == before
     window.activateWindow()
     frequency.setFocus()
