@@ -121,16 +121,23 @@ def test_a_runs_notes_are_edited_in_the_panel_and_saved_in_its_folder(panel, qtb
 def test_notes_that_cannot_be_saved_are_kept_in_the_panel_with_a_message(panel, qtbot, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
+    from engine.experiments import write_notes
+
     select(panel, "baseline")
     details = panel.details
-    (details.record.folder / "notes.json").unlink()
-    (details.record.folder / "notes.json").mkdir()
+    folder, notes = details.record.folder, details.record.notes
+    (folder / "notes.json").unlink()
+    (folder / "notes.json").mkdir()
     warned = []
     monkeypatch.setattr(QMessageBox, "warning", lambda *args, **kwargs: warned.append(args[2]))
-    details.note.setPlainText("kept")
-    details.save_button.click()
-    assert len(warned) == 1 and "cannot write" in warned[0]
-    assert details.note.toPlainText() == "kept" and details.has_unsaved_notes
+    try:
+        details.note.setPlainText("kept")
+        details.save_button.click()
+        assert len(warned) == 1 and "cannot write" in warned[0]
+        assert details.note.toPlainText() == "kept" and details.has_unsaved_notes
+    finally:  # the runs folder is shared by this module's tests
+        (folder / "notes.json").rmdir()
+        write_notes(folder, notes)
 
 
 def test_the_report_button_writes_the_selected_runs_record(qtbot, tmp_path, runs_dir, monkeypatch):
