@@ -499,6 +499,9 @@ class PerFrequencyFigure(CurveFigure):
         self.set_curves(x, series, smoothing, "wall time" if wall_time else "epoch")
 
 
+LEGEND_RUNS = 8  # runs an overlay names; a legend row of 30 left the plot a 40-px strip
+
+
 class RunsFigure(Figure):
     """One metric of several runs, each in its own colour; a seed group as its mean over a min-max band."""
 
@@ -538,8 +541,11 @@ class RunsFigure(Figure):
                 band = pg.FillBetweenItem(low, high, brush=pg.mkBrush(shade))
                 self.plot.addItem(band)
                 self.items += [low, high, band]
-            curve = self.plot.plot(run.x, _positive(run.y), pen=pen(i, 1.6), name=_shortened(run.name))
-            self.items.append(curve)
+            named = _shortened(run.name) if i < LEGEND_RUNS else None  # beyond, the legend would crowd out the plot
+            self.items.append(self.plot.plot(run.x, _positive(run.y), pen=pen(i, 1.6), name=named))
+        if len(self.series) > LEGEND_RUNS:
+            more = len(self.series) - LEGEND_RUNS
+            self.items.append(self.plot.plot([], [], pen=None, name=f"+ {more} more run{'s' if more > 1 else ''}, not named here"))
         xs = [run.x for run in self.series if run.x.size]
         span = [float(min(x.min() for x in xs)), float(max(x.max() for x in xs))] if xs else [0.0, 1.0]
         styles = [Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine]

@@ -231,3 +231,18 @@ def test_small_multiples_name_their_shared_x_axis_once_under_each_column(make):
     parameters = tuple(Parameter(key, choices=(1, 2)) for key in ("model.hidden_size", "training.batch_size", "model.num_layers"))
     sensitivity.set_rows([], parameters)
     assert all(plot.getAxis("bottom").label.isVisible() for plot, _ in sensitivity.panels)  # each its own parameter
+
+
+def test_an_overlay_of_many_runs_keeps_its_plot_and_names_how_many_the_legend_leaves_out(make, qtbot):
+    from engine.experiments import RunSeries
+    from gui.figures import RunsFigure
+
+    figure = make(RunsFigure)
+    series = [RunSeries(f"trial {k}", np.array([1.0, 2.0]), np.array([0.3, 0.2 + k / 100])) for k in range(30)]
+    figure.show_runs(series, "test MSE", levels=[("outputs zeros", 0.5)])
+    figure.resize(700, 450)
+    figure.show()
+    qtbot.waitExposed(figure)
+    labels = legend_labels(figure.legend)
+    assert labels[:8] == [f"trial {k}" for k in range(8)] and "+ 22 more runs, not named here" in labels and labels[-1] == "outputs zeros"
+    qtbot.waitUntil(lambda: figure.plot.vb.height() > 450 / 2)  # the curves keep most of the height
