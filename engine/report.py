@@ -14,7 +14,7 @@ from engine import __version__
 from engine.config import config_changes, flat_values, format_number
 from engine.experiments import per_frequency_mse, varying_keys
 from engine.files import atomic_write_text
-from engine.runs import RunError, RunRecord, load_run
+from engine.runs import RunError, RunRecord, load_run, why_no_results
 
 ReportFigures = Callable[[list[RunRecord], Path, int], list[Path]]  # (runs, folder, dpi) -> the PNGs written
 REPORT_FILE = "report.md"
@@ -60,7 +60,7 @@ def _title(record: RunRecord) -> str:
 def verdict(metrics: dict[str, Any]) -> str:
     """Quality against the references, the user's generalization rule and memorisation, in one line."""
     if "test" not in metrics:
-        return f"no results: the run is {metrics.get('status', 'unfinished')}"
+        return f"no results: the run is {why_no_results(metrics)}"
     parts = []
     reference = metrics.get("reference", {})
     zero, known = reference.get("zero_output_mse"), reference.get("known_model_mse")
@@ -98,7 +98,7 @@ def _frequency_rows(m: dict[str, Any], known: bool = False) -> list[list[str]]:
 def _results(record: RunRecord) -> list[str]:
     m = record.metrics
     if "test" not in m:
-        return [f"_No results: the run is {m.get('status', 'unfinished')}._", ""]
+        return [f"_No results: the run is {why_no_results(m)}._", ""]
     rows = [["overall", mse(m["train"]["mse"]), mse(m["test"]["mse"]), _percent(m.get("generalization_gap"))], *_frequency_rows(m)]
     seconds = m.get("wall_seconds")
     facts = (

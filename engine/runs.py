@@ -43,7 +43,7 @@ from engine.evaluation import Evaluation, evaluate, extraction, memorisation, qu
 from engine.experiments import NOTES_FILE, RunNotes, read_notes, write_notes
 from engine.files import atomic_write_bytes, atomic_write_json, atomic_write_text
 from engine.history import EpochReport, History
-from engine.model import resolve_device
+from engine.model import DeviceError, resolve_device
 from engine.trainer import Cohort, DivergenceError, Session, TrainingControl
 
 RUN_ARTEFACTS = ("config.yaml", "notes.json", "metrics.json", "history.csv", "predictions.npz", "checkpoints", "graphs")
@@ -150,8 +150,8 @@ class Run:
         try:
             self.session = Session(config, self.splits, self.device, checkpoint)
         except (TypeError, ValueError, KeyError, IndexError, RuntimeError) as exc:
-            if checkpoint is None:
-                raise
+            if checkpoint is None or isinstance(exc, (ConfigError, DeviceError, torch.OutOfMemoryError)):
+                raise  # not the checkpoint's fault
             reason = f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
             raise CheckpointError(f"{folder}: its checkpoint's training state cannot be restored ({reason})") from None
         self.status = "running"
@@ -420,6 +420,12 @@ OPTIONAL_SHAPE = {  # present or not, of this shape
     "validation_mse": lambda v: v is None or _number(v),
     "generalization_threshold": _number,
 }
+
+
+def why_no_results(metrics: dict[str, Any]) -> str:
+    """What a run without results is: "unfinished", "stopped", or "damaged (metrics.json: ...)"."""
+    status = metrics.get("status", "unfinished")
+    return f"{status} ({metrics['damaged']})" if metrics.get("damaged") else status
 
 
 def metrics_problem(metrics: Any) -> str | None:

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from engine.config import Config
 from engine.experiments import per_frequency_mse
 from engine.files import atomic_write_json, atomic_write_text
-from engine.runs import RunRecord
+from engine.runs import RunRecord, why_no_results
 from gui.figures import Figure, export_figures, figures_for_record
 from gui.widgets import button_row
 
@@ -113,7 +113,7 @@ class ResultsPanel(QWidget):
     def _fill_table(self, m: dict) -> None:
         self.table.setColumnCount(0)
         if "test" not in m:
-            self.verdict.setText("No metrics in this run folder.")
+            self.verdict.setText(f"No results: the run is {html.escape(why_no_results(m))}.")
             return
         threshold = m.get("generalization_threshold", 0.1)
         zero = m.get("reference", {}).get("zero_output_mse")

@@ -116,4 +116,5 @@ def test_a_metrics_file_of_the_wrong_shape_is_reported_as_damaged_not_a_tracebac
     assert load_run(folder).metrics["status"] == "damaged"
     assert main.cli_main(["report", str(folder), str(three_runs[1]), "--out", str(tmp_path / "r"), "--no-graphs"]) == 0
     text = (tmp_path / "r" / REPORT_FILE).read_text()
-    assert "No results: the run is damaged" in text and mse(json.loads((three_runs[1] / "metrics.json").read_text())["test"]["mse"]) in text
+    healthy = json.loads((three_runs[1] / "metrics.json").read_text())
+    assert "No results: the run is damaged (metrics.json: " in text and mse(healthy["test"]["mse"]) in text
