@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from engine.config import Config, ConfigError, config_from_dict
+from engine.config import Config, ConfigError, config_from_dict, is_number
 from engine.files import atomic_write_bytes
 from engine.model import FrequencyLSTM
 
@@ -72,8 +72,7 @@ def _body_problem(payload: dict[str, Any]) -> str | None:
         if key in payload and not isinstance(payload[key], dict):
             return key
     progress = payload.get("progress", {})
-    numbers = all(isinstance(progress.get(k, 0), (int, float)) and not isinstance(progress.get(k, 0), bool) for k in PROGRESS_KEYS)
-    return None if numbers else "progress"
+    return None if all(is_number(progress.get(k, 0)) for k in PROGRESS_KEYS) else "progress"
 
 
 def restore_problem(payload: dict[str, Any]) -> str | None:

@@ -291,7 +291,7 @@ def _check_value(key: str, f: dataclasses.Field, value: Any) -> tuple[Any, list[
             return None, [ConfigProblem(key, f"{value!r} is not allowed; allowed: a non-empty list of numbers, e.g. [1, 3, 5, 7]")]
         items, problems = [], []
         for item in value:
-            if isinstance(item, bool) or not isinstance(item, (int, float)) or not _finite(item):
+            if not is_number(item) or not _finite(item):
                 problems.append(ConfigProblem(key, f"item {item!r} is not allowed; allowed: finite numbers > 0"))
             elif item <= meta.get("min", -math.inf):
                 problems.append(ConfigProblem(key, f"item {item!r} is not allowed; allowed: numbers > {meta['min']}"))
@@ -318,6 +318,11 @@ def _check_value(key: str, f: dataclasses.Field, value: Any) -> tuple[Any, list[
     if value < meta.get("min", -math.inf) or value > meta.get("max", math.inf):
         return None, bad
     return value, []
+
+
+def is_number(value: Any) -> bool:
+    """An int or a float, never a bool (YAML's true is an int to Python): what every number check here means."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _finite(number: int | float) -> bool:

@@ -37,7 +37,7 @@ import torch
 
 from engine import __version__
 from engine.checkpoints import CheckpointError, config_of, load_checkpoint, restore_problem, save_checkpoint
-from engine.config import Config, ConfigError, dump_config, load_config
+from engine.config import Config, ConfigError, dump_config, is_number, load_config
 from engine.data import Splits, load_splits
 from engine.evaluation import Evaluation, evaluate, extraction, memorisation, quality_references
 from engine.experiments import NOTES_FILE, RunNotes, read_notes, write_notes
@@ -391,34 +391,32 @@ def load_run(folder: Path) -> RunRecord:
     return RunRecord(folder, config, metrics, History.read(folder / "history.csv"), read_notes(folder))
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _rows(value: Any, *numbers: str) -> bool:
     """A list of objects, each with these keys holding numbers."""
-    return isinstance(value, list) and all(isinstance(row, dict) and all(_number(row.get(k)) for k in numbers) for row in value)
+    return isinstance(value, list) and all(isinstance(row, dict) and all(is_number(row.get(k)) for k in numbers) for row in value)
 
 
 def _scores(value: Any) -> bool:
-    return isinstance(value, dict) and _number(value.get("mse")) and _rows(value.get("per_frequency"), "frequency_hz", "mse")
+    return isinstance(value, dict) and is_number(value.get("mse")) and _rows(value.get("per_frequency"), "frequency_hz", "mse")
 
 
 # what the readers of a run's metrics index (report, runs table, results panel), by key
 RESULT_SHAPE = {  # a run with results has all of these
     "train": _scores,
     "test": _scores,
-    "generalization_gap": _number,
+    "generalization_gap": is_number,
     "generalization_pass": lambda v: isinstance(v, bool),
     "generalization_gap_per_frequency": lambda v: _rows(v, "frequency_hz", "gap"),
 }
 OPTIONAL_SHAPE = {  # present or not, of this shape
     "status": lambda v: isinstance(v, str),
-    "reference": lambda v: isinstance(v, dict) and _number(v.get("zero_output_mse")) and _rows(v.get("per_frequency", []), "frequency_hz"),
+    "reference": lambda v: (
+        isinstance(v, dict) and is_number(v.get("zero_output_mse")) and _rows(v.get("per_frequency", []), "frequency_hz")
+    ),
     "memorisation": lambda v: isinstance(v, dict) and _rows(v.get("per_frequency"), "frequency_hz", "z"),
-    "shifted": lambda v: _scores(v) and _number(v.get("known_model_mse")) and _number(v.get("draws")),
-    "validation_mse": lambda v: v is None or _number(v),
-    "generalization_threshold": _number,
+    "shifted": lambda v: _scores(v) and is_number(v.get("known_model_mse")) and is_number(v.get("draws")),
+    "validation_mse": lambda v: v is None or is_number(v),
+    "generalization_threshold": is_number,
 }
 
 

@@ -22,6 +22,7 @@ from engine.config import (
     config_from_dict,
     flat_values,
     format_number,
+    is_number,
     load_config,
     parse_yaml,
 )
@@ -197,7 +198,7 @@ def _parameter(base: Config, key: str, raw: Any, problems: list[ConfigProblem]) 
         problems.append(ConfigProblem(f"{where}.{key}", "allowed: a list of choices, or {low: …, high: …, log: true|false}"))
         return None
     low, high, log = raw["low"], raw["high"], raw.get("log", False)
-    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (low, high))
+    numbers = all(is_number(v) and math.isfinite(v) for v in (low, high))
     if not numbers or not isinstance(log, bool):
         problems.append(ConfigProblem(f"{where}.{key}", "low and high must be numbers and log true or false"))
         return None

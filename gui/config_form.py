@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.config import Config, ConfigError, ConfigProblem, config_from_dict, format_number, parse_value, schema_fields
+from engine.config import Config, ConfigError, ConfigProblem, config_from_dict, format_number, is_number, parse_value, schema_fields
 
 EDITED_SECTIONS = ("data", "model", "training", "evaluation", "visualization")
 FOLDER_KEYS = {"data_dir", "runs_dir", "save_dir", "output_dir"}
@@ -45,7 +45,7 @@ class NumberEdit(QLineEdit):
         """The typed value: a number when it parses as one, else the text for the engine to refuse."""
         text = self.text().strip()
         parsed = parse_value(text) if text else text
-        return parsed if isinstance(parsed, (int, float)) and not isinstance(parsed, bool) else text
+        return parsed if is_number(parsed) else text
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
         """Up and Down step an integer by one, as a spin box would."""
@@ -233,7 +233,7 @@ class ConfigForm(QWidget):
             editor = QComboBox()
             editor.addItems(list(meta["choices"]))
             editor.currentIndexChanged.connect(self._changed)
-        elif isinstance(default, (int, float)) and not isinstance(default, bool):
+        elif is_number(default):
             editor = NumberEdit(integer=isinstance(default, int))
             editor.textChanged.connect(self._changed)
         else:
