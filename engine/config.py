@@ -320,6 +320,12 @@ def _check_value(key: str, f: dataclasses.Field, value: Any) -> tuple[Any, list[
     return value, []
 
 
+def error_line(exc: BaseException, limit: int = 200) -> str:
+    """An exception as one line of a message: its class and the start of its first line (some have none)."""
+    text = str(exc).splitlines()
+    return f"{exc.__class__.__name__}: {text[0][:limit]}" if text else exc.__class__.__name__
+
+
 def is_number(value: Any) -> bool:
     """An int or a float, never a bool (YAML's true is an int to Python): what every number check here means."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)

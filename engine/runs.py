@@ -37,7 +37,7 @@ import torch
 
 from engine import __version__
 from engine.checkpoints import CheckpointError, config_of, load_checkpoint, restore_problem, save_checkpoint
-from engine.config import Config, ConfigError, dump_config, is_number, load_config
+from engine.config import Config, ConfigError, dump_config, error_line, is_number, load_config
 from engine.data import Splits, load_splits
 from engine.evaluation import Evaluation, evaluate, extraction, memorisation, quality_references
 from engine.experiments import NOTES_FILE, RunNotes, read_notes, write_notes
@@ -152,8 +152,7 @@ class Run:
         except (TypeError, ValueError, KeyError, IndexError, RuntimeError) as exc:
             if checkpoint is None or isinstance(exc, (ConfigError, DeviceError, torch.OutOfMemoryError)):
                 raise  # not the checkpoint's fault
-            reason = f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
-            raise CheckpointError(f"{folder}: its checkpoint's training state cannot be restored ({reason})") from None
+            raise CheckpointError(f"{folder}: its checkpoint's training state cannot be restored ({error_line(exc, 160)})") from None
         self.status = "running"
         self.message = ""
         self.evaluation: Evaluation | None = None

@@ -36,7 +36,7 @@ import optuna
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
-from engine.config import Config, ConfigError, ConfigProblem, format_number
+from engine.config import Config, ConfigError, ConfigProblem, error_line, format_number
 from engine.experiments import RunNotes, describe_changes
 from engine.files import atomic_write_text
 from engine.history import EpochReport
@@ -65,7 +65,7 @@ def storage_for(url: str | None, sweep_dir: Path, heartbeat: int = 10) -> optuna
                 heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3),
             )
         except Exception as exc:  # a wrong URL, an unreachable server, a missing driver: one line, not a traceback
-            raise SweepError(f"--storage: cannot open {url!r} ({exc.__class__.__name__}: {str(exc).splitlines()[0][:200]})") from None
+            raise SweepError(f"--storage: cannot open {url!r} ({error_line(exc)})") from None
     sweep_dir.mkdir(parents=True, exist_ok=True)
     return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(sweep_dir / JOURNAL)))
 
