@@ -80,6 +80,7 @@ class EmptyNote:
         self.label = pg.LabelItem(text, color="#777777", size="10pt")
         self.label.setParentItem(plot.vb)  # the view's pixels, not its data: it stays centred at any range
         self.label.anchor(itemPos=(0.5, 0.5), parentPos=(0.5, 0.5))
+        self.show(True)  # a figure starts with nothing to show
 
     def show(self, empty: bool) -> None:
         self.label.setVisible(empty)
@@ -517,7 +518,6 @@ class RunsFigure(Figure):
         self.items: list[pg.GraphicsObject] = []
         self.series: list[RunSeries] = []
         self.empty = EmptyNote(self.plot, "Select runs in the table to compare them")
-        self.empty.show(True)
 
     def show_runs(
         self, series: list[RunSeries], metric: str, wall_time: bool = False, title: str | None = None, levels: list[tuple[str, float]] = ()

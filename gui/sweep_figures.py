@@ -44,7 +44,6 @@ class ObjectiveFigure(Figure):
         self.points = self.plot.plot(pen=None, symbol="o", symbolSize=7, symbolBrush=pg.mkBrush(color(0)), name="trial")
         self.best = self.plot.plot(pen=pen(1, 1.6), name="best so far")
         self.empty = EmptyNote(self.plot, "No finished trial yet")
-        self.empty.show(True)
 
     def set_rows(self, rows: list[dict[str, Any]]) -> None:
         done = sorted(_complete(rows), key=lambda r: r["number"])
