@@ -574,7 +574,8 @@ def sweep(
     name = join if join is not None else spec.study
     if problem := study_name_problem(name):
         raise ConfigError([ConfigProblem("--study", problem)])
-    sweep_dir = Path(sweeps_dir) / name.strip()
+    name = name.strip()  # as a sweep file's study is: one name for the folder and the study
+    sweep_dir = Path(sweeps_dir) / name
     try:
         sweep_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
