@@ -144,6 +144,15 @@ class TrainingConfig:
     time_budget_s: float = _f(
         0.0, "Stop training after this many seconds of training, pauses excluded (0: no budget).", min=0.0, max=1e7, unit="s"
     )
+    score_every: int = _f(
+        1,
+        "Score the frozen weights on the validation and test sets every this many epochs (and always at the first and "
+        "the last): best.pt is picked among the scored epochs. 1 scores every epoch; a larger interval leaves more of a "
+        "short run's time to training.",
+        min=1,
+        max=1_000_000,
+        unit="epochs",
+    )
     selection: str = _f(
         "validation",
         "What picks best.pt: validation (lowest MSE of the frozen weights on a set with its own noise seed) or "

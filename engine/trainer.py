@@ -235,16 +235,17 @@ class Session:
         return lr
 
     def end_epoch(self, loss: float, lr: float, train_seconds: float) -> EpochReport:
-        """Score the epoch just trained and record it: divergence, test (and validation) MSE, best, history."""
+        """Score the epoch just trained when it is due and record it: divergence, test (and validation) MSE, best, history."""
         if diverged(loss, self.target_power):
             raise DivergenceError(self.epoch + 1, loss)
         t = self.config.training
+        scored = self.scores_epoch(self.epoch + 1, train_seconds)
         scoring = time.perf_counter()
-        test, validation = self._score()
+        test, validation = self._score() if scored else (self._unscored(), None)
         self.epoch += 1
-        self.elapsed += train_seconds + time.perf_counter() - scoring
-        score = validation if validation is not None else loss
-        is_best = score < self.best_value
+        self.elapsed += train_seconds + (time.perf_counter() - scoring if scored else 0.0)
+        score = loss if t.selection == "train_loss" else validation
+        is_best = score is not None and score < self.best_value
         if is_best:
             self.best_value, self.best_epoch = score, self.epoch
         remaining = t.num_epochs - self.epoch
@@ -256,6 +257,17 @@ class Session:
         )
         self.history = self.history.appended(report)
         return report
+
+    def scores_epoch(self, epoch: int, train_seconds: float) -> bool:
+        """Whether ``epoch`` (1-based, just trained for ``train_seconds``) is scored: the first, every
+        ``score_every``-th and the last, so best.pt always exists and the final weights are always judged."""
+        t = self.config.training
+        last = epoch >= t.num_epochs or (t.time_budget_s > 0 and self.elapsed + train_seconds >= t.time_budget_s)
+        return epoch == 1 or epoch % t.score_every == 0 or last
+
+    def _unscored(self) -> SetMetrics:
+        """What an epoch between scorings records: NaN, as the history keeps "not measured"."""
+        return SetMetrics(math.nan, (math.nan,) * len(self.config.data.frequencies))
 
 
 @contextlib.contextmanager

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import pickle
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -144,3 +146,36 @@ def test_a_crafted_pickle_is_refused_and_its_payload_never_runs(tmp_path):
     with pytest.raises(CheckpointError, match="refused: the file asks to load"):
         load_checkpoint(hostile)
     assert not marker.exists()
+
+
+def test_a_scoring_interval_scores_the_first_every_kth_and_the_last_epoch_and_picks_best_among_them(tmp_path):
+    config = small_config(tmp_path, "training.num_epochs=7", "training.score_every=3")
+    run = Run.start(config)
+    reports = list(run.epochs())
+    metrics = run.finish()
+    scored = [r.epoch for r in reports if r.validation_mse is not None]
+    assert scored == [1, 3, 6, 7]
+    assert all(math.isnan(r.test_mse) and all(math.isnan(v) for v in r.test_mse_per_frequency) for r in reports if r.epoch not in scored)
+    assert all(math.isfinite(r.test_mse) for r in reports if r.epoch in scored)
+    assert not any(r.is_best for r in reports if r.epoch not in scored)  # an unscored epoch is never a candidate
+    assert metrics["best_epoch"] in scored and metrics["validation_mse"] == min(r.validation_mse for r in reports if r.epoch in scored)
+    history = load_run(run.folder).history
+    assert np.isnan(history.test_mse[[1, 3, 4]]).all() and np.isfinite(history.test_mse[[0, 2, 5, 6]]).all()  # NaN reads back
+
+
+def test_a_scoring_interval_keeps_training_itself_unchanged(tmp_path):
+    every = Run.start(small_config(tmp_path, "training.num_epochs=4"))
+    list(every.epochs())
+    every.finish()
+    sparse = Run.start(small_config(tmp_path, "training.num_epochs=4", "training.score_every=2"))
+    list(sparse.epochs())
+    sparse.finish()
+    for key, value in final_weights(every.folder).items():
+        assert torch.equal(value, final_weights(sparse.folder)[key]), key
+
+
+def test_a_time_budget_scores_its_last_epoch(tmp_path):
+    config = small_config(tmp_path, "training.num_epochs=100000", "training.time_budget_s=0.5", "training.score_every=1000")
+    run = Run.start(config)
+    reports = list(run.epochs())
+    assert reports[-1].validation_mse is not None and math.isfinite(reports[-1].test_mse)
