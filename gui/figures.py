@@ -433,9 +433,9 @@ class CurveFigure(Figure):
         for (raw, smooth), (name, _, values) in zip(self.curves, series, strict=True):
             values = _positive(values)
             self.columns[name] = values
-            raw.setData(x, values)
+            raw.setData(*_measured(x, values))
             raw.setVisible(smoothing > 0)
-            smooth.setData(x, ema(values, smoothing) if smoothing > 0 else values)
+            smooth.setData(*_measured(x, ema(values, smoothing) if smoothing > 0 else values))
         self._draw_levels()
         empty = not any(np.isfinite(values).any() for values in list(self.columns.values())[1:])
         if empty:
@@ -542,7 +542,7 @@ class RunsFigure(Figure):
                 self.plot.addItem(band)
                 self.items += [low, high, band]
             named = _shortened(run.name) if i < LEGEND_RUNS else None  # beyond, the legend would crowd out the plot
-            self.items.append(self.plot.plot(run.x, _positive(run.y), pen=pen(i, 1.6), name=named))
+            self.items.append(self.plot.plot(*_measured(run.x, _positive(run.y)), pen=pen(i, 1.6), name=named))
         if len(self.series) > LEGEND_RUNS:
             more = len(self.series) - LEGEND_RUNS
             self.items.append(self.plot.plot([], [], pen=None, name=f"+ {more} more run{'s' if more > 1 else ''}, not named here"))
@@ -773,6 +773,14 @@ def train_vs_test_figure(metrics: dict) -> BarsFigure:
     series = [("train", [train.get(f) for f in frequencies]), ("test", [test.get(f) for f in frequencies])]
     figure.set_bars(categories, series, colors=["#7f7f7f", "#D55E00"])
     return figure
+
+
+def _measured(x: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The points that hold a number: a curve scored every k epochs is drawn through its scored epochs,
+    not broken into invisible single points by the NaN between them."""
+    x, values = np.asarray(x, dtype=float), np.asarray(values, dtype=float)
+    keep = np.isfinite(x) & np.isfinite(values)
+    return x[keep], values[keep]
 
 
 def _positive(values: np.ndarray) -> np.ndarray:

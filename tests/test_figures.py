@@ -246,3 +246,15 @@ def test_an_overlay_of_many_runs_keeps_its_plot_and_names_how_many_the_legend_le
     labels = legend_labels(figure.legend)
     assert labels[:8] == [f"trial {k}" for k in range(8)] and "+ 22 more runs, not named here" in labels and labels[-1] == "outputs zeros"
     qtbot.waitUntil(lambda: figure.plot.vb.height() > 450 / 2)  # the curves keep most of the height
+
+
+def test_a_curve_scored_every_few_epochs_is_drawn_through_its_scored_epochs(make):
+    figure = make(LossFigure)
+    epochs = np.arange(1.0, 8.0)
+    test = np.where(np.isin(epochs, [1, 3, 6, 7]), epochs / 10, np.nan)  # NaN: an epoch between scorings
+    figure.show_history(history_of(epochs / 20, test, validation=test * 2))
+    curves = {name: smooth for (raw, smooth), name in zip(figure.curves, ["train loss", "validation MSE", "test MSE"], strict=True)}
+    x, y = curves["test MSE"].xData, curves["test MSE"].yData  # as given, before the log axis transforms them
+    assert list(x) == [1.0, 3.0, 6.0, 7.0] and np.allclose(y, [0.1, 0.3, 0.6, 0.7])  # one connected line, no gaps
+    assert list(curves["train loss"].xData) == list(epochs)
+    assert figure.csv_text().splitlines()[2].split(",")[3] == ""  # the CSV keeps the unscored epoch as an empty cell
