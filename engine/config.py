@@ -53,7 +53,7 @@ class ConfigError(ValueError):
 
 def _f(default: Any, help: str, **limits: Any) -> Any:
     """A schema field: its default, a one-line help text, its limits (min, max, choices) and what a
-    front end shows beside it (unit; mode: the one training mode that reads it; superseded)."""
+    front end shows for it (label: its name in words; unit; mode: the one training mode that reads it; superseded)."""
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata={"help": help, **limits})
     return field(default=default, metadata={"help": help, **limits})
@@ -61,37 +61,53 @@ def _f(default: Any, help: str, **limits: Any) -> Any:
 
 @dataclass
 class DataConfig:
-    frequencies: list[float] = _f([1.0, 3.0, 5.0, 7.0], "Frequencies (Hz) mixed into S; one one-hot selector each.", min=0.0, unit="Hz")
-    sampling_rate: int = _f(1000, "Samples per second (Hz); frequencies must stay below half of it.", min=1, max=1_000_000, unit="Hz")
-    duration: float = _f(10.0, "Signal length in seconds; n = sampling_rate x duration samples.", min=0.001, max=3600.0, unit="s")
-    train_seed: int = _f(1, "Noise seed of the training set.", min=0, max=2**32 - 1)
-    test_seed: int = _f(2, "Noise seed of the test set (same frequencies, other noise).", min=0, max=2**32 - 1)
-    validation_seed: int = _f(3, "Noise seed of the validation set used to pick the best checkpoint.", min=0, max=2**32 - 1)
+    frequencies: list[float] = _f(
+        [1.0, 3.0, 5.0, 7.0], "Frequencies (Hz) mixed into S; one one-hot selector each.", label="Frequencies", min=0.0, unit="Hz"
+    )
+    sampling_rate: int = _f(
+        1000, "Samples per second (Hz); frequencies must stay below half of it.", label="Sampling rate", min=1, max=1_000_000, unit="Hz"
+    )
+    duration: float = _f(
+        10.0, "Signal length in seconds; n = sampling_rate x duration samples.", label="Signal duration", min=0.001, max=3600.0, unit="s"
+    )
+    train_seed: int = _f(1, "Noise seed of the training set.", label="Training noise seed", min=0, max=2**32 - 1)
+    test_seed: int = _f(2, "Noise seed of the test set (same frequencies, other noise).", label="Test noise seed", min=0, max=2**32 - 1)
+    validation_seed: int = _f(
+        3, "Noise seed of the validation set used to pick the best checkpoint.", label="Validation noise seed", min=0, max=2**32 - 1
+    )
     phase_multiplier: float = _f(
         0.01,
         "Phase noise is drawn from U(0, multiplier x 2pi) per sample. 0.01 (up to 3.6 deg of jitter) is the "
         "user's deliberate choice; 1.0 is the course text's full 2pi, which destroys temporal structure.",
+        label="Phase noise scale",
         min=0.0,
         max=1.0,
     )
-    amp_min: float = _f(0.8, "Lower bound of the per-sample amplitude noise A ~ U(amp_min, amp_max).", min=0.0, max=100.0)
-    amp_max: float = _f(1.2, "Upper bound of the per-sample amplitude noise.", min=0.0, max=100.0)
+    amp_min: float = _f(
+        0.8, "Lower bound of the per-sample amplitude noise A ~ U(amp_min, amp_max).", label="Lowest amplitude", min=0.0, max=100.0
+    )
+    amp_max: float = _f(1.2, "Upper bound of the per-sample amplitude noise.", label="Highest amplitude", min=0.0, max=100.0)
     start_time: str = _f(
         "zero",
         "When the training and validation recordings start: zero (the spec's t = 0, the user's method) or random (each draw "
         "at its own random moment, so a model must extract the sines, not replay one curve). The test set always starts at 0.",
+        label="Recording start",
         choices=("zero", "random"),
     )
-    data_dir: str = _f("data", "Folder that caches generated data sets (keyed by the data settings).")
+    data_dir: str = _f("data", "Folder that caches generated data sets (keyed by the data settings).", label="Data cache folder")
 
 
 @dataclass
 class ModelConfig:
-    input_size: int = _f(5, "Network input: S(t) plus the one-hot selector, so 1 + number of frequencies.", min=2, max=1025)
-    hidden_size: int = _f(128, "LSTM hidden units per layer.", min=1, max=4096)
-    num_layers: int = _f(1, "Stacked LSTM layers. L=1 means sequence length 1 and does not limit this.", min=1, max=8)
-    dropout: float = _f(0.0, "Dropout between stacked LSTM layers (used only when num_layers > 1).", min=0.0, max=0.9)
-    seed: int = _f(0, "Seed of the weight initialisation and of any training randomness.", min=0, max=2**32 - 1)
+    input_size: int = _f(
+        5, "Network input: S(t) plus the one-hot selector, so 1 + number of frequencies.", label="Input size", min=2, max=1025
+    )
+    hidden_size: int = _f(128, "LSTM hidden units per layer.", label="Hidden units", min=1, max=4096)
+    num_layers: int = _f(1, "Stacked LSTM layers. L=1 means sequence length 1 and does not limit this.", label="LSTM layers", min=1, max=8)
+    dropout: float = _f(
+        0.0, "Dropout between stacked LSTM layers (used only when num_layers > 1).", label="Dropout between layers", min=0.0, max=0.9
+    )
+    seed: int = _f(0, "Seed of the weight initialisation and of any training randomness.", label="Weight seed", min=0, max=2**32 - 1)
 
 
 @dataclass
@@ -100,29 +116,47 @@ class TrainingConfig:
         "interleaved",
         "interleaved: the user's method (rows in order, batch position j carries its own state, "
         "TBPTT of 1 step). streams: each frequency's sequence in time, cut into segments, TBPTT of tbptt_steps.",
+        label="Training mode",
         choices=MODES,
     )
-    learning_rate: float = _f(0.0001, "Adam learning rate.", min=1e-9, max=100.0)
-    lr_schedule: str = _f("constant", "Learning-rate schedule over the run: constant or cosine decay.", choices=LR_SCHEDULES)
-    num_epochs: int = _f(100, "Passes over the training set.", min=1, max=1_000_000)
+    learning_rate: float = _f(0.0001, "Adam learning rate.", label="Learning rate", min=1e-9, max=100.0)
+    lr_schedule: str = _f(
+        "constant", "Learning-rate schedule over the run: constant or cosine decay.", label="Learning-rate schedule", choices=LR_SCHEDULES
+    )
+    num_epochs: int = _f(100, "Passes over the training set.", label="Epochs", min=1, max=1_000_000)
     batch_size: int = _f(
         32,
         "interleaved: consecutive rows per optimizer step, each position a sequence with its own state (L=1).",
+        label="Batch size",
         min=1,
         max=65536,
         mode="interleaved",
     )
     tbptt_steps: int = _f(
-        50, "streams: samples fed (one per step, state carried) between gradient cuts.", min=1, max=100000, unit="samples", mode="streams"
+        50,
+        "streams: samples fed (one per step, state carried) between gradient cuts.",
+        label="Truncated BPTT length",
+        min=1,
+        max=100000,
+        unit="samples",
+        mode="streams",
     )
     segments: int = _f(
-        1, "streams: contiguous segments each frequency's sequence is cut into, run side by side.", min=1, max=10000, mode="streams"
+        1,
+        "streams: contiguous segments each frequency's sequence is cut into, run side by side.",
+        label="Segments per sequence",
+        min=1,
+        max=10000,
+        mode="streams",
     )
-    clip_grad_norm: float = _f(1.0, "Gradient-norm clipping threshold (0 turns clipping off).", min=0.0, max=1e6)
+    clip_grad_norm: float = _f(
+        1.0, "Gradient-norm clipping threshold (0 turns clipping off).", label="Gradient clipping norm", min=0.0, max=1e6
+    )
     input_noise: float = _f(
         0.0,
         "streams: std of Gaussian noise added to S while training, drawn afresh each epoch, so the model cannot "
         "memorise the training set's own noise (0: off, the user's behaviour).",
+        label="Input noise",
         min=0.0,
         max=10.0,
         mode="streams",
@@ -131,24 +165,32 @@ class TrainingConfig:
         "fixed",
         "fixed: every epoch trains on the one set drawn with train_seed (the user's method). fresh: each epoch "
         "after the first trains on a new draw of the same noise, so no single draw can be learned by heart.",
+        label="Training noise",
         choices=TRAINING_NOISE,
     )
     draws_per_epoch: int = _f(
         1,
         "streams with training_noise fresh: independent noise draws trained side by side each epoch, so each "
         "optimizer step sees more sequences (with start_time random: more starts to lock on to).",
+        label="Noise draws per epoch",
         min=1,
         max=256,
         mode="streams",
     )
     time_budget_s: float = _f(
-        0.0, "Stop training after this many seconds of training, pauses excluded (0: no budget).", min=0.0, max=1e7, unit="s"
+        0.0,
+        "Stop training after this many seconds of training, pauses excluded (0: no budget).",
+        label="Time budget",
+        min=0.0,
+        max=1e7,
+        unit="s",
     )
     score_every: int = _f(
         1,
         "Score the frozen weights on the validation and test sets every this many epochs (and always at the first and "
         "the last): best.pt is picked among the scored epochs. 1 scores every epoch; a larger interval leaves more of a "
         "short run's time to training.",
+        label="Scoring interval",
         min=1,
         max=1_000_000,
         unit="epochs",
@@ -157,31 +199,41 @@ class TrainingConfig:
         "validation",
         "What picks best.pt: validation (lowest MSE of the frozen weights on a set with its own noise seed) or "
         "train_loss (the user's original pick; the loss is measured while the weights move). The test set never chooses.",
+        label="Best checkpoint chosen by",
         choices=SELECTIONS,
     )
-    device: str = _f("auto", "auto: CUDA, else Apple MPS, else CPU; or name one.", choices=DEVICES)
+    device: str = _f("auto", "auto: CUDA, else Apple MPS, else CPU; or name one.", label="Device", choices=DEVICES)
     num_threads: int = _f(
         0,
         "CPU threads for torch (0: automatic; in interleaved mode on a CPU each epoch runs on all cores or on one,"
         " whichever the latest epochs showed faster; a fixed count gives bit-identical runs).",
+        label="CPU threads",
         min=0,
         max=1024,
     )
     save_dir: str = _f(
-        "models", "Kept for the user's file; superseded: checkpoints now live in each run folder (RUN/checkpoints).", superseded=True
+        "models",
+        "Kept for the user's file; superseded: checkpoints now live in each run folder (RUN/checkpoints).",
+        label="Checkpoint folder",
+        superseded=True,
     )
-    runs_dir: str = _f("runs", "Folder that holds one sub-folder per run.")
+    runs_dir: str = _f("runs", "Folder that holds one sub-folder per run.", label="Runs folder")
 
 
 @dataclass
 class EvaluationConfig:
     generalization_threshold: float = _f(
-        0.1, "A run passes when |MSE_test - MSE_train| / MSE_train is below this, overall and per frequency.", min=0.0, max=100.0
+        0.1,
+        "A run passes when |MSE_test - MSE_train| / MSE_train is below this, overall and per frequency.",
+        label="Generalization threshold",
+        min=0.0,
+        max=100.0,
     )
     unseen_draws: int = _f(
         8,
         "Memorisation check: best.pt is also scored on this many further noise draws it never saw; a frequency whose "
         "train MSE is more than 2 standard deviations below theirs is memorised.",
+        label="Unseen noise draws",
         min=2,
         max=256,
     )
@@ -189,6 +241,7 @@ class EvaluationConfig:
         8,
         "Extraction check: best.pt is also scored on this many test draws whose recording starts at a random moment "
         "(not t = 0), so a model that replays the one curve the targets always are cannot score well; 0 turns it off.",
+        label="Shifted-start draws",
         min=0,
         max=256,
     )
@@ -196,11 +249,21 @@ class EvaluationConfig:
 
 @dataclass
 class VisualizationConfig:
-    comparison_freq_idx: int = _f(1, "Index (0-based) of the frequency shown in Graph 1.", min=0, max=1024)
-    time_window: int = _f(1000, "Samples shown in Graphs 1 and 2.", min=2, max=10_000_000, unit="samples")
-    dpi: int = _f(300, "Resolution of exported PNGs: an image of w x h inches is w*dpi x h*dpi pixels.", min=50, max=1200, unit="dpi")
+    comparison_freq_idx: int = _f(1, "Index (0-based) of the frequency shown in Graph 1.", label="Graph 1 frequency", min=0, max=1024)
+    time_window: int = _f(1000, "Samples shown in Graphs 1 and 2.", label="Samples shown", min=2, max=10_000_000, unit="samples")
+    dpi: int = _f(
+        300,
+        "Resolution of exported PNGs: an image of w x h inches is w*dpi x h*dpi pixels.",
+        label="Export resolution",
+        min=50,
+        max=1200,
+        unit="dpi",
+    )
     output_dir: str = _f(
-        "outputs/graphs", "Kept for the user's file; superseded: graphs now live in each run folder (RUN/graphs).", superseded=True
+        "outputs/graphs",
+        "Kept for the user's file; superseded: graphs now live in each run folder (RUN/graphs).",
+        label="Graph folder",
+        superseded=True,
     )
 
 
