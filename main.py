@@ -12,7 +12,13 @@ from pathlib import Path
 
 
 def cli_main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    """Every headless command; its output piped into a reader that stops early (``| head``) ends it quietly."""
+    from cli.commands import quiet_on_closed_pipe
+
+    return quiet_on_closed_pipe(lambda: _command(sys.argv[1:] if argv is None else argv))
+
+
+def _command(argv: list[str]) -> int:
     if argv[:1] == ["--self-test"]:  # a 2-epoch headless run of the installed build
         from gui.self_test import self_test
 

@@ -30,6 +30,7 @@ from engine.trainer import TrainingControl
 USER_ERRORS = (ConfigError, DeviceError, CheckpointError, RunError, SweepError)
 EXIT_BAD_INPUT = 2
 EXIT_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
+EXIT_CLOSED_PIPE = 128 + signal.SIGPIPE  # as a command killed by SIGPIPE reports it to its shell
 
 
 class _Parser(argparse.ArgumentParser):
@@ -128,6 +129,21 @@ def main(
         return EXIT_BAD_INPUT
     build_parser().print_help(sys.stderr)
     return EXIT_BAD_INPUT
+
+
+def quiet_on_closed_pipe(command: Callable[[], int]) -> int:
+    """Run ``command``; when the reader of stdout has gone (``| head`` has its lines), end quietly as a
+    command killed by SIGPIPE does. stdout is pointed at devnull so the exit's own flush cannot fail again."""
+    try:
+        try:
+            return command()
+        finally:  # also after argparse's exit (--version): a pipe is block-buffered, what was printed is written here
+            sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_CLOSED_PIPE
 
 
 def _load(path: Path | None) -> tuple[Config, str | None]:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,9 @@ import pytest
 from PySide6.QtGui import QImage
 
 import main
+from cli.commands import EXIT_CLOSED_PIPE
+from engine.config import dump_config
+from engine.runs import Run
 from tests.conftest import ROOT, small_config
 
 
@@ -130,3 +134,33 @@ def test_main_py_opens_a_config_file_in_the_window_and_runs_subcommands_headless
     monkeypatch.setattr(main, "cli_main", lambda args: called.append(("command line", args)) or 0)
     assert main.main(argv) == 0
     assert called == [(front, argv)]  # a typo of a subcommand still gets the command line's "invalid choice"
+
+
+def _run_into_a_closed_pipe(args: list[str], cwd: Path) -> tuple[int, str]:
+    """Run main.py with stdout a pipe whose reader is gone, as `| head` leaves it once it has its lines."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # no reader at all: the first write that reaches the pipe fails, every time
+    try:
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "main.py"), *args], cwd=cwd, stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120
+        )
+    finally:
+        os.close(write_end)
+    return result.returncode, result.stderr
+
+
+@pytest.mark.parametrize("command", ["evaluate", "export-data"])
+def test_output_piped_into_a_reader_that_stops_early_ends_quietly(tmp_path, command):
+    config = small_config(tmp_path, "training.num_epochs=1")
+    config_file = tmp_path / "c.yaml"
+    config_file.write_text(dump_config(config))
+    if command == "evaluate":
+        run = Run.start(config, tmp_path / "runs")
+        list(run.epochs())
+        run.finish()
+        args = ["evaluate", "--checkpoint", str(run.folder / "checkpoints" / "best.pt")]
+    else:
+        args = ["export-data", "--config", str(config_file), "--out", str(tmp_path / "csv")]
+    code, err = _run_into_a_closed_pipe(args, tmp_path)
+    assert "Traceback" not in err and "BrokenPipeError" not in err and "Exception ignored" not in err, err
+    assert code == EXIT_CLOSED_PIPE, err
