@@ -1,5 +1,6 @@
 """The config editor: a form built from the engine's schema, one widget per key, the engine's
-own validation messages shown at the field they name."""
+own validation messages shown at the field they name. The settings a first run changes come
+first; the rest wait in closed sections, one per schema section."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -25,6 +27,7 @@ from PySide6.QtWidgets import (
 from engine.config import Config, ConfigError, ConfigProblem, config_from_dict, format_number, is_number, parse_value, schema_fields
 
 EDITED_SECTIONS = ("data", "model", "training", "evaluation", "visualization")
+BASIC_KEYS = ("data.frequencies", "model.hidden_size", "model.num_layers", "training.learning_rate", "training.num_epochs", "training.mode")
 FOLDER_KEYS = {"data_dir", "runs_dir", "save_dir", "output_dir"}
 INVALID_STYLE = "border: 2px solid #d55e00; background: #fff1ea;"
 FIELD_ERROR_STYLE = "color: #b23c00; font-size: 11px;"
@@ -117,6 +120,39 @@ class FrequencyListEditor(QWidget):
             self.changed.emit()
 
 
+def _form_layout(parent: QWidget) -> QFormLayout:
+    """A label-and-field layout whose fields take the width they are given."""
+    form = QFormLayout(parent)
+    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    return form
+
+
+class CollapsibleSection(QWidget):
+    """A titled group of rows, shown only once opened: settings a first run can leave alone."""
+
+    def __init__(self, title: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.toggle = QToolButton()
+        self.toggle.setText(title)
+        self.toggle.setCheckable(True)
+        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.toggle.setStyleSheet("QToolButton { border: none; font-weight: bold; }")
+        self.toggle.toggled.connect(self.set_open)
+        self.body = QWidget()
+        self.form = _form_layout(self.body)
+        self.body.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.toggle)
+        layout.addWidget(self.body)
+
+    def set_open(self, open_: bool) -> None:
+        self.toggle.setChecked(open_)
+        self.toggle.setArrowType(Qt.ArrowType.DownArrow if open_ else Qt.ArrowType.RightArrow)
+        self.body.setVisible(open_)
+
+
 class FormScrollArea(QScrollArea):
     """Scrolls the form up and down only, never narrower than its fields need: a splitter or a
     small window would otherwise clip them behind a sideways scroll."""
@@ -153,17 +189,24 @@ class ConfigForm(QWidget):
         self.field_errors: dict[str, QLabel] = {}
         self.help: dict[str, str] = {}
         self.modes: dict[str, str] = {}  # key -> the one training mode that reads it
+        self.sections: dict[str, CollapsibleSection] = {}  # key -> the closed section that holds it
         self._marked: set[str] = set()  # keys whose fields show a problem now
         self._loading = False
         inner = QWidget()
         column = QVBoxLayout(inner)
+        schema = {f"{section}.{f.name}": f for section in EDITED_SECTIONS for f in schema_fields(section)}
+        basic = QGroupBox("Experiment")
+        basic_rows = _form_layout(basic)
+        for key in BASIC_KEYS:
+            basic_rows.addRow(*self._make_row(key, schema[key]))
+        column.addWidget(basic)
         for section in EDITED_SECTIONS:
-            box = QGroupBox(section.capitalize())
-            form = QFormLayout(box)
-            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+            box = CollapsibleSection(f"{section.capitalize()}: more settings")
             for f in schema_fields(section):
                 key = f"{section}.{f.name}"
-                form.addRow(*self._make_row(key, f))
+                if key not in BASIC_KEYS:
+                    box.form.addRow(*self._make_row(key, f))
+                    self.sections[key] = box
             column.addWidget(box)
         column.addStretch(1)
         scroll = FormScrollArea()
@@ -190,8 +233,8 @@ class ConfigForm(QWidget):
         editor = self._make_editor(f)
         editor.setObjectName(key)
         self.editors[key] = editor
-        self.help[key] = meta.get("help", "")
-        label = QLabel(f.name.replace("_", " "))
+        self.help[key] = f"{key}: {meta['help']}"
+        label = QLabel(meta["label"])
         self.labels[key] = label
         line = QHBoxLayout()
         line.setContentsMargins(0, 0, 0, 0)
@@ -316,6 +359,8 @@ class ConfigForm(QWidget):
             by_key.setdefault(problem.key, []).append(str(problem))
         for key in self._marked | set(by_key):  # restyling every field costs a repaint of the form
             messages = by_key.get(key, [])
+            if messages and key in self.sections:
+                self.sections[key].set_open(True)
             if key in self.editors:
                 self.editors[key].setStyleSheet(INVALID_STYLE if messages else "")
                 self.field_errors[key].setText("\n".join(messages))
