@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from engine.config import Config, ConfigError, config_from_dict, is_number
+from engine.config import Config, ConfigError, ModelConfig, config_from_dict, is_number
 from engine.files import atomic_write_bytes
 from engine.model import FrequencyLSTM
 
@@ -88,6 +88,54 @@ def config_of(payload: dict[str, Any], path: str | Path = "checkpoint") -> Confi
         raise CheckpointError(f"{path}: its config does not validate: " + "; ".join(exc.messages)) from None
 
 
+ARCHITECTURE = ("input_size", "hidden_size", "num_layers")
+
+
+def architecture_of(state: dict[str, Any]) -> dict[str, int] | None:
+    """The input size, hidden size and layers an LSTM's weights were made with (None when they do not say):
+    layer 0's input weights are (4 x hidden, input); one set of them per layer."""
+    first = state.get("lstm.weight_ih_l0")
+    if not isinstance(first, torch.Tensor) or first.dim() != 2 or first.shape[0] % 4:
+        return None
+    layers = next(k for k in range(len(state) + 1) if f"lstm.weight_ih_l{k}" not in state)
+    return {"input_size": int(first.shape[1]), "hidden_size": int(first.shape[0]) // 4, "num_layers": layers}
+
+
+def _count(value: int, noun: str, plural: str = "") -> str:
+    return f"{value} {noun if value == 1 else plural or noun + 's'}"
+
+
+def _spoken(key: str, value: int, labelled: bool) -> str:
+    """One architecture setting in words; unlabelled where the checkpoint's side already named it."""
+    if key == "input_size":
+        return f"{'input size ' if labelled else ''}{value} ({_count(value - 1, 'frequency', 'frequencies')})"
+    if key == "hidden_size":
+        return f"hidden size {value}" if labelled else str(value)
+    return _count(value, "layer") if labelled else str(value)
+
+
+def _listed(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def architecture_mismatch(state: dict[str, Any], model: ModelConfig) -> tuple[str, str] | None:
+    """How the architecture of ``state``'s weights differs from ``model``'s, in words ("the checkpoint has
+    hidden size 128, the config 64"), and the settings that would fit it; None when they agree or cannot tell."""
+    theirs = architecture_of(state)
+    if theirs is None:
+        return None
+    differ = [key for key in ARCHITECTURE if theirs[key] != getattr(model, key)]
+    if not differ:
+        return None
+    said = f"the checkpoint has {_listed([_spoken(k, theirs[k], True) for k in differ])}, "
+    said += f"the config {_listed([_spoken(k, getattr(model, k), False) for k in differ])}"
+    fits = [
+        f"data.frequencies of {theirs[k] - 1} values (model.input_size {theirs[k]})" if k == "input_size" else f"model.{k} {theirs[k]}"
+        for k in differ
+    ]
+    return said, ", ".join(fits)
+
+
 def model_from_checkpoint(payload: dict[str, Any], path: str | Path = "checkpoint") -> tuple[Config, FrequencyLSTM]:
     """The checkpoint's config and a model with its weights; a mismatch is a CheckpointError."""
     config = config_of(payload, path)
@@ -95,6 +143,7 @@ def model_from_checkpoint(payload: dict[str, Any], path: str | Path = "checkpoin
     try:
         model.load_state_dict(payload["model"])
     except (RuntimeError, TypeError, KeyError) as exc:
-        reason = str(exc).splitlines()[0][:200]
-        raise CheckpointError(f"{path}: its weights do not fit the architecture in its config ({reason})") from None
+        mismatch = architecture_mismatch(payload["model"], config.model)
+        reason = mismatch[0] if mismatch else str(exc).splitlines()[0][:200]
+        raise CheckpointError(f"{path}: its weights do not fit the architecture in its config: {reason}") from None
     return config, model

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from engine.checkpoints import CheckpointError, read_torch_file
+from engine.checkpoints import CheckpointError, architecture_mismatch, read_torch_file
 from engine.config import Config
 from engine.experiments import RunNotes
 from engine.history import History
@@ -43,8 +43,11 @@ def weights_of(payload: Any, path: Path) -> dict[str, torch.Tensor]:
 
 
 def fitted_model(weights: dict[str, torch.Tensor], config: Config, path: Path) -> FrequencyLSTM:
-    """A model of the config's architecture holding ``weights``; a mismatch names the config keys."""
+    """A model of the config's architecture holding ``weights``; a mismatch says what differs and the config keys that fit."""
     model = FrequencyLSTM.from_config(config.model)
+    if mismatch := architecture_mismatch(weights, config.model):
+        said, fits = mismatch
+        raise _refuse(path, f"its weights do not fit the config: {said}; allowed: a config with {fits}")
     expected = model.state_dict()
     m = config.model
     shape = f"model.input_size {m.input_size}, model.hidden_size {m.hidden_size}, model.num_layers {m.num_layers}"

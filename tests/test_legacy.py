@@ -89,7 +89,27 @@ def test_wrong_shapes_junk_and_hostile_files_are_one_line_and_exit_2(setup, tmp_
     assert str(path) in err[0]
     assert not runs.exists()  # nothing written
     if case == "wrong_shape":
-        assert "model.hidden_size 16" in err[0] and "the config needs" in err[0]
+        assert "the checkpoint has hidden size 32, the config 16" in err[0]
+
+
+@pytest.mark.parametrize(
+    ("theirs", "expected"),
+    [
+        ((5, 32, 1), "the checkpoint has hidden size 32, the config 16; allowed: a config with model.hidden_size 32"),
+        ((5, 16, 2), "the checkpoint has 2 layers, the config 1; allowed: a config with model.num_layers 2"),
+        (
+            (3, 8, 2),
+            "the checkpoint has input size 3 (2 frequencies), hidden size 8 and 2 layers, the config 5 (4 frequencies), 16 and 1; "
+            "allowed: a config with data.frequencies of 2 values (model.input_size 3), model.hidden_size 8, model.num_layers 2",
+        ),
+    ],
+)
+def test_a_checkpoint_of_another_architecture_names_what_differs_in_the_configs_terms(setup, tmp_path, capsys, theirs, expected):
+    _, config_file, _ = setup
+    path = their_checkpoint(tmp_path / "other.pth", FrequencyLSTM(*theirs))
+    code = main.cli_main(["import", str(path), "--config", str(config_file), "--runs-dir", str(tmp_path / "runs")])
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and expected in line, line
 
 
 def test_metrics_json_of_an_import_is_strict_json(setup, tmp_path):

@@ -82,7 +82,7 @@ def test_a_checkpoint_whose_config_does_not_match_its_weights_is_named(tmp_path,
     bad = tmp_path / "mismatch.pt"
     torch.save(payload, bad)
     assert main.cli_main(["evaluate", "--checkpoint", str(bad)]) == 2
-    assert "do not fit the architecture" in capsys.readouterr().err
+    assert "do not fit the architecture in its config: the checkpoint has hidden size 16, the config 32" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
