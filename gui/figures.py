@@ -34,6 +34,7 @@ LOGICAL_DPI = 96  # widget pixels per inch when a figure is laid out for export
 # pens, whose cost grew with every epoch drawn; this keeps each repaint within the GUI's frame
 # budget (benchmarks/gui_responsiveness.py). Exports widen them to the file's dpi.
 THIN = 1.0
+FEW_POINTS = 30  # per-epoch curves this short also dot each epoch: one point alone draws no line
 
 pg.setConfigOptions(background="w", foreground="#222222", antialias=True)
 
@@ -368,6 +369,7 @@ class CurveFigure(Figure):
         self.levels: list[tuple[pg.PlotDataItem, float]] = []  # reference levels drawn across the curves
         self.epoch_span = 10
         self.empty = True
+        self.single = False  # one x so far: the view is framed around it, not auto-ranged
         self._show_empty()
         self.plot.ctrl.logYCheck.toggled.connect(self._log_toggled)  # runs after pyqtgraph's own auto-range
 
@@ -400,7 +402,7 @@ class CurveFigure(Figure):
             faint = QColor(pen.color())
             faint.setAlpha(70)
             raw = self.plot.plot(pen=pg.mkPen(faint, width=1.0))
-            smooth = self.plot.plot(pen=pen, name=name)
+            smooth = self.plot.plot(pen=pen, name=name, symbolSize=5, symbolBrush=pen.color(), symbolPen=None)
             self.curves.append((raw, smooth))
         for item, _ in self.levels:  # the legend was cleared: name the reference levels again, last
             self.legend.addItem(item, item.name())
@@ -417,9 +419,21 @@ class CurveFigure(Figure):
         ]
         self._draw_levels()
 
-    def _draw_levels(self) -> None:
+    def _x_span(self) -> tuple[float, float]:
+        """The x range the curves cover: the run's epochs before the first, and around a lone point
+        (one epoch so far) a width of its own, since a zero-width range keeps pyqtgraph's previous scale."""
         x = next(iter(self.columns.values()), np.zeros(0))
-        span = (float(np.nanmin(x)), float(np.nanmax(x))) if x.size else (1.0, float(self.epoch_span))
+        x = x[np.isfinite(x)]
+        if not x.size:
+            return 1.0, float(self.epoch_span)
+        lo, hi = float(x.min()), float(x.max())
+        if lo < hi:
+            return lo, hi
+        half = 0.5 if self.plot.getAxis("bottom").integer or lo == 0 else abs(lo)  # epoch 1: 0.5..1.5; 12 s: 0..24 s
+        return lo - half, hi + half
+
+    def _draw_levels(self) -> None:
+        span = self._x_span()
         for item, value in self.levels:
             item.setData(list(span), [value, value])
         self.legend.setVisible(bool(self.curves or self.levels))
@@ -430,19 +444,25 @@ class CurveFigure(Figure):
         self.plot.setLabel("bottom", x_label, units="s" if x_label == "wall time" else None)
         self.plot.getAxis("bottom").set_integer(x_label == "epoch")
         self.columns = {x_label: np.asarray(x, dtype=float)}
+        symbol = "o" if len(x) <= FEW_POINTS else None
         for (raw, smooth), (name, _, values) in zip(self.curves, series, strict=True):
             values = _positive(values)
             self.columns[name] = values
             raw.setData(*_measured(x, values))
             raw.setVisible(smoothing > 0)
             smooth.setData(*_measured(x, ema(values, smoothing) if smoothing > 0 else values))
+            smooth.setSymbol(symbol)
         self._draw_levels()
         empty = not any(np.isfinite(values).any() for values in list(self.columns.values())[1:])
+        single = not empty and np.nanmin(x) == np.nanmax(x)
         if empty:
             self._show_empty()
-        elif self.empty:
+        elif single:
+            self.plot.enableAutoRange(axis="y")
+            self.plot.setXRange(*self._x_span(), padding=0)
+        elif self.empty or self.single:
             self.plot.enableAutoRange()
-        self.empty = empty
+        self.empty, self.single = empty, single
 
     def csv_text(self) -> str:
         """The plotted raw columns as CSV."""

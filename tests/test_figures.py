@@ -258,3 +258,30 @@ def test_a_curve_scored_every_few_epochs_is_drawn_through_its_scored_epochs(make
     assert list(x) == [1.0, 3.0, 6.0, 7.0] and np.allclose(y, [0.1, 0.3, 0.6, 0.7])  # one connected line, no gaps
     assert list(curves["train loss"].xData) == list(epochs)
     assert figure.csv_text().splitlines()[2].split(",")[3] == ""  # the CSV keeps the unscored epoch as an empty cell
+
+
+@pytest.mark.parametrize("cls", [LossFigure, PerFrequencyFigure])
+def test_one_epoch_is_framed_around_its_point_drawn_as_a_symbol_until_the_curve_has_many(make, qtbot, cls):
+    figure = make(cls)
+    figure.resize(600, 400)
+    figure.show()
+    qtbot.waitExposed(figure)
+    figure.set_epoch_span(50)  # the empty view before epoch 1 spans the run's 50 epochs
+    figure.set_levels([("outputs zeros", 0.5)])
+
+    def framed(x: float, y: float) -> bool:
+        (x_lo, x_hi), (y_lo, y_hi) = figure.plot.vb.viewRange()
+        return x_lo < x < x_hi and x_hi - x_lo <= 2 * max(abs(x), 1) and y_lo < np.log10(y) < y_hi
+
+    figure.show_history(history_of([0.4], [0.3]))
+    qtbot.waitUntil(lambda: framed(1, 0.3))
+    assert all(smooth.opts["symbol"] is not None for _, smooth in figure.curves)  # a lone point is drawn, not an empty line
+    assert all(level.xData[1] > level.xData[0] for level, _ in figure.levels)  # the reference line crosses the view
+    figure.show_history(history_of([0.4], [0.3], wall=[12.5]), wall_time=True)
+    qtbot.waitUntil(lambda: framed(12.5, 0.3))
+    figure.show_history(history_of([0.4, 0.35], [0.3, 0.25]))
+    assert all(figure.plot.vb.autoRangeEnabled())  # from two epochs on the view follows the data again
+    qtbot.waitUntil(lambda: framed(1.5, 0.3) and figure.plot.vb.viewRange()[0][1] < 2.5)
+    many = np.linspace(0.5, 0.1, 200)
+    figure.show_history(history_of(many, many))
+    assert all(smooth.opts["symbol"] is None for _, smooth in figure.curves)  # symbols would blot out a long curve
