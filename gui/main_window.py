@@ -352,13 +352,14 @@ class MainWindow(QMainWindow):
         else:
             control.pause()
             self.pause_action.setText("&Resume")
+        self.training.set_paused(control.paused)
 
     def stop_training(self) -> None:
         if self.worker is not None:
             self.worker.control.request_stop()
             self.pause_action.setEnabled(False)
             self.stop_action.setEnabled(False)
-            self.training.finishing("Stopping at the next optimizer step")
+            self.training.stopping()
 
     def on_finished(self, event: RunFinished) -> None:
         self.runs.active_folder = None

@@ -3,6 +3,7 @@ The worker's signals only store data; a GUI timer redraws at its own pace."""
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,29 @@ REDRAW_MS = 125  # one part per tick: curves and output grid each refresh every 
 CURVES, OUTPUTS = "curves", "outputs"
 
 
+class RunState(Enum):
+    """What the run shown is doing; the values of the ended states are RunFinished's statuses."""
+
+    IDLE = "no run"
+    STARTING = "starting"
+    TRAINING = "training"
+    PAUSED = "paused"
+    STOPPING = "stopping"
+    EVALUATING = "evaluating"
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    DIVERGED = "diverged"
+    FAILED = "failed"
+
+
+ETA_STATES = (RunState.TRAINING, RunState.PAUSED)  # epochs remain to be trained: an ETA means something
+NOTES = {  # what the status line says ahead of the last epoch's numbers
+    RunState.PAUSED: "Paused before the next optimizer step: Resume continues the run.",
+    RunState.STOPPING: "Stopping at the next optimizer step, then evaluating best.pt and writing its graphs…",
+    RunState.EVALUATING: "Training done: evaluating best.pt and writing its graphs…",
+}
+
+
 def format_seconds(seconds: float) -> str:
     seconds = max(0, round(seconds))
     return f"{seconds // 3600:d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
@@ -45,6 +69,9 @@ class TrainingPanel(QWidget):
         super().__init__(parent)
         self.progress = QProgressBar()
         self.progress.setFormat("epoch %v / %m")
+        self.state_label = QLabel()
+        self.state_label.setStyleSheet("font-weight: bold;")
+        self.state_label.setMinimumWidth(90)
         self.status = QLabel("No run yet. Edit the experiment, then press Start (Ctrl+R).")
         self.loss = LossFigure()
         self.per_frequency = PerFrequencyFigure()
@@ -83,14 +110,19 @@ class TrainingPanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.progress)
+        progress_line = QHBoxLayout()
+        progress_line.addWidget(self.state_label)
+        progress_line.addWidget(self.progress, 1)
+        layout.addLayout(progress_line)
         layout.addWidget(self.status)
         layout.addLayout(controls)
         layout.addWidget(splitter, 1)
 
         self.history = History(())
         self.folder: Path | None = None
-        self.epoch_line = ""  # the last epoch's numbers, kept under what the run does next
+        self.last_report: EpochReport | None = None  # its numbers stay shown under what the run does next
+        self.paused = False
+        self._set_state(RunState.IDLE, self.status.text())
         self.dpi = 300
         self.predictions: np.ndarray | None = None
         self.window: int | None = None  # samples shown in the output grid; None before the first run
@@ -107,9 +139,10 @@ class TrainingPanel(QWidget):
 
     def starting(self) -> None:
         """Between Start and the run's first event: say so, and clear the previous run."""
-        self.history, self.predictions, self.window, self.folder, self.epoch_line = History(()), None, None, None, ""
+        self.history, self.predictions, self.window, self.folder, self.last_report = History(()), None, None, None, None
+        self.paused = False
         self.progress.setRange(0, 0)  # a busy bar until the run reports its epochs
-        self.status.setText("Starting the run: preparing the training process and data…")
+        self._set_state(RunState.STARTING, "Starting the run: preparing the training process and data…")
         self.loss.show_history(self.history)
         self.per_frequency.show_history(self.history)
 
@@ -128,13 +161,42 @@ class TrainingPanel(QWidget):
         done = len(self.history)
         self.progress.setValue(done)
         resumed = f"resumed at epoch {done}; " if done else ""
-        self.status.setText(f"Run {event.folder.name} started on {event.device}: {resumed}training epoch {done + 1}…")
+        started = f"Run {event.folder.name} started on {event.device}: {resumed}training epoch {done + 1}…"
+        self._set_state(RunState.PAUSED if self.paused else RunState.TRAINING, started)
         self._mark(CURVES, OUTPUTS)
 
     def finished(self, event: RunFinished) -> None:
         if self.progress.maximum() == 0:  # ended before it started
             self.progress.setRange(0, 1)
-        self.status.setText(f"Run {event.status}" + (f": {event.message}" if event.message else "") + ".   " + self.epoch_line)
+        self._set_state(RunState(event.status), f"Run {event.status}" + (f": {event.message}" if event.message else "") + ".")
+
+    def set_paused(self, paused: bool) -> None:
+        """Pause or Resume was pressed: a run still training shows it."""
+        self.paused = paused
+        if self.state in ETA_STATES:
+            self._set_state(RunState.PAUSED if paused else RunState.TRAINING)
+
+    def stopping(self) -> None:
+        """Stop was pressed: the run ends at its next optimizer step, then evaluates best.pt."""
+        self._set_state(RunState.STOPPING)
+
+    def _set_state(self, state: RunState, note: str | None = None) -> None:
+        """Name ``state`` beside the progress bar; the status line gets ``note`` (else the state's own)
+        and the last epoch's numbers."""
+        self.state = state
+        self.state_label.setText(state.value.capitalize())
+        self.status.setText("   ".join(text for text in (NOTES.get(state, "") if note is None else note, self._epoch_text()) if text))
+
+    def _epoch_text(self) -> str:
+        """The last epoch's numbers, its ETA only while epochs remain to be trained."""
+        report = self.last_report
+        if report is None:
+            return ""
+        eta = f"   ETA {format_seconds(report.eta_seconds)}" if self.state in ETA_STATES else ""
+        return (
+            f"epoch {report.epoch}/{report.num_epochs}   train loss {report.train_loss:.5f}   test MSE {report.test_mse:.5f}   "
+            f"{report.epoch_seconds:.2f} s/epoch   elapsed {format_seconds(report.wall_seconds)}{eta}"
+        )
 
     def _mark(self, *parts: str) -> None:
         self._pending += [part for part in parts if part not in self._pending]
@@ -146,18 +208,9 @@ class TrainingPanel(QWidget):
             self.predictions = predictions
         self.progress.setMaximum(report.num_epochs)
         self.progress.setValue(report.epoch)
-        self.epoch_line = (
-            f"epoch {report.epoch}/{report.num_epochs}   train loss {report.train_loss:.5f}   test MSE {report.test_mse:.5f}   "
-            f"{report.epoch_seconds:.2f} s/epoch   elapsed {format_seconds(report.wall_seconds)}   ETA {format_seconds(report.eta_seconds)}"
-        )
-        self.status.setText(self.epoch_line)
-        if report.epoch >= report.num_epochs:
-            self.finishing("Training done")
+        self.last_report = report
+        self._set_state(RunState.EVALUATING if report.epoch >= report.num_epochs else self.state)
         self._mark(CURVES, OUTPUTS)
-
-    def finishing(self, why: str) -> None:
-        """After the last epoch or a Stop, the run still evaluates best.pt and writes its graphs: say so."""
-        self.status.setText(f"{why}: evaluating best.pt and writing its graphs…   {self.epoch_line}")
 
     def _set_log(self, on: bool) -> None:
         for figure in (self.loss, self.per_frequency):

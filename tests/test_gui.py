@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox, QLabel,
 from engine.config import load_config
 from gui.app import RESOURCES
 from gui.main_window import MainWindow
+from gui.training_panel import RunState
 from tests.conftest import small_config
 
 
@@ -108,17 +109,21 @@ def test_pause_parks_the_run_and_stop_ends_it_stopped_leaving_last_pt(qtbot, win
         pass
     window.toggle_pause()
     assert worker.control.paused and window.pause_action.text() == "&Resume"
+    assert window.training.state is RunState.PAUSED and window.training.state_label.text() == "Paused"
     qtbot.waitUntil(worker.control.parked.is_set, timeout=30_000)  # the loop waits in the pause
     qtbot.waitUntil(lambda: len(window.training.history) == torch_epoch(window.last_run_folder))  # what was sent is shown
     seen = len(window.training.history)
     window.toggle_pause()
+    assert window.training.state is RunState.TRAINING
     with qtbot.waitSignal(worker.epoch_done, timeout=30_000) as epoch:
         pass
     assert epoch.args[0].report.epoch == seen + 1  # nothing trained while parked
     with qtbot.waitSignal(worker.finished, timeout=30_000) as finished:
         window.stop_training()
         assert "Stopping at the next optimizer step" in window.training.status.text() and not window.stop_action.isEnabled()
+        assert window.training.state is RunState.STOPPING
     assert finished.args[0].status == "stopped" and window.training.status.text().startswith("Run stopped.")
+    assert window.training.state is RunState.STOPPED and "ETA" not in window.training.status.text()
     assert (window.last_run_folder / "checkpoints" / "last.pt").exists()
     qtbot.waitUntil(lambda: window.thread is None)
 
