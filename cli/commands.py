@@ -20,6 +20,7 @@ from engine.data import export_csv, is_exported_table, load_splits
 from engine.evaluation import evaluate
 from engine.events import GraphExporter
 from engine.experiments import notes_for, read_notes
+from engine.history import History
 from engine.legacy import import_checkpoint
 from engine.model import DeviceError, resolve_device
 from engine.report import ReportFigures, write_report
@@ -152,6 +153,15 @@ def _load(path: Path | None) -> tuple[Config, str | None]:
     return config, path.read_text(encoding="utf-8")
 
 
+def _latest_test(history: History) -> str:
+    """The latest scored test MSE, with the epoch it was scored at when that was earlier (score_every > 1)."""
+    latest = history.latest_test_mse()
+    if latest is None:
+        return "—"
+    epoch, value = latest
+    return f"{value:.4g}" if epoch == len(history) else f"{value:.4g} (epoch {epoch})"
+
+
 def _train(args: argparse.Namespace, export_graphs: GraphExporter | None) -> int:
     if args.resume:
         if args.config or args.overrides:
@@ -181,7 +191,8 @@ def _train(args: argparse.Namespace, export_graphs: GraphExporter | None) -> int
     try:
         for report in run.epochs(control):
             bar.set_postfix_str(
-                f"loss {report.train_loss:.4g}  test {report.test_mse:.4g}  {report.epoch_seconds:.2f}s/ep  ETA {report.eta_seconds:.0f}s"
+                f"loss {report.train_loss:.4g}  test {_latest_test(run.session.history)}  "
+                f"{report.epoch_seconds:.2f}s/ep  ETA {report.eta_seconds:.0f}s"
             )
             bar.update(1)
     finally:
@@ -228,8 +239,12 @@ def _sweep(args: argparse.Namespace, figures: Callable | None) -> int:
         text = args.spec.read_text(encoding="utf-8")
         print("\n".join(describe(spec)), file=sys.stderr)
     join = args.study if args.join else None
-    folder, interrupted = sweep(spec, args.sweeps_dir, args.workers, args.storage, join, figures, text, args.threads, args.population)
+    folder, interrupted, importance = sweep(
+        spec, args.sweeps_dir, args.workers, args.storage, join, figures, text, args.threads, args.population
+    )
     print(f"trials: {folder / 'trials.csv'}  ranking: {folder / 'ranking.md'}", file=sys.stderr)
+    weights = ", ".join(f"{key} {value:.3f}" for key, value in importance.weights.items())
+    print(f"parameter importance (fANOVA): {weights}" if weights else importance.note, file=sys.stderr)
     print(folder)
     return EXIT_SIGNAL[signal.SIGINT] if interrupted else 0
 

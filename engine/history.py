@@ -117,6 +117,11 @@ class History:
         score = self.validation_mse if np.isfinite(self.validation_mse).any() else self.train_loss
         return int(np.nanargmin(np.where(np.isfinite(score), score, np.inf)))
 
+    def latest_test_mse(self) -> tuple[int, float] | None:
+        """(epoch, test MSE) of the latest scored epoch (None before any): what a progress line shows between scorings."""
+        scored = np.flatnonzero(np.isfinite(self.test_mse))
+        return (int(self.epoch[scored[-1]]), float(self.test_mse[scored[-1]])) if scored.size else None
+
     def time_to(self, level: float) -> float | None:
         """Wall seconds until the test MSE first reached ``level`` (None if it never did)."""
         reached = np.flatnonzero(self.test_mse <= level)

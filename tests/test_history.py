@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from engine.config import format_number
 from engine.history import EpochReport, History
 from engine.runs import Run
-from tests.conftest import small_config
+from tests.conftest import history_of, small_config
 
 finite = st.floats(min_value=1e-12, max_value=1e3, allow_nan=False)
 
@@ -79,3 +79,9 @@ def test_a_resumed_run_keeps_its_whole_history_in_one_shape(tmp_path):
     history = History.read(run.folder / "history.csv")
     assert history == resumed.session.history and history.epoch.tolist() == [1, 2, 3, 4]
     assert np.all(np.diff(history.wall_seconds) > 0)
+
+
+def test_the_latest_test_mse_is_the_latest_scored_epochs():
+    history = history_of([0.5, 0.4, 0.3], [0.2, math.nan, math.nan])
+    assert history.latest_test_mse() == (1, 0.2)
+    assert history_of([0.5], [math.nan]).latest_test_mse() is None
