@@ -562,8 +562,9 @@ def sweep(
     spec_text: str | None = None,
     threads: int | None = None,
     population: int | None = None,
-) -> tuple[Path, bool]:
-    """Run (or join, or continue) a sweep; write its folder's outputs. Returns the folder and whether Ctrl-C stopped it."""
+) -> tuple[Path, bool, Importance]:
+    """Run (or join, or continue) a sweep; write its folder's outputs. Returns the folder, whether Ctrl-C
+    stopped it, and its parameters' importance."""
     if workers < 1:
         raise ConfigError([ConfigProblem("--workers", f"{workers} is not allowed; allowed: 1 or more")])
     population = DEFAULT_POPULATION if population is None else population
@@ -596,8 +597,7 @@ def sweep(
     interrupted, ended = run_workers(name, storage_url, sweep_dir, workers, threads, population)
     fail_dead_workers_trials(study, sweep_dir, ended)  # every worker of this command has ended: none of its trials stays RUNNING
     retry_lost(study)  # queued for whoever continues the sweep
-    write_outputs(study, spec, sweep_dir, figures)
-    return sweep_dir, interrupted
+    return sweep_dir, interrupted, write_outputs(study, spec, sweep_dir, figures)
 
 
 # ----- outputs ------------------------------------------------------------------------------------
@@ -644,7 +644,8 @@ def _cell(value: Any) -> str:
     return format_number(value) if isinstance(value, (list, int)) and not isinstance(value, bool) else str(value)
 
 
-def ranking_markdown(rows: list[dict[str, Any]], spec: SweepSpec) -> str:
+def ranking_markdown(rows: list[dict[str, Any]], spec: SweepSpec, importance: Importance | None = None) -> str:
+    """The finished trials ranked by the objective, then (given) the parameters' importance."""
     ranked = sorted((r for r in rows if r["validation_mse"] is not None), key=lambda r: r["validation_mse"])
     keys = settings_of(spec)
     lines = [f"# Ranking of study {spec.study} by {spec.objective} (minimised)", ""]
@@ -655,27 +656,60 @@ def ranking_markdown(rows: list[dict[str, Any]], spec: SweepSpec) -> str:
         seconds = f"{row['seconds']:.1f}" if row["seconds"] is not None else "—"
         test = f"{row['test_mse']:.6f}" if row["test_mse"] is not None else "—"
         lines.append(f"| {k + 1} | {row['number']} | {settings} | {row['validation_mse']:.6f} | {test} | {seconds} |")
-    return "\n".join(lines) + "\n"
+    if importance is not None:
+        lines += ["", *importance.markdown()]
+    return "\n".join(lines).rstrip() + "\n"
 
 
-def importances(study: optuna.Study) -> dict[str, float]:
-    """Optuna's parameter importances (fANOVA) once there are enough completed trials; else none."""
+IMPORTANCE_MIN_TRIALS = 10
+IMPORTANCE_TRIALS_PER_PARAMETER = 5
+
+
+def importance_trials_needed(parameters: int) -> int:
+    """Completed trials before importances mean anything: fANOVA splits the objective's variance with a
+    random forest fitted on the trials, and with fewer than about five per parameter (ten at the least)
+    one lucky trial decides it (three trials once gave the learning rate 1.0 and a dominant hidden size 0.002)."""
+    return max(IMPORTANCE_MIN_TRIALS, IMPORTANCE_TRIALS_PER_PARAMETER * parameters)
+
+
+@dataclass(frozen=True)
+class Importance:
+    """Optuna's parameter importances (fANOVA), or, while there are none, why."""
+
+    weights: dict[str, float]
+    note: str = ""
+
+    def markdown(self) -> list[str]:
+        """The importances as a markdown section (a table, or the reason there is none)."""
+        lines = ["## Parameter importance (Optuna's fANOVA)", ""]
+        if not self.weights:
+            return [*lines, f"_{self.note or 'no importance to show'}_", ""]
+        rows = [f"| `{key}` | {value:.3f} |" for key, value in self.weights.items()]
+        return [*lines, "| parameter | importance |", "|---|---|", *rows, ""]
+
+
+def parameter_importance(study: optuna.Study, spec: SweepSpec) -> Importance:
+    """The importances of ``spec``'s parameters once enough trials have completed (importance_trials_needed)."""
+    if not spec.parameters:
+        return Importance({}, "no importance: the sweep samples no parameters")
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    if len(complete) < 2 or not any(t.params for t in complete):
-        return {}
+    needed = importance_trials_needed(len(spec.parameters))
+    if len(complete) < needed:
+        return Importance({}, f"importance cannot be estimated yet ({len(complete)} of {needed} completed trials needed)")
     try:
-        return dict(optuna.importance.get_param_importances(study))
+        return Importance(dict(optuna.importance.get_param_importances(study)))
     except (RuntimeError, ValueError, ZeroDivisionError):  # too few distinct values to tell
-        return {}
+        return Importance({}, "importance cannot be estimated: the completed trials hold too few distinct values")
 
 
-def write_outputs(study: optuna.Study, spec: SweepSpec, sweep_dir: Path, figures: SweepFigures | None = None) -> list[Path]:
-    """trials.csv, ranking.md, importance.csv and (given an exporter) the sweep's figures."""
+def write_outputs(study: optuna.Study, spec: SweepSpec, sweep_dir: Path, figures: SweepFigures | None = None) -> Importance:
+    """trials.csv, ranking.md, importance.csv and (given an exporter) the sweep's figures; returns the importance."""
     rows = trial_rows(study, spec)
+    importance = parameter_importance(study, spec)
+    weights = importance.weights
     atomic_write_text(sweep_dir / "trials.csv", _csv(rows))
-    atomic_write_text(sweep_dir / "ranking.md", ranking_markdown(rows, spec))
-    weights = importances(study)
+    atomic_write_text(sweep_dir / "ranking.md", ranking_markdown(rows, spec, importance))
     atomic_write_text(sweep_dir / "importance.csv", "parameter,importance\n" + "".join(f"{k},{v!r}\n" for k, v in weights.items()))
-    if figures is None:
-        return []
-    return figures(rows, spec, weights, sweep_dir / "figures", spec.base_config().visualization.dpi)
+    if figures is not None:
+        figures(rows, spec, weights, sweep_dir / "figures", spec.base_config().visualization.dpi)
+    return importance

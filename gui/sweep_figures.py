@@ -5,7 +5,7 @@ coordinates and parameter importance. The window's Sweeps tab and the PNG export
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -13,6 +13,9 @@ import pyqtgraph as pg
 from engine.config import format_number
 from engine.sweeps import Parameter, SweepSpec
 from gui.figures import GREY, BarsFigure, CurveAxis, EmptyNote, Figure, PanelsFigure, _legend, _style_plot, color, export_figures, pen
+
+if TYPE_CHECKING:  # the sweep runner brings Optuna: only for the annotation
+    from engine.sweep_runner import Importance
 
 PRUNED_BRUSH = pg.mkBrush(GREY)
 
@@ -117,6 +120,20 @@ class ParallelCoordinatesFigure(Figure):
         self.plot.setXRange(-0.2, len(axes) - 0.8, padding=0)
 
 
+class ImportanceFigure(BarsFigure):
+    """One bar per parameter, its share of the objective's variance; while it cannot be estimated, the reason."""
+
+    def __init__(self) -> None:
+        super().__init__("Parameter importance (Optuna's fANOVA)", "importance", y_label="importance", log=False)
+        self.empty = EmptyNote(self.plot, "Estimated once the sweep has ended")
+
+    def set_importance(self, importance: Importance) -> None:
+        weights = importance.weights
+        self.set_bars(list(weights), [("importance", list(weights.values()))] if weights else [])
+        self.empty.label.setText(importance.note)
+        self.empty.show(not weights)
+
+
 def sweep_figures(rows: list[dict[str, Any]], spec: SweepSpec, importances: dict[str, float] | None = None) -> list[Figure]:
     """Every figure of a sweep, filled from its trial rows."""
     objective = ObjectiveFigure()
@@ -128,9 +145,11 @@ def sweep_figures(rows: list[dict[str, Any]], spec: SweepSpec, importances: dict
         parallel = ParallelCoordinatesFigure()
         parallel.set_rows(rows, spec.parameters)
         figures += [sensitivity, parallel]
-    if importances:
-        bars = BarsFigure("Parameter importance (Optuna's fANOVA)", "importance", y_label="importance", log=False)
-        bars.set_bars(list(importances), [("importance", list(importances.values()))])
+    if importances:  # none: the sweep's ranking.md says why
+        from engine.sweep_runner import Importance  # Optuna is loaded already where a sweep's figures are drawn
+
+        bars = ImportanceFigure()
+        bars.set_importance(Importance(importances))
         figures.append(bars)
     return figures
 

@@ -38,9 +38,8 @@ from engine.config import SECTION_TYPES, Config, ConfigError, format_number, par
 from engine.experiments import ComparisonColumn
 from engine.files import atomic_write_text
 from engine.sweeps import SAMPLERS, SweepSpec, describe, load_sweep
-from gui.figures import BarsFigure
 from gui.runs_panel import NumberItem
-from gui.sweep_figures import ObjectiveFigure, ParallelCoordinatesFigure, SensitivityFigure
+from gui.sweep_figures import ImportanceFigure, ObjectiveFigure, ParallelCoordinatesFigure, SensitivityFigure
 from gui.widgets import button_row
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,9 +139,7 @@ class SweepsPanel(QWidget):
         self.objective = ObjectiveFigure()
         self.sensitivity = SensitivityFigure()
         self.parallel = ParallelCoordinatesFigure()
-        self.importance = BarsFigure(
-            "Parameter importance (Optuna's fANOVA), once the sweep has ended", "importance", "importance", log=False
-        )
+        self.importance = ImportanceFigure()
         self.timer = QTimer(self, interval=POLL_MS)
         self.timer.timeout.connect(self.refresh)
         self.setLayout(self._layout())
@@ -306,7 +303,7 @@ class SweepsPanel(QWidget):
     def refresh(self) -> None:
         if self.spec is None:
             return
-        from engine.sweep_runner import importances, load_study, storage_for, trial_rows
+        from engine.sweep_runner import load_study, parameter_importance, storage_for, trial_rows
 
         folder = self.sweeps_dir / self.spec.study
         if not (folder / "study.journal").exists():
@@ -325,8 +322,7 @@ class SweepsPanel(QWidget):
             self.sensitivity.set_rows(self.rows, spec.parameters)
             self.parallel.set_rows(self.rows, spec.parameters)
         if self.process is None:  # fANOVA fits a forest: once the sweep has ended, not on every tick
-            weights = importances(study)
-            self.importance.set_bars(list(weights), [("importance", list(weights.values()))])
+            self.importance.set_importance(parameter_importance(study, spec))
 
     def _fill_table(self) -> None:
         columns = [c for c in (self.rows[0] if self.rows else {}) if c != "run_dir"]

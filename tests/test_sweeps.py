@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -153,6 +154,35 @@ def test_a_grid_sweep_runs_its_whole_grid_without_a_traceback(tmp_path):
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     rows = trials_csv(tmp_path / "sweeps" / "grid")
     assert sorted(r["model.hidden_size"] for r in rows) == ["12", "8"] and {r["state"] for r in rows} == {"complete"}
+    too_few = "importance cannot be estimated yet (2 of 10 completed trials needed)"
+    assert too_few in done.stderr and too_few in (tmp_path / "sweeps" / "grid" / "ranking.md").read_text()
+
+
+def _study_of(trials: int, parameters: int) -> optuna.Study:
+    """An in-memory study of ``trials`` completed trials whose objective follows the first parameter."""
+    from optuna.distributions import FloatDistribution
+
+    study = optuna.create_study()
+    rng = random.Random(1)
+    for _ in range(trials):
+        params = {f"p{k}": rng.uniform(0, 1) for k in range(parameters)}
+        distributions = {key: FloatDistribution(0, 1) for key in params}
+        study.add_trial(optuna.trial.create_trial(params=params, distributions=distributions, value=params["p0"] ** 2))
+    return study
+
+
+def test_parameter_importance_is_not_estimated_from_too_few_completed_trials(tmp_path):
+    from engine.sweep_runner import importance_trials_needed, parameter_importance, ranking_markdown
+    from engine.sweeps import Parameter, SweepSpec
+
+    spec = SweepSpec(base={}, study="s", parameters=(Parameter("p0", low=0, high=1), Parameter("p1", low=0, high=1)))
+    assert importance_trials_needed(2) == 10 and importance_trials_needed(3) == 15
+    few = parameter_importance(_study_of(3, 2), spec)
+    assert few.weights == {} and few.note == "importance cannot be estimated yet (3 of 10 completed trials needed)"
+    assert few.note in ranking_markdown([], spec, few)
+    enough = parameter_importance(_study_of(10, 2), spec)
+    assert enough.note == "" and max(enough.weights, key=enough.weights.get) == "p0"
+    assert "| `p0` |" in ranking_markdown([], spec, enough)
 
 
 def test_two_workers_on_the_embedded_storage_lose_no_trial_and_run_none_twice(tmp_path):
@@ -317,6 +347,19 @@ def test_on_postgresql_a_worker_killed_mid_trial_has_its_trial_retried_and_the_s
     assert len(retry) == 1 and retry[0].state == TrialState.COMPLETE and retry[0].params == killed.params
     rows = trials_csv(tmp_path / "b" / "shared")
     assert sum(r["state"] == "complete" for r in rows) == 3
+
+
+def test_the_importance_figure_says_why_it_is_empty_instead_of_drawing_bars(qtbot):
+    from engine.sweep_runner import Importance
+    from gui.sweep_figures import ImportanceFigure
+
+    figure = ImportanceFigure()
+    qtbot.addWidget(figure)
+    figure.set_importance(Importance({}, "importance cannot be estimated yet (3 of 10 completed trials needed)"))
+    assert figure.empty.label.isVisibleTo(figure.plot) and "3 of 10 completed trials" in figure.empty.label.text
+    assert not figure.items
+    figure.set_importance(Importance({"model.hidden_size": 0.8, "training.learning_rate": 0.2}))
+    assert not figure.empty.label.isVisibleTo(figure.plot) and figure.items
 
 
 def test_the_sweep_figures_show_each_trial_the_best_so_far_and_each_parameter(qtbot, tmp_path):

@@ -38,7 +38,8 @@ def test_a_sweep_built_in_the_tab_runs_fills_the_table_and_loads_its_best(qtbot,
     qtbot.waitUntil(lambda: panel.process is None)
     assert panel.table.rowCount() == 2 and [r["state"] for r in panel.rows] == ["complete", "complete"]
     assert panel.objective.points.xData.tolist() == [0, 1]
-    assert panel.importance.plot.getAxis("bottom")._tickLevels[0][0][1] == "model.hidden_size"  # drawn once it ended
+    assert "importance cannot be estimated yet (2 of 10 completed trials needed)" in panel.importance.empty.label.text
+    assert panel.importance.empty.label.isVisibleTo(panel.importance.plot) and not panel.importance.items  # no bars from 2 trials
     loaded = []
     panel.load_config.connect(loaded.append)
     panel.load_best()
