@@ -452,6 +452,8 @@ class CurveFigure(Figure):
             raw.setVisible(smoothing > 0)
             smooth.setData(*_measured(x, ema(values, smoothing) if smoothing > 0 else values))
             smooth.setSymbol(symbol)
+        for sample, _ in self.legend.items:  # a sample shows its curve's symbol as of its last paint
+            sample.update()
         self._draw_levels()
         empty = not any(np.isfinite(values).any() for values in list(self.columns.values())[1:])
         single = not empty and np.nanmin(x) == np.nanmax(x)
