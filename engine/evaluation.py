@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from engine.config import DataConfig
+from engine.config import DataConfig, samples_per_block
 from engine.data import SignalSet, generate, shifted_draws, start_of
 from engine.known_model import known_model_mse
 from engine.model import FrequencyLSTM
 
 MEMORISED_Z = -2.0
+PASS_BYTES = 64 * 2**20  # input rows of the sets run side by side in one pass; more sets take more passes
+WINDOW_VALUES = 2**22  # LSTM outputs held at once (16 MB): the steps run in windows of this size, state carried
 
 
 def predict(model: FrequencyLSTM, signals: SignalSet, mode: str, batch_size: int) -> np.ndarray:
@@ -20,22 +24,46 @@ def predict(model: FrequencyLSTM, signals: SignalSet, mode: str, batch_size: int
     return predict_sets(model, [signals], mode, batch_size)[0]
 
 
+def sets_per_pass(n_frequencies: int, n_samples: int) -> int:
+    """How many sets of this shape one pass of ``predict_sets`` runs side by side (at least one)."""
+    return max(1, PASS_BYTES // (n_frequencies * n_samples * (1 + n_frequencies) * 4))
+
+
 @torch.no_grad()
 def predict_sets(model: FrequencyLSTM, sets: list[SignalSet], mode: str, batch_size: int) -> list[np.ndarray]:
     """``predict`` for several sets of one shape at once: their sequences are independent, so they
-    run side by side in one LSTM call, which costs little more than one set's (the steps are tiny)."""
+    run side by side as more rows of one LSTM call, whose step is one larger matrix product that
+    more cores share; memory stays bounded by PASS_BYTES per pass and WINDOW_VALUES per call."""
     was_training = model.training
     model.eval()
+    per_pass = sets_per_pass(sets[0].n_frequencies, sets[0].n_samples)
+    outputs = [out for k in range(0, len(sets), per_pass) for out in _predict_pass(model, sets[k : k + per_pass], mode, batch_size)]
+    model.train(was_training)
+    return outputs
+
+
+def _predict_pass(model: FrequencyLSTM, sets: list[SignalSet], mode: str, batch_size: int) -> list[np.ndarray]:
     device = model.head.weight.device
     n_freq, n = sets[0].n_frequencies, sets[0].n_samples
     x = torch.stack([torch.from_numpy(s.rows()[0]) for s in sets]).to(device)  # (sets, N*n, I)
     if mode == "streams":
-        out, _ = model(x.view(len(sets) * n_freq, n, -1), model.zero_state(len(sets) * n_freq))
-        result = out.reshape(len(sets), n_freq, n)
+        result = _run(model, x.view(len(sets) * n_freq, n, -1)).reshape(len(sets), n_freq, n)
     else:
         result = _predict_interleaved(model, x, batch_size).reshape(len(sets), n_freq, n)
-    model.train(was_training)
     return list(result.cpu().numpy().astype(np.float64))
+
+
+def _run(model: FrequencyLSTM, sequences: torch.Tensor) -> torch.Tensor:
+    """The model over (batch, steps, I) from zero state, (batch, steps) out: one call's numbers, in
+    windows of steps with the state carried, so the LSTM's (batch, steps, hidden) never exists whole."""
+    batch, steps = sequences.shape[:2]
+    window = max(1, WINDOW_VALUES // (batch * model.lstm.hidden_size))
+    state = model.zero_state(batch)
+    parts = []
+    for start in range(0, steps, window):
+        out, state = model(sequences[:, start : start + window], state)
+        parts.append(out)
+    return torch.cat(parts, dim=1)
 
 
 def _predict_interleaved(model: FrequencyLSTM, x: torch.Tensor, batch: int) -> torch.Tensor:
@@ -45,13 +73,22 @@ def _predict_interleaved(model: FrequencyLSTM, x: torch.Tensor, batch: int) -> t
     parts = []
     if full:
         sequences = x[:, : full * batch].reshape(sets, full, batch, -1).transpose(1, 2).reshape(sets * batch, full, -1)
-        out, _ = model(sequences, model.zero_state(sets * batch))
-        parts.append(out.reshape(sets, batch, full).transpose(1, 2).reshape(sets, -1))
+        parts.append(_run(model, sequences).reshape(sets, batch, full).transpose(1, 2).reshape(sets, -1))
     if rows > full * batch:  # a last batch of another size starts from zeros
         tail = x[:, full * batch :].reshape(-1, 1, x.shape[2])
-        out, _ = model(tail, model.zero_state(tail.shape[0]))
-        parts.append(out.reshape(sets, -1))
+        parts.append(_run(model, tail).reshape(sets, -1))
     return torch.cat(parts, dim=1)
+
+
+def predicted_draws(
+    model: FrequencyLSTM, data: DataConfig, draws: list[tuple[int, float]], mode: str, batch_size: int
+) -> Iterator[tuple[SignalSet, np.ndarray]]:
+    """Each (noise seed, start) draw with the model's outputs on it: as many draws per LSTM pass as
+    fit PASS_BYTES, each pass's draws made just before it, so memory stays that of one pass."""
+    per_pass = sets_per_pass(len(data.frequencies), samples_per_block(data.sampling_rate, data.duration))
+    for k in range(0, len(draws), per_pass):
+        sets = [generate(data, seed, start) for seed, start in draws[k : k + per_pass]]
+        yield from zip(sets, predict_sets(model, sets, mode, batch_size), strict=True)
 
 
 @dataclass(frozen=True)
@@ -114,9 +151,21 @@ class Evaluation:
         }
 
 
-def evaluate(model: FrequencyLSTM, train: SignalSet, test: SignalSet, mode: str, batch_size: int, threshold: float) -> Evaluation:
-    """Both sets through the mode's traversal with frozen weights."""
-    train_pred, test_pred = predict_sets(model, [train, test], mode, batch_size)
+def evaluate(
+    model: FrequencyLSTM,
+    train: SignalSet,
+    test: SignalSet,
+    mode: str,
+    batch_size: int,
+    threshold: float,
+    test_predictions: np.ndarray | None = None,
+) -> Evaluation:
+    """Both sets through the mode's traversal with frozen weights; ``test_predictions``: these
+    weights' outputs on ``test``, already computed when their epoch was scored."""
+    if test_predictions is None:
+        train_pred, test_pred = predict_sets(model, [train, test], mode, batch_size)
+    else:
+        (train_pred,), test_pred = predict_sets(model, [train], mode, batch_size), test_predictions
     return Evaluation(
         train.frequencies,
         SetMetrics.of(train_pred, train.targets),
@@ -127,12 +176,13 @@ def evaluate(model: FrequencyLSTM, train: SignalSet, test: SignalSet, mode: str,
     )
 
 
-def quality_references(signals: SignalSet, data: DataConfig) -> dict:
+def quality_references(signals: SignalSet, data: DataConfig, cache_dir: Path | None = None) -> dict:
     """The two levels every MSE is shown against: a model that outputs zeros (the mean target power,
     0.5 for unit sines: trivial) and the known-model estimator (near the limit for a model that
-    extracts the sines from S; one that replays the t=0 curve can go below it)."""
+    extracts the sines from S; one that replays the t=0 curve can go below it). ``cache_dir``: where
+    the estimator's score is kept for the next run on the same data."""
     zero = (signals.targets**2).mean(axis=1)
-    known = known_model_mse(signals, data)
+    known = known_model_mse(signals, data, cache_dir)
     rows = zip(signals.frequencies, zero, known, strict=True)
     return {
         "zero_output_mse": float(zero.mean()),
@@ -214,24 +264,27 @@ class Extraction:
         }
 
 
-def extraction(model: FrequencyLSTM, data: DataConfig, count: int, mode: str, batch_size: int) -> Extraction | None:
-    """Score the frozen weights (and the known-model estimator) on ``count`` shifted-start test draws."""
+def extraction(
+    model: FrequencyLSTM, data: DataConfig, count: int, mode: str, batch_size: int, cache_dir: Path | None = None
+) -> Extraction | None:
+    """Score the frozen weights (and the known-model estimator, kept in ``cache_dir`` for the next
+    run on the same data) on ``count`` shifted-start test draws."""
     if count <= 0:
         return None
-    rows, known, starts = [], [], []
-    for seed, start in shifted_draws(data, count):  # one draw at a time: memory as for one scored set
-        signals = generate(data, seed, start)
-        rows.append(SetMetrics.of(predict(model, signals, mode, batch_size), signals.targets).per_frequency)
-        known.append(known_model_mse(signals, data))
-        starts.append(start)
-    return Extraction(tuple(float(f) for f in data.frequencies), tuple(starts), np.array(rows), np.array(known))
+    draws = shifted_draws(data, count)
+    rows, known = [], []
+    for signals, outputs in predicted_draws(model, data, draws, mode, batch_size):
+        rows.append(SetMetrics.of(outputs, signals.targets).per_frequency)
+        known.append(known_model_mse(signals, data, cache_dir))
+    starts = tuple(start for _, start in draws)
+    return Extraction(tuple(float(f) for f in data.frequencies), starts, np.array(rows), np.array(known))
 
 
 def memorisation(model: FrequencyLSTM, data: DataConfig, train: SetMetrics, count: int, mode: str, batch_size: int) -> Memorisation:
     """Score the frozen weights on ``count`` unseen draws that start as the train set does (at t = 0,
     or with start_time random each at its own moment), so the train draw is compared like for like."""
-    rows = []
-    for seed in unseen_seeds(data, count):  # one draw at a time: memory as for one scored set
-        signals = generate(data, seed, start_of(data, seed))
-        rows.append(SetMetrics.of(predict(model, signals, mode, batch_size), signals.targets).per_frequency)
+    draws = [(seed, start_of(data, seed)) for seed in unseen_seeds(data, count)]
+    rows = [
+        SetMetrics.of(outputs, signals.targets).per_frequency for signals, outputs in predicted_draws(model, data, draws, mode, batch_size)
+    ]
     return Memorisation(tuple(float(f) for f in data.frequencies), train.per_frequency, np.array(rows))

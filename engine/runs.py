@@ -44,7 +44,8 @@ from engine.experiments import NOTES_FILE, RunNotes, read_notes, write_notes
 from engine.files import atomic_write_bytes, atomic_write_json, atomic_write_text
 from engine.history import EpochReport, History
 from engine.model import DeviceError, resolve_device
-from engine.trainer import Cohort, DivergenceError, Session, TrainingControl
+from engine.provenance import library_versions, machine, source_revision
+from engine.trainer import Cohort, DivergenceError, EndReason, Session, TrainingControl
 
 RUN_ARTEFACTS = ("config.yaml", "notes.json", "metrics.json", "history.csv", "predictions.npz", "checkpoints", "graphs")
 QUALITY_LEVELS = (0.01, 0.001)
@@ -121,13 +122,17 @@ def is_active(folder: Path) -> bool:
     return False
 
 
-def versions() -> dict[str, str]:
-    return {"workbench": __version__, "python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__}
+def versions() -> dict[str, Any]:
+    """The workbench (and its git commit and dirty flag, from a checkout), Python and the libraries that made the numbers."""
+    libraries = {**library_versions(), "torch": torch.__version__, "numpy": np.__version__}
+    return {"workbench": __version__, **source_revision(), "python": platform.python_version(), **libraries}
 
 
 def environment(config: Config, device: torch.device) -> dict[str, Any]:
+    """What a run's numbers came from: versions, machine, device, threads and seeds."""
     return {
         **versions(),
+        **machine(),
         "device": str(device),
         "threads": torch.get_num_threads(),
         "seeds": {
@@ -146,7 +151,8 @@ class Run:
         self.folder = folder
         self.config = config
         self.device = resolve_device(config.training.device)
-        self.splits: Splits = load_splits(config, data_dir if data_dir is not None else Path(config.data.data_dir))
+        self.data_dir = data_dir if data_dir is not None else Path(config.data.data_dir)
+        self.splits: Splits = load_splits(config, self.data_dir)
         try:
             self.session = Session(config, self.splits, self.device, checkpoint)
         except (TypeError, ValueError, KeyError, IndexError, RuntimeError) as exc:
@@ -156,6 +162,7 @@ class Run:
         self.status = "running"
         self.message = ""
         self.evaluation: Evaluation | None = None
+        self.best_test_predictions: np.ndarray | None = None  # best.pt's outputs on the test set, when its epoch was scored
 
     @classmethod
     def start(
@@ -219,7 +226,7 @@ class Run:
     @functools.cached_property
     def reference(self) -> dict[str, Any]:
         """The test set's quality references: drawn before epoch 1 and written into metrics.json, computed once."""
-        return quality_references(self.splits.test, self.config.data)
+        return quality_references(self.splits.test, self.config.data, self.data_dir)
 
     def _write(self, write) -> None:
         try:
@@ -244,8 +251,20 @@ class Run:
         self._settle(control)
 
     def _settle(self, control: TrainingControl) -> None:
-        """A run whose training loop ended on its own: stopped, unless it had finished."""
+        """A run whose training loop ended on its own: stopped, unless it had finished (why, in its message)."""
         self.status = "stopped" if control.stop_requested and not self.session.finished else "completed"
+        if self.session.end_reason is EndReason.PATIENCE:
+            t = self.config.training
+            self.message = (
+                f"ended early: no better validation MSE in {t.patience} scored epochs after epoch {self.session.best_epoch} "
+                f"(training.patience {t.patience})"
+            )
+
+    @property
+    def ended_by(self) -> EndReason | None:
+        """Why its training ended (None while it goes on)."""
+        by_status = {"stopped": EndReason.STOPPED, "diverged": EndReason.DIVERGED, "pruned": EndReason.PRUNED}
+        return by_status.get(self.status) or self.session.end_reason
 
     def _epochs(self, control: TrainingControl) -> Iterator[EpochReport]:
         for report in self.session.epochs(control):
@@ -257,6 +276,8 @@ class Run:
         self._save_checkpoint("last.pt")
         if report.is_best:
             self._save_checkpoint("best.pt")
+            scored = not math.isnan(report.test_mse)  # an epoch between scorings records NaN
+            self.best_test_predictions = self.session.latest_test_predictions if scored else None
         self._write(lambda: atomic_write_text(self.folder / "history.csv", self.session.history.to_csv()))
 
     def finish(self) -> dict[str, Any]:
@@ -270,16 +291,17 @@ class Run:
         model = self.session.model
         model.load_state_dict(load_checkpoint(source)["model"])
         t = self.config.training
-        self.evaluation = evaluate(
-            model, self.splits.train, self.splits.test, t.mode, t.batch_size, self.config.evaluation.generalization_threshold
-        )
-        shifted = extraction(model, self.config.data, self.config.evaluation.shifted_starts, t.mode, t.batch_size)
+        known_test = self.best_test_predictions if source.name == "best.pt" else None  # scored with these very weights
+        threshold = self.config.evaluation.generalization_threshold
+        self.evaluation = evaluate(model, self.splits.train, self.splits.test, t.mode, t.batch_size, threshold, known_test)
+        shifted = extraction(model, self.config.data, self.config.evaluation.shifted_starts, t.mode, t.batch_size, self.data_dir)
         check = memorisation(model, self.config.data, self.evaluation.train, self.config.evaluation.unseen_draws, t.mode, t.batch_size)
         history = self.session.history
         seconds = [s for s in history.epoch_seconds.tolist() if math.isfinite(s)]  # an imported run may not know them
         metrics = {
             "status": self.status,
             "message": self.message,
+            "ended_by": None if self.ended_by is None else self.ended_by.value,
             "mode": t.mode,
             "device": str(self.device),
             "epochs_completed": self.session.epoch,

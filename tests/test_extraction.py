@@ -49,7 +49,7 @@ def test_a_model_that_replays_the_t0_curve_scores_zero_on_the_spec_test_and_badl
     data = apply_overrides(Config(), ["data.sampling_rate=100", "data.duration=4"]).data
     replay = generate(data, data.test_seed).targets  # whatever the input, the t = 0 curve
 
-    monkeypatch.setattr(evaluation, "predict", lambda model, signals, mode, batch_size: replay)
+    monkeypatch.setattr(evaluation, "predict_sets", lambda model, sets, mode, batch_size: [replay for _ in sets])
     spec_test = generate(data, data.test_seed)
     assert SetMetrics.of(evaluation.predict(None, spec_test, "interleaved", 32), spec_test.targets).mse == 0.0
     shifted = extraction(None, data, 8, "interleaved", 32).to_dict()
@@ -161,11 +161,11 @@ def test_with_random_starts_the_memorisation_check_scores_unseen_draws_that_star
 
     seen: list[float] = []
 
-    def record(model, signals, mode, batch_size):
-        seen.append(float(signals.t[0]))
-        return np.zeros_like(signals.targets)
+    def record(model, sets, mode, batch_size):
+        seen.extend(float(signals.t[0]) for signals in sets)
+        return [np.zeros_like(signals.targets) for signals in sets]
 
-    monkeypatch.setattr(evaluation, "predict", record)
+    monkeypatch.setattr(evaluation, "predict_sets", record)
     train = SetMetrics(0.5, (0.5,) * 4)
     for law in ("zero", "random"):
         data = apply_overrides(Config(), ["data.sampling_rate=100", "data.duration=2", f"data.start_time={law}"]).data
