@@ -195,6 +195,15 @@ class TrainingConfig:
         max=1_000_000,
         unit="epochs",
     )
+    patience: int = _f(
+        0,
+        "Stop training after this many scored epochs (see the scoring interval) without a better validation MSE; "
+        "best.pt stays the best scored epoch (0: off, train every epoch).",
+        label="Patience",
+        min=0,
+        max=1_000_000,
+        unit="scored epochs",
+    )
     selection: str = _f(
         "validation",
         "What picks best.pt: validation (lowest MSE of the frozen weights on a set with its own noise seed) or "
@@ -323,6 +332,30 @@ def format_number(value: Any) -> str:
 def flat_values(config: Config) -> dict[str, Any]:
     """Every setting under its dotted key, as ``--set`` names it: {"model.hidden_size": 64, ...}."""
     return {f"{section}.{key}": value for section, values in config.to_dict().items() for key, value in values.items()}
+
+
+SEED_KEYS = ("model.seed", "data.train_seed", "data.test_seed", "data.validation_seed")  # a configuration's repeats differ in these
+# Settings that say only how or where a run was executed, or how its results are drawn: never a difference between configurations
+EXECUTION_KEYS = (
+    "training.num_threads",
+    "training.device",
+    "training.runs_dir",
+    "data.data_dir",
+    "training.save_dir",
+    "visualization.output_dir",
+    "visualization.dpi",
+    "training.score_every",
+)
+
+
+def is_execution_key(key: str) -> bool:
+    """Whether ``key`` says only how a run was executed (threads, device, folders, scoring interval, paths.*)."""
+    return key in EXECUTION_KEYS or key.startswith("paths.")
+
+
+def configuration_values(config: Config) -> dict[str, Any]:
+    """The settings that make a configuration: every setting but the seeds and how the run was executed."""
+    return {key: value for key, value in flat_values(config).items() if key not in SEED_KEYS and not is_execution_key(key)}
 
 
 def config_changes(old: Config, new: Config) -> list[tuple[str, Any, Any]]:
@@ -512,6 +545,14 @@ def cross_check(config: Config) -> list[ConfigProblem]:
                 "training.draws_per_epoch",
                 f"{t.draws_per_epoch} needs fresh noise draws; allowed: 1 with training.training_noise "
                 "fixed, or set training.training_noise to fresh",
+            )
+        )
+    if t.patience > 0 and t.selection != "validation":
+        errors.append(
+            ConfigProblem(
+                "training.patience",
+                f"{t.patience} counts epochs without a better validation MSE; allowed: 0 with training.selection "
+                f"{t.selection}, or set training.selection to validation",
             )
         )
     for key, value in (("data.data_dir", d.data_dir), ("training.runs_dir", config.training.runs_dir)):

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.config import Config, config_changes, flat_values, format_number
+from engine.config import Config, config_changes, configuration_values, flat_values, format_number
 from engine.files import atomic_write_json
 from engine.history import History
 
@@ -43,6 +43,7 @@ class RunNotes:
     started_from: str = ""  # the config file (or preset) the run's settings were edited from
     changes: tuple[Change, ...] = ()  # its settings that differ from that file's
     imported_from: str = ""  # a checkpoint from another program, when the run was imported
+    group: str = ""  # shared by the repeats of one experiment trained together (train --repeats)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +53,7 @@ class RunNotes:
             "started_from": self.started_from,
             "changes": [{"key": k, "old": old, "new": new} for k, old, new in self.changes],
             "imported_from": self.imported_from,
+            "group": self.group,
         }
 
     @classmethod
@@ -59,7 +61,7 @@ class RunNotes:
         """Tolerant of hand edits: a field of the wrong type is left at its default."""
         if not isinstance(raw, dict):
             return cls()
-        text = {k: raw[k] for k in ("name", "note", "started_from", "imported_from") if isinstance(raw.get(k), str)}
+        text = {k: raw[k] for k in ("name", "note", "started_from", "imported_from", "group") if isinstance(raw.get(k), str)}
         tags = raw.get("tags")
         changes = raw.get("changes")
         return cls(
@@ -78,6 +80,7 @@ class RunNotes:
             started_from=self.started_from,
             changes=self.changes,
             imported_from=self.imported_from,
+            group=self.group,
         )
 
 
@@ -254,16 +257,20 @@ class RunSeries:
     runs: int = 1
 
 
-def seed_groups(records: Sequence[Any]) -> list[list[Any]]:
-    """Records grouped by everything but ``model.seed``, in first-seen order (no config: a group of its own)."""
+def seed_groups(records: Sequence[Any], consecutive: bool = False) -> list[list[Any]]:
+    """Records grouped by configuration (every setting but the seeds and how a run was executed,
+    engine.config.configuration_values), in first-seen order; with ``consecutive`` only neighbours
+    join. A run without a readable config is a group of its own."""
     groups: dict[str, list[Any]] = {}
+    previous = None
     for index, r in enumerate(records):
-        if r.config is None:
-            key = f"#{index}"
-        else:
-            settings = flat_values(r.config)
-            settings.pop("model.seed")
-            key = json.dumps(settings, sort_keys=True, default=str)
+        key = f"#{index}" if r.config is None else json.dumps(configuration_values(r.config), sort_keys=True, default=str)
+        start = key != previous
+        previous = key
+        if consecutive and start:
+            key = f"{index}:{key}"  # neighbours of a configuration seen earlier are a group of their own
+        elif consecutive:
+            key = next(reversed(groups))
         groups.setdefault(key, []).append(r)
     return list(groups.values())
 

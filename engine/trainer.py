@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, TypeVar
 
 import numpy as np
@@ -68,6 +69,17 @@ class TrainingControl:
             self.parked.clear()
             self.paused_seconds += time.perf_counter() - waited
         return not self._stop.is_set()
+
+
+class EndReason(StrEnum):
+    """Why a training ended: what a run's metrics.json records as ended_by."""
+
+    EPOCHS = "epochs"  # it trained training.num_epochs
+    TIME_BUDGET = "time budget"  # training.time_budget_s ran out
+    PATIENCE = "patience"  # training.patience scored epochs without a better validation MSE
+    STOPPED = "stopped"  # a stop was asked for: resumable
+    DIVERGED = "diverged"  # the training loss blew up
+    PRUNED = "pruned"  # a sweep's pruner stopped it
 
 
 DIVERGENCE_FACTOR = 100.0
@@ -193,8 +205,26 @@ class Session:
 
     @property
     def finished(self) -> bool:
+        return self.end_reason is not None
+
+    @property
+    def end_reason(self) -> EndReason | None:
+        """Why training has ended on its own (None: it goes on)."""
         t = self.config.training
-        return self.epoch >= t.num_epochs or (t.time_budget_s > 0 and self.elapsed >= t.time_budget_s)
+        if t.patience > 0 and self.scored_since_best >= t.patience:
+            return EndReason.PATIENCE
+        if self.epoch >= t.num_epochs:
+            return EndReason.EPOCHS
+        if t.time_budget_s > 0 and self.elapsed >= t.time_budget_s:
+            return EndReason.TIME_BUDGET
+        return None
+
+    @property
+    def scored_since_best(self) -> int:
+        """Scored epochs (validation measured) after the one best.pt holds: what training.patience counts.
+        Read from the history, so a resumed run counts on where it stopped."""
+        h = self.history
+        return int(np.count_nonzero(np.isfinite(h.validation_mse[h.epoch > self.best_epoch])))
 
     def _score(self) -> tuple[SetMetrics, float | None]:
         """Test metrics and, when it selects best.pt, validation MSE: both sets in one frozen pass."""
