@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.config import Config, config_changes, configuration_values, flat_values, format_number
+from engine.config import SEED_KEYS, Config, config_changes, configuration_values, flat_values, format_number, is_execution_key
 from engine.files import atomic_write_json
 from engine.history import History
 
@@ -29,8 +29,6 @@ SHORT_NAMES = {
     "data.frequencies": "frequencies",
 }
 Change = tuple[str, Any, Any]  # (key, old value, new value)
-# Settings that say where files go or how results are drawn: never what an experiment changed
-PLACE_AND_VIEW = ("data.data_dir", "training.runs_dir", "training.num_threads", "paths.", "visualization.")
 
 
 @dataclass(frozen=True)
@@ -106,10 +104,20 @@ def short_key(key: str) -> str:
     return SHORT_NAMES.get(key, key.rsplit(".", 1)[-1].replace("_", " "))
 
 
+def names_a_run(key: str) -> bool:
+    """Whether a setting can tell runs apart in their names: not how or where a run was executed, nor how
+    its results are drawn (visualization.*)."""
+    return not is_execution_key(key) and not key.startswith("visualization.")
+
+
+def named_settings(settings: Sequence[tuple[str, Any]]) -> str:
+    """Settings as a name shows them: "hidden 256, lr 0.001"."""
+    return ", ".join(f"{short_key(key)} {name_number(value)}" for key, value in settings)
+
+
 def describe_changes(changes: Sequence[Change]) -> str:
-    """A default run name from what it changed, places and views left out: "hidden 256, lr 0.001"."""
-    named = [(key, new) for key, _, new in changes if not key.startswith(PLACE_AND_VIEW)]
-    return ", ".join(f"{short_key(key)} {name_number(new)}" for key, new in named)
+    """A default run name from what it changed, execution and views left out: "hidden 256, lr 0.001"."""
+    return named_settings([(key, new) for key, _, new in changes if names_a_run(key)])
 
 
 def name_number(value: Any) -> str:
@@ -120,11 +128,53 @@ def name_number(value: Any) -> str:
     return format_number(float(f"{value:.4g}")) if isinstance(value, float) else format_number(value)
 
 
+def default_name(changes: Sequence[Change], started_from: str) -> str:
+    """The name a run gets when none is given: what it changed from the file it started from, or that file as is."""
+    return describe_changes(changes) or (f"{Path(started_from).name} as is" if started_from else "")
+
+
 def notes_for(config: Config, base: Config | None, started_from: str = "", name: str = "", note: str = "", tags=()) -> RunNotes:
     """A new run's notes: what it changed from ``base`` and, unless given, a name saying so."""
     changes = tuple(config_changes(base, config)) if base is not None else ()
-    default = describe_changes(changes) or (f"{Path(started_from).name} as is" if started_from else "")
+    default = default_name(changes, started_from)
     return RunNotes(name=name.strip() or default, note=note, tags=parse_tags(tags), started_from=started_from, changes=changes)
+
+
+def has_given_name(notes: RunNotes) -> bool:
+    """Whether a run's name was chosen (--name, the Runs tab, a sweep or an import), not made from its changes:
+    a made one only says how it differs from the file it started from, which another run may not share."""
+    return bool(notes.name) and notes.name != default_name(notes.changes, notes.started_from)
+
+
+def display_names(records: Sequence[Any]) -> list[str]:
+    """Each run's name where ``records`` (engine.runs.RunRecord) are listed together: a chosen name as is;
+    otherwise the settings that differ among them ("hidden 128, epochs 10" beside "hidden 64, epochs 100"),
+    not how a run was executed, and its seeds only where they are what tells runs apart. Runs no setting
+    tells apart keep their own names, with their folders where those coincide."""
+    keys = _distinguishing_keys(records)
+    names = []
+    for r in records:
+        made = r.config is not None and keys and not has_given_name(r.notes)
+        names.append(named_settings([(key, flat_values(r.config)[key]) for key in keys]) if made else r.name)
+    repeated = {name for name in names if names.count(name) > 1}
+    return [
+        f"{name} ({r.folder.name})" if name in repeated and not has_given_name(r.notes) else name
+        for name, r in zip(names, records, strict=True)
+    ]
+
+
+def _distinguishing_keys(records: Sequence[Any]) -> list[str]:
+    """The settings that differ among ``records``' configs and can name a run; a seed only where runs
+    that agree on every other such setting differ in it."""
+    keys = [key for key in varying_keys([r.config for r in records]) if names_a_run(key)]
+    others = [key for key in keys if key not in SEED_KEYS]
+    alike: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        if r.config is not None:
+            values = flat_values(r.config)
+            alike.setdefault(json.dumps([values[key] for key in others], default=str), []).append(values)
+    seeds = {key for key in keys if key in SEED_KEYS for group in alike.values() if len({str(v[key]) for v in group}) > 1}
+    return [key for key in keys if key not in SEED_KEYS or key in seeds]
 
 
 # ----- comparison -------------------------------------------------------------------------------
@@ -187,13 +237,13 @@ def compare(records: Sequence[Any]) -> Comparison:
         ComparisonColumn("run", numeric=False),
     ]
     rows = []
-    for r in records:
+    for r, name in zip(records, display_names(records), strict=True):
         m, per = r.metrics, per_frequency_mse(r.metrics)
         settings = flat_values(r.config) if r.config is not None else {}
         gap = m.get("generalization_gap")
         rows.append(
             [
-                r.notes.name,
+                name,
                 m.get("status", "unfinished"),
                 _mse(m, "test"),
                 *[per.get(f) for f in frequencies],
@@ -283,20 +333,21 @@ def run_series(
     names each run by its place in ``records`` too ("2. hidden 256"), as a report lists them."""
     series = []
     place = {id(r): k + 1 for k, r in enumerate(records)}
-    for group in seed_groups(records) if merge_seeds else [[r] for r in records]:
+    groups = seed_groups(records) if merge_seeds else [[r] for r in records]
+    for group, group_name in zip(groups, display_names([group[0] for group in groups]), strict=True):
         curves = [(r, metric_values(r.history, metric)) for r in group if r.history is not None]
         curves = [(r, y) for r, y in curves if y is not None and len(y)]
         if not curves:
             continue
         if len(curves) == 1:
             r, y = curves[0]
-            name = f"{place[id(r)]}. {r.name}" if numbered else r.name
+            name = f"{place[id(r)]}. {group_name}" if numbered else group_name
             series.append(RunSeries(name, r.history.wall_seconds if wall_time else r.history.epoch, y))
             continue
         n = min(len(y) for _, y in curves)
         stack = np.vstack([y[:n] for _, y in curves])
         x = np.mean([r.history.wall_seconds[:n] for r, _ in curves], axis=0) if wall_time else curves[0][0].history.epoch[:n]
-        name = f"{curves[0][0].name} ({len(curves)} seeds)"
+        name = f"{group_name} ({len(curves)} seeds)"
         series.append(RunSeries(name, x, np.nanmean(stack, axis=0), np.nanmin(stack, axis=0), np.nanmax(stack, axis=0), len(curves)))
     return series
 

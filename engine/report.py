@@ -12,7 +12,7 @@ from typing import Any
 
 from engine import __version__
 from engine.config import config_changes, flat_values, format_number
-from engine.experiments import per_frequency_mse, varying_keys
+from engine.experiments import display_names, per_frequency_mse, varying_keys
 from engine.files import atomic_write_text
 from engine.runs import RunError, RunRecord, load_run, why_no_results
 
@@ -53,8 +53,9 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return [line(header), "|" + "---|" * len(header), *[line(row) for row in rows], ""]
 
 
-def _title(record: RunRecord) -> str:
-    return f"{record.notes.name} (`{record.folder.name}`)" if record.notes.name else f"`{record.folder.name}`"
+def _title(record: RunRecord, name: str) -> str:
+    """A run as the report names it: its name among the reported runs, and its folder."""
+    return f"{name} (`{record.folder.name}`)" if name != record.folder.name else f"`{name}`"
 
 
 def verdict(metrics: dict[str, Any]) -> str:
@@ -127,35 +128,37 @@ def _changes(previous: RunRecord | None, record: RunRecord) -> list[str]:
     return [head, "", *_table(["setting", "before", "after"], rows)]
 
 
-def _evolution(records: list[RunRecord]) -> list[str]:
+def _evolution(records: list[RunRecord], names: list[str]) -> list[str]:
     keys = varying_keys([r.config for r in records])
     if not keys:
         return ["All runs share the same settings.", ""]
     values = [flat_values(r.config) if r.config is not None else {} for r in records]
-    header = ["setting", *[f"{k + 1}. {r.notes.name or r.folder.name}" for k, r in enumerate(records)]]
+    header = ["setting", *[f"{k + 1}. {name}" for k, name in enumerate(names)]]
     return _table(header, [[f"`{key}`", *[format_number(v[key]) if key in v else "?" for v in values]] for key in keys])
 
 
-def _final(record: RunRecord) -> list[str]:
+def _final(record: RunRecord, title: str) -> list[str]:
     m = record.metrics
     if "test" not in m:
-        return [f"_The last run, {_title(record)}, has no results._", ""]
+        return [f"_The last run, {title}, has no results._", ""]
     header = ["frequency", "train MSE", "test MSE", "gap", "known-model MSE"]
-    return [f"The last run, {_title(record)}:", "", *_table(header, _frequency_rows(m, known=True))]
+    return [f"The last run, {title}:", "", *_table(header, _frequency_rows(m, known=True))]
 
 
-def _ranking(records: list[RunRecord]) -> list[str]:
+def _ranking(records: list[RunRecord], titles: list[str]) -> list[str]:
+    titled = dict(zip(map(id, records), titles, strict=True))
     scored = [r for r in records if isinstance(r.metrics.get("validation_mse"), (int, float))]
     if not scored:
         return ["No run selected its best.pt by validation MSE, so none can be ranked by it.", ""]
     scored.sort(key=lambda r: r.metrics["validation_mse"])
     rows = [
-        [str(k + 1), _title(r), mse(r.metrics["validation_mse"]), mse(r.metrics.get("test", {}).get("mse"))] for k, r in enumerate(scored)
+        [str(k + 1), titled[id(r)], mse(r.metrics["validation_mse"]), mse(r.metrics.get("test", {}).get("mse"))]
+        for k, r in enumerate(scored)
     ]
     lines = _table(["rank", "run", "validation MSE", "test MSE"], rows)
     left_out = [r for r in records if r not in scored]
     if left_out:
-        lines += [f"Not ranked (no validation MSE): {', '.join(_title(r) for r in left_out)}.", ""]
+        lines += [f"Not ranked (no validation MSE): {', '.join(titled[id(r)] for r in left_out)}.", ""]
     return lines
 
 
@@ -170,17 +173,19 @@ def report_markdown(records: list[RunRecord], figures: list[Path]) -> str:
         "## Experiment timeline",
         "",
     ]
+    names = display_names(records)
+    titles = [_title(record, name) for record, name in zip(records, names, strict=True)]
     for k, record in enumerate(records):
-        lines += [f"### {k + 1}. {_title(record)}", ""]
+        lines += [f"### {k + 1}. {titles[k]}", ""]
         lines += _changes(records[k - 1] if k else None, record)
         lines += [f"**Reason:** {record.notes.note.strip()}" if record.notes.note.strip() else "**Reason:** _no note given_", ""]
         if record.notes.imported_from:
             lines += [f"Imported from `{record.notes.imported_from}`; evaluated by the workbench's own protocol.", ""]
         lines += _results(record)
-    lines += ["## Parameter evolution", "", *_evolution(records)]
-    lines += ["## Final configuration per frequency", "", *_final(records[-1])]
+    lines += ["## Parameter evolution", "", *_evolution(records, names)]
+    lines += ["## Final configuration per frequency", "", *_final(records[-1], titles[-1])]
     lines += ["## Ranking by validation MSE", "", "The test set never chooses: runs are ranked on the validation set.", ""]
-    lines += _ranking(records)
+    lines += _ranking(records, titles)
     if figures:
         lines += ["## Figures", ""]
         lines += [f"![{path.stem.replace('_', ' ')}]({path.name})\n" for path in figures]

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication, QGraphicsItem, QSizePolicy
 
 from engine.config import Config
 from engine.data import SignalSet
-from engine.experiments import RunSeries, metric_references, per_frequency_mse, run_series
+from engine.experiments import RunSeries, display_names, metric_references, per_frequency_mse, run_series
 from engine.files import atomic_write_bytes
 from engine.history import History
 from engine.numerics import ema, error_histogram, moving_mean, spectrum, spectrum_range
@@ -899,7 +899,8 @@ def report_figures(records: list[RunRecord]) -> list[Figure]:
         figures.append(overlay)
     frequencies = sorted({f for r in records for f in per_frequency_mse(r.metrics)})
     bars = BarsFigure("Test MSE per frequency, by run", "per_frequency_test_mse_by_run")
-    series = [(_shortened(f"{k + 1}. {r.name}"), [per_frequency_mse(r.metrics).get(f) for f in frequencies]) for k, r in enumerate(records)]
+    named = enumerate(zip(records, display_names(records), strict=True))
+    series = [(_shortened(f"{k + 1}. {name}"), [per_frequency_mse(r.metrics).get(f) for f in frequencies]) for k, (r, name) in named]
     bars.set_bars([f"{f:g} Hz" for f in frequencies], series)
     figures.append(bars)
     return figures

@@ -7,7 +7,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QMessageBox, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 from engine.config import config_changes, format_number
-from engine.experiments import parse_tags
+from engine.experiments import display_names, parse_tags
 from engine.runs import RunError, RunRecord, save_notes
 
 
@@ -16,7 +16,7 @@ def diff_text(old: RunRecord, new: RunRecord) -> str:
     if old.config is None or new.config is None:
         return "One of the runs has no readable config.yaml."
     changes = config_changes(old.config, new.config)
-    head = f"{old.name} → {new.name}"
+    head = " → ".join(display_names([old, new]))
     if not changes:
         return f"{head}\nsame settings"
     return head + "\n" + "\n".join(f"{key}: {format_number(a)} → {format_number(b)}" for key, a, b in changes)

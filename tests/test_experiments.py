@@ -9,9 +9,11 @@ from types import SimpleNamespace
 
 import main
 from engine.config import apply_overrides
-from engine.experiments import RunNotes, compare, matches, notes_for, read_notes, varying_keys, write_notes
-from engine.runs import Run, load_run
-from tests.conftest import ROOT, small_config
+from engine.experiments import RunNotes, compare, display_names, matches, notes_for, read_notes, run_series, varying_keys, write_notes
+from engine.report import report_markdown
+from engine.runs import Run, RunRecord, load_run
+from gui.run_details import diff_text
+from tests.conftest import ROOT, history_of, small_config
 from tests.test_cli import small_args
 
 
@@ -65,7 +67,8 @@ def test_hostile_or_hand_edited_notes_never_break_a_run_listing(tmp_path):
 
 
 def record(folder: str, config, metrics: dict, notes: RunNotes | None = None):
-    return SimpleNamespace(folder=Path(folder), config=config, metrics=metrics, notes=notes or RunNotes())
+    notes = notes or RunNotes()
+    return SimpleNamespace(folder=Path(folder), config=config, metrics=metrics, notes=notes, name=notes.name or folder)
 
 
 def metrics_of(test: float, per: list[float], status: str = "completed") -> dict:
@@ -113,3 +116,40 @@ def test_train_takes_a_name_note_and_tags_and_note_edits_them_later(tmp_path, ca
     (folder / "notes.json").mkdir()  # a file the note cannot replace (as a read-only folder would be)
     assert main.cli_main(["note", str(folder), "--tag", "z"]) == 2
     assert "cannot write" in capsys.readouterr().err and not list(folder.glob("*.tmp"))  # no temporary file left
+
+
+def named_run(folder: Path, config, notes: RunNotes, curve=(0.5, 0.4)) -> RunRecord:
+    return RunRecord(folder, config, {}, history_of(list(curve), list(curve)), notes)
+
+
+def test_runs_from_different_files_are_named_by_the_settings_that_differ_among_them(tmp_path):
+    wide_file = small_config(tmp_path, "model.hidden_size=128", "training.num_epochs=100")
+    narrow_file = small_config(tmp_path, "model.hidden_size=64", "training.num_epochs=100", "training.num_threads=2")
+    shorter = apply_overrides(wide_file, ["training.num_epochs=10"])
+    records = [
+        named_run(tmp_path / "r1", shorter, notes_for(shorter, wide_file, "hidden128.yaml")),
+        named_run(tmp_path / "r2", narrow_file, notes_for(narrow_file, narrow_file, "hidden64.yaml")),
+    ]
+    assert [r.notes.name for r in records] == ["epochs 10", "hidden64.yaml as is"]  # each said only how it left its own file
+    named = ["hidden 128, epochs 10", "hidden 64, epochs 100"]  # threads differ too: how a run was executed, never named
+    assert [row[0] for row in compare(records).rows] == named  # the Runs tab's table
+    assert [s.name for s in run_series(records, "train loss")] == named  # the overlay's legend
+    assert [s.name for s in run_series(records, "train loss", numbered=True)] == ["1. hidden 128, epochs 10", "2. hidden 64, epochs 100"]
+    assert diff_text(*records).splitlines()[0] == "hidden 128, epochs 10 → hidden 64, epochs 100"
+    report = report_markdown(records, [])
+    assert "### 1. hidden 128, epochs 10 (`r1`)" in report and "### 2. hidden 64, epochs 100 (`r2`)" in report
+    assert "| setting | 1. hidden 128, epochs 10 | 2. hidden 64, epochs 100 |" in report
+
+
+def test_a_chosen_name_stays_and_seeds_name_runs_only_where_they_are_what_differs(tmp_path):
+    base = small_config(tmp_path)
+    reseeded = apply_overrides(base, ["model.seed=5"])
+    wide = apply_overrides(base, ["model.hidden_size=64"])
+    first, second = (named_run(tmp_path / f, c, notes_for(c, base, "c.yaml")) for f, c in (("a", base), ("b", reseeded)))
+    chosen = named_run(tmp_path / "c", wide, notes_for(wide, base, "c.yaml", name="wide"), curve=(0.3, 0.2))
+    assert display_names([first, second, chosen]) == ["hidden 16, seed 0", "hidden 16, seed 5", "wide"]
+    assert display_names([second, chosen]) == ["hidden 16", "wide"]  # the seed differs too, but the hidden size tells them apart
+    assert [s.name for s in run_series([first, second, chosen], "train loss", merge_seeds=True)] == ["hidden 16 (2 seeds)", "wide"]
+    again = named_run(tmp_path / "d", base, notes_for(base, base, "c.yaml"))
+    assert display_names([first, again]) == ["c.yaml as is (a)", "c.yaml as is (d)"]  # nothing tells them apart but their folders
+    assert display_names([first]) == ["c.yaml as is"]
