@@ -23,6 +23,7 @@ from engine.experiments import notes_for, read_notes
 from engine.history import History
 from engine.legacy import import_checkpoint
 from engine.model import DeviceError, resolve_device
+from engine.repeats import start_repeats, train_repeats
 from engine.report import ReportFigures, write_report
 from engine.runs import Run, RunError, save_notes
 from engine.sweeps import SweepError
@@ -49,6 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--runs-dir", type=Path, help="folder for run folders (default: training.runs_dir)")
     train.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue a stopped or killed run")
     train.add_argument("--no-graphs", action="store_true", help="skip the PNG export")
+    train.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        metavar="K",
+        help="train K model seeds of this configuration (model.seed, model.seed+1, ...), together where the engine can",
+    )
     _add_note_arguments(train)
     report = sub.add_parser("report", help="write the configuration-evolution record of runs as markdown with figures")
     report.add_argument("runs", type=Path, nargs="*", metavar="RUN_DIR", help="run folders, in the order of the experiments")
@@ -163,19 +171,8 @@ def _latest_test(history: History) -> str:
 
 
 def _train(args: argparse.Namespace, export_graphs: GraphExporter | None) -> int:
-    if args.resume:
-        if args.config or args.overrides:
-            problem = ConfigProblem("--resume", "the run's own config is used; allowed: --resume alone (with --runs-dir ignored)")
-            raise ConfigError([problem])
-        run = Run.resume(args.resume)
-        if args.name is not None or args.note is not None or args.tags:
-            save_notes(run.folder, read_notes(run.folder).edited(args.name, args.note, args.tags))
-    else:
-        base, template = _load(args.config)
-        config = apply_overrides(base, args.overrides)
-        source = str(args.config or Path("config.yaml"))
-        notes = notes_for(config, base, source, args.name or "", args.note or "", args.tags or ())
-        run = Run.start(config, args.runs_dir, template=template, notes=notes)
+    """Train one run, or with --repeats K the K seeds of one configuration; the run folders are the last lines printed."""
+    runs = _runs_to_train(args)
     control = TrainingControl()
     received: list[int] = []
 
@@ -184,14 +181,17 @@ def _train(args: argparse.Namespace, export_graphs: GraphExporter | None) -> int
         control.request_stop()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in EXIT_SIGNAL}
-    t = run.config.training
-    data_dir = Path(run.config.data.data_dir).expanduser().resolve()
-    print(f"run folder: {run.folder}  data: {data_dir}  device: {run.device}  mode: {t.mode}", file=sys.stderr)
-    bar = tqdm(total=t.num_epochs, initial=run.session.epoch, unit="epoch", file=sys.stderr, dynamic_ncols=True)
+    t = runs[0].config.training
+    data_dir = Path(runs[0].config.data.data_dir).expanduser().resolve()
+    for run in runs:
+        print(f"run folder: {run.folder}  data: {data_dir}  device: {run.device}  mode: {t.mode}", file=sys.stderr)
+    total, done = sum(r.config.training.num_epochs for r in runs), sum(r.session.epoch for r in runs)
+    bar = tqdm(total=total, initial=done, unit="epoch", file=sys.stderr, dynamic_ncols=True)
     try:
-        for report in run.epochs(control):
+        for run, report in train_repeats(runs, control):
+            seed = f"seed {run.config.model.seed}  " if len(runs) > 1 else ""
             bar.set_postfix_str(
-                f"loss {report.train_loss:.4g}  test {_latest_test(run.session.history)}  "
+                f"{seed}loss {report.train_loss:.4g}  test {_latest_test(run.session.history)}  "
                 f"{report.epoch_seconds:.2f}s/ep  ETA {report.eta_seconds:.0f}s"
             )
             bar.update(1)
@@ -199,18 +199,45 @@ def _train(args: argparse.Namespace, export_graphs: GraphExporter | None) -> int
         bar.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    for run in runs:
+        _conclude(run, None if args.no_graphs else export_graphs)
+    for run in runs:
+        print(run.folder)
+    if received:
+        return EXIT_SIGNAL[signal.Signals(received[0])]
+    return 1 if any(run.status == "diverged" for run in runs) else 0
+
+
+def _runs_to_train(args: argparse.Namespace) -> list[Run]:
+    """The run to resume, or the new run folders of the repeats (all made before any training)."""
+    if args.resume:
+        if args.config or args.overrides or args.repeats != 1:
+            problem = ConfigProblem("--resume", "the run's own config is used; allowed: --resume alone (with --runs-dir ignored)")
+            raise ConfigError([problem])
+        run = Run.resume(args.resume)
+        if args.name is not None or args.note is not None or args.tags:
+            save_notes(run.folder, read_notes(run.folder).edited(args.name, args.note, args.tags))
+        return [run]
+    base, template = _load(args.config)
+    config = apply_overrides(base, args.overrides)
+    source = str(args.config or Path("config.yaml"))
+    notes = notes_for(config, base, source, args.name or "", args.note or "", args.tags or ())
+    return start_repeats(config, args.repeats, notes, args.runs_dir, template)
+
+
+def _conclude(run: Run, export_graphs: GraphExporter | None) -> None:
+    """Evaluate a run that trained (or was stopped) and say how it did; one a stop left unbegun stays resumable."""
+    if run.status == "running":
+        print(f"{run.folder}: not begun before the stop; continue it with train --resume {run.folder}", file=sys.stderr)
+        return
     metrics = run.finish()
     if run.status == "diverged":
         print(f"error: {run.message}", file=sys.stderr)
-    else:
-        _summary(metrics)
-        if export_graphs is not None and not args.no_graphs:
-            paths = export_graphs(run.folder, run.config)
-            print(f"graphs: {len(paths)} PNG files in {run.folder / 'graphs'}", file=sys.stderr)
-    print(run.folder)
-    if received:
-        return EXIT_SIGNAL[signal.Signals(received[0])]
-    return 1 if run.status == "diverged" else 0
+        return
+    _summary(metrics)
+    if export_graphs is not None:
+        paths = export_graphs(run.folder, run.config)
+        print(f"graphs: {len(paths)} PNG files in {run.folder / 'graphs'}", file=sys.stderr)
 
 
 def _import(args: argparse.Namespace, export_graphs: GraphExporter | None) -> int:

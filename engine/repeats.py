@@ -1,0 +1,63 @@
+"""Repeats of one configuration: K runs with model seeds seed, seed+1, ..., one ordinary run folder each,
+sharing a group id in their notes. They train as one population where the engine can (engine.trainer.
+Cohort: interleaved, same epoch, no time budget; numbers equal to training alone), else one after another.
+Every folder exists, with its last.pt, before any training: a stop or a kill leaves each resumable."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from engine.config import Config, ConfigError, ConfigProblem, apply_overrides
+from engine.experiments import RunNotes
+from engine.history import EpochReport
+from engine.runs import Run, train_together
+from engine.trainer import TrainingControl, cohort_problem
+
+MAX_SEED = 2**32 - 1
+
+
+def repeat_configs(config: Config, repeats: int) -> list[Config]:
+    """The configs of ``repeats`` repeats: model.seed, model.seed + 1, ...; a count the seeds cannot hold is refused."""
+    if repeats < 1:
+        raise ConfigError([ConfigProblem("--repeats", f"{repeats} is not allowed; allowed: a whole number >= 1")])
+    if config.model.seed + repeats - 1 > MAX_SEED:
+        limit = MAX_SEED - config.model.seed + 1
+        raise ConfigError(
+            [ConfigProblem("--repeats", f"{repeats} seeds from model.seed {config.model.seed} pass {MAX_SEED}; allowed: 1 to {limit}")]
+        )
+    return [config if k == 0 else apply_overrides(config, [f"model.seed={config.model.seed + k}"]) for k in range(repeats)]
+
+
+def start_repeats(config: Config, repeats: int, notes: RunNotes, runs_dir: Path | None = None, template: str | None = None) -> list[Run]:
+    """One run folder per repeat (last.pt at epoch 0 in each); with more than one, each named with its seed
+    and all sharing a new group id."""
+    configs = repeat_configs(config, repeats)
+    if repeats == 1:
+        return [Run.start(config, runs_dir, template=template, notes=notes)]
+    group = uuid.uuid4().hex[:12]
+    return [
+        Run.start(
+            c,
+            runs_dir,
+            template=template,
+            notes=dataclasses.replace(notes, name=f"{notes.name} (seed {c.model.seed})".lstrip(), group=group),
+        )
+        for c in configs
+    ]
+
+
+def train_repeats(runs: list[Run], control: TrainingControl | None = None) -> Iterator[tuple[Run, EpochReport]]:
+    """Train the repeats, each report with its run: as one population when the engine can, else in turn
+    (after a stop the ones not yet begun are left as they are: unfinished, resumable)."""
+    control = control or TrainingControl()
+    if len(runs) > 1 and cohort_problem([r.config for r in runs]) is None and len({r.session.epoch for r in runs}) == 1:
+        yield from train_together(runs, control)
+        return
+    for run in runs:
+        if control.stop_requested:
+            return
+        for report in run.epochs(control):
+            yield run, report
