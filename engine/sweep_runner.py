@@ -36,7 +36,8 @@ import optuna
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
-from engine.config import Config, ConfigError, ConfigProblem, error_line, format_number
+from engine.config import Config, ConfigError, ConfigProblem, error_line, format_number, is_number
+from engine.effects import effect, summarize
 from engine.experiments import RunNotes, describe_changes
 from engine.files import atomic_write_text
 from engine.history import EpochReport
@@ -488,6 +489,8 @@ def _record(trial: optuna.Trial, results: list[dict[str, Any]]) -> None:
             per.setdefault(format_number(row["frequency_hz"]), []).append(row["mse"])
     if tests:
         trial.set_user_attr("test_mse", statistics.fmean(tests))
+    trial.set_user_attr("test_mse_values", tests)  # each repeat's, for the spread and the comparison with the best
+    trial.set_user_attr("validation_mse_values", [m["validation_mse"] for m in results if is_number(m.get("validation_mse"))])
     trial.set_user_attr("test_mse_per_frequency", {hz: statistics.fmean(v) for hz, v in per.items()})
     trial.set_user_attr("seconds", sum(m.get("wall_seconds") or 0.0 for m in results))
 
@@ -614,14 +617,32 @@ def trial_rows(study: optuna.Study, spec: SweepSpec) -> list[dict[str, Any]]:
         row: dict[str, Any] = {"number": trial.number, "state": state}
         row.update({key: settings.get(key) for key in keys})
         row["validation_mse"] = trial.value if trial.state == TrialState.COMPLETE else None
+        if spec.repeats > 1:
+            row["validation_mse_std"] = summarize(trial.user_attrs.get("validation_mse_values", [])).std
         row["test_mse"] = trial.user_attrs.get("test_mse")
+        if spec.repeats > 1:
+            tests = summarize(trial.user_attrs.get("test_mse_values", []))
+            row["test_mse_std"], row["n"] = tests.std, tests.n
         for hz, value in trial.user_attrs.get("test_mse_per_frequency", {}).items():
             row[f"test_mse_{hz}hz"] = value
         row["population"] = trial.user_attrs.get("population")  # trials trained side by side with it, itself included
         row["seconds"] = trial.user_attrs.get("seconds")
         row["run_dir"] = ";".join(trial.user_attrs.get("run_dirs", []))
         rows.append(row)
+    if spec.repeats > 1:
+        _compare_with_best(rows, {t.number: t.user_attrs.get("validation_mse_values", []) for t in study.get_trials(deepcopy=False)})
     return rows
+
+
+def _compare_with_best(rows: list[dict[str, Any]], values: dict[int, list[float]]) -> None:
+    """Each finished trial's verdict against the best one (Welch on their repeats' validation MSE):
+    "best", "worse", "within noise" of it, or "cannot tell" (a single repeat)."""
+    finished = [r for r in rows if r["validation_mse"] is not None]
+    if not finished:
+        return
+    best = min(finished, key=lambda r: r["validation_mse"])
+    for row in finished:
+        row["vs_best"] = "best" if row is best else effect(values[best["number"]], values[row["number"]]).verdict.value
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:
@@ -648,17 +669,34 @@ def ranking_markdown(rows: list[dict[str, Any]], spec: SweepSpec, importance: Im
     """The finished trials ranked by the objective, then (given) the parameters' importance."""
     ranked = sorted((r for r in rows if r["validation_mse"] is not None), key=lambda r: r["validation_mse"])
     keys = settings_of(spec)
+    repeated = spec.repeats > 1
     lines = [f"# Ranking of study {spec.study} by {spec.objective} (minimised)", ""]
-    lines.append("| rank | trial | " + " | ".join(f"`{k}`" for k in keys) + " | validation MSE | test MSE | seconds |")
-    lines.append("|" + "---|" * (len(keys) + 5))
+    if repeated:
+        lines += [
+            f"Each trial is the mean ± standard deviation of {spec.repeats} model seeds; **vs best** is Welch's 95 % "
+            "interval against the best trial: a trial within noise of it is as good as the seeds can tell.",
+            "",
+        ]
+    extra = " n | vs best |" if repeated else ""
+    lines.append("| rank | trial | " + " | ".join(f"`{k}`" for k in keys) + f" | validation MSE | test MSE |{extra} seconds |")
+    lines.append("|" + "---|" * (len(keys) + 5 + 2 * repeated))
     for k, row in enumerate(ranked):
         settings = " | ".join(format_number(row[key]) if row[key] is not None else "—" for key in keys)
         seconds = f"{row['seconds']:.1f}" if row["seconds"] is not None else "—"
-        test = f"{row['test_mse']:.6f}" if row["test_mse"] is not None else "—"
-        lines.append(f"| {k + 1} | {row['number']} | {settings} | {row['validation_mse']:.6f} | {test} | {seconds} |")
+        validation = _spread(row["validation_mse"], row.get("validation_mse_std"))
+        test = _spread(row["test_mse"], row.get("test_mse_std"))
+        marks = f" {row.get('n', '—')} | {row.get('vs_best', '—')} |" if repeated else ""
+        lines.append(f"| {k + 1} | {row['number']} | {settings} | {validation} | {test} |{marks} {seconds} |")
     if importance is not None:
         lines += ["", *importance.markdown()]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _spread(mean: float | None, std: float | None) -> str:
+    """A mean as the ranking shows it, with its standard deviation over the repeats when there is one."""
+    if mean is None:
+        return "—"
+    return f"{mean:.6f} ± {std:.2g}" if std is not None else f"{mean:.6f}"
 
 
 IMPORTANCE_MIN_TRIALS = 10

@@ -533,3 +533,34 @@ def test_a_trial_pruned_or_diverged_before_a_stop_keeps_its_outcome(tmp_path):
         outcome = Worker._conclude(stopped, trial, run, [])
         assert outcome.state == expected
         assert ("interrupted" in trial.user_attrs) == (status == "stopped")  # only a trial the stop cut short is redone
+
+
+def test_with_repeats_trials_csv_shows_mean_std_and_n_and_the_ranking_marks_leaders_within_noise_of_the_best(tmp_path):
+    from optuna.distributions import IntDistribution
+
+    from engine.sweep_runner import _csv, ranking_markdown, trial_rows
+
+    base_file(tmp_path)
+    spec = parse_sweep(
+        "base: base.yaml\nstudy: seeds\nrepeats: 3\nparameters:\n  model.hidden_size: {low: 8, high: 64}\n", tmp_path / "s.yaml"
+    )
+    study = optuna.create_study()
+    for hidden, values in [(8, [1.0, 1.2, 0.8]), (16, [1.1, 1.3, 0.9]), (32, [5.0, 5.1, 4.9])]:
+        attrs = {"settings": {"model.hidden_size": hidden}, "validation_mse_values": values, "test_mse_values": [v + 1 for v in values]}
+        attrs["test_mse"] = sum(values) / 3 + 1
+        trial = optuna.trial.create_trial(
+            params={"model.hidden_size": hidden},
+            distributions={"model.hidden_size": IntDistribution(8, 64)},
+            value=sum(values) / 3,
+            user_attrs=attrs,
+        )
+        study.add_trial(trial)
+    rows = trial_rows(study, spec)
+    assert [r["vs_best"] for r in rows] == ["best", "within noise", "worse"]
+    assert rows[0]["validation_mse_std"] == pytest.approx(0.2) and rows[0]["n"] == 3 and rows[0]["test_mse_std"] == pytest.approx(0.2)
+    table = list(csv.DictReader(_csv(rows).splitlines()))
+    assert {"validation_mse", "validation_mse_std", "test_mse", "test_mse_std", "n", "vs_best"} <= set(table[0])
+    ranking = ranking_markdown(rows, spec)
+    assert "| 1 | 0 | 8 | 1.000000 ± 0.2 | 2.000000 ± 0.2 | 3 | best |" in ranking
+    assert "| 2 | 1 | 16 | 1.100000 ± 0.2 | 2.100000 ± 0.2 | 3 | within noise |" in ranking
+    assert "| 3 | 2 | 32 | 5.000000 ± 0.1 | 6.000000 ± 0.1 | 3 | worse |" in ranking
