@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.config import Config, ConfigError, ConfigProblem, config_from_dict, format_number, is_number, parse_value, schema_fields
+from engine.experiments import name_number
 
 EDITED_SECTIONS = ("data", "model", "training", "evaluation", "visualization")
 BASIC_KEYS = ("data.frequencies", "model.hidden_size", "model.num_layers", "training.learning_rate", "training.num_epochs", "training.mode")
@@ -40,13 +41,19 @@ class NumberEdit(QLineEdit):
     def __init__(self, integer: bool, parent: QWidget | None = None):
         super().__init__(parent)
         self.integer = integer
+        self.shown: tuple[str, Any] = ("", "")  # the text set and the exact value behind it
 
     def setValue(self, value: float) -> None:  # noqa: N802 - the spin-box name callers know
-        self.setText(format_number(value))
+        """Shown to four significant digits, as run names show it (a sampled 0.0016051911333587634 reads
+        0.001605); the exact value is kept until the text is edited."""
+        self.shown = (name_number(value), value)
+        self.setText(self.shown[0])
 
     def value(self) -> Any:
         """The typed value: a number when it parses as one, else the text for the engine to refuse."""
         text = self.text().strip()
+        if text == self.shown[0]:
+            return self.shown[1]
         parsed = parse_value(text) if text else text
         return parsed if is_number(parsed) else text
 
