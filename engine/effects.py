@@ -19,7 +19,7 @@ from typing import Any
 from scipy import stats
 
 from engine.config import config_changes, format_number, is_execution_key
-from engine.experiments import per_frequency_mse, seed_groups
+from engine.experiments import display_names, per_frequency_mse, seed_groups
 
 Z_POWER = 1.96 + 0.84  # two-sided 5 % test at 80 % power
 TEST_MSE = "test MSE"
@@ -160,6 +160,7 @@ class RunGroup:
     ``runs`` are engine.runs.RunRecord."""
 
     runs: tuple[Any, ...]
+    label: str = field(default="", compare=False)  # its name among the groups listed with it (display_names)
 
     @property
     def config(self) -> Any:
@@ -168,7 +169,7 @@ class RunGroup:
 
     @property
     def name(self) -> str:
-        return self.runs[0].name
+        return self.label or self.runs[0].name
 
     @property
     def note(self) -> str:
@@ -199,7 +200,8 @@ class RunGroup:
 def group_runs(records: Sequence[Any], consecutive: bool = False) -> list[RunGroup]:
     """Records grouped by configuration (every setting but the seeds and how a run was executed), in
     first-seen order; with ``consecutive``, only neighbours join (A, A, B, A: three groups)."""
-    return [RunGroup(tuple(group)) for group in seed_groups(records, consecutive=consecutive)]
+    groups = seed_groups(records, consecutive=consecutive)
+    return [RunGroup(tuple(group), name) for group, name in zip(groups, display_names([g[0] for g in groups]), strict=True)]
 
 
 def setting_changes(before: RunGroup, after: RunGroup) -> list[tuple[str, Any, Any]]:

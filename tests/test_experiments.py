@@ -138,7 +138,7 @@ def test_runs_from_different_files_are_named_by_the_settings_that_differ_among_t
     assert diff_text(*records).splitlines()[0] == "hidden 128, epochs 10 → hidden 64, epochs 100"
     report = report_markdown(records, [])
     assert "### 1. hidden 128, epochs 10 (`r1`)" in report and "### 2. hidden 64, epochs 100 (`r2`)" in report
-    assert "| setting | 1. hidden 128, epochs 10 | 2. hidden 64, epochs 100 |" in report
+    assert "| setting | 1. hidden 128, epochs 10" in report and "| 2. hidden 64, epochs 100" in report  # the parameter evolution
 
 
 def test_a_chosen_name_stays_and_seeds_name_runs_only_where_they_are_what_differs(tmp_path):
@@ -153,3 +153,18 @@ def test_a_chosen_name_stays_and_seeds_name_runs_only_where_they_are_what_differ
     again = named_run(tmp_path / "d", base, notes_for(base, base, "c.yaml"))
     assert display_names([first, again]) == ["c.yaml as is (a)", "c.yaml as is (d)"]  # nothing tells them apart but their folders
     assert display_names([first]) == ["c.yaml as is"]
+
+
+def test_the_runs_tabs_groups_are_named_by_the_settings_that_differ_among_them(tmp_path):
+    from engine.effects import group_runs
+
+    wide_file = small_config(tmp_path, "model.hidden_size=128")
+    narrow_file = small_config(tmp_path, "model.hidden_size=64")
+    shorter = apply_overrides(wide_file, ["training.num_epochs=10"])
+    reseeded = apply_overrides(shorter, ["model.seed=3"])
+    records = [
+        named_run(tmp_path / "r1", shorter, notes_for(shorter, wide_file, "hidden128.yaml")),
+        named_run(tmp_path / "r2", reseeded, notes_for(reseeded, wide_file, "hidden128.yaml")),  # a repeat: the same group
+        named_run(tmp_path / "r3", narrow_file, notes_for(narrow_file, narrow_file, "hidden64.yaml")),
+    ]
+    assert [g.name for g in group_runs(records)] == ["hidden 128, epochs 10", "hidden 64, epochs 3"]
