@@ -6,10 +6,12 @@ process; the panel reads the study's storage on a timer (a small file on one mac
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -47,7 +49,7 @@ POLL_MS = 2000
 RUN_DIR_ROLE = Qt.ItemDataRole.UserRole + 1  # a trials-table cell's run folder(s)
 SPACE_HINT = "one per line:  key: [choice, choice]   or   key: low..high   (add  log  for a log scale)"
 DEFAULT_SPACE = "model.hidden_size: [64, 128, 256]\ntraining.learning_rate: 1e-4..1e-2 log\n"
-SPACE_SETTING = "sweeps/space"
+LAST_SWEEP = "sweeps/last"  # the sweep file last opened or built, shown again at the next start
 
 
 def searchable_keys() -> list[str]:
@@ -96,13 +98,15 @@ class SweepsPanel(QWidget):
     open_run = Signal(object)  # Path of a trial's run folder
     load_config = Signal(object)  # Config of the best trial
     message = Signal(str)
+    study_read = Signal(str, object, str)  # from the reading thread: study name, (study, rows, weights) or None, error
 
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.settings = settings
         self.base_path: Path | None = None  # the editor's config file, the base of a sweep built here
-        # set by the window: called with a sweep's base file before it starts; False cancels the start
-        self.confirm_base: Callable[[Path], bool] = lambda base: True
+        # set by the window: called with a sweep's base file before it starts, answers the file to start
+        # from (the same, or the edits saved as a new one), or None to cancel the start
+        self.confirm_base: Callable[[Path], Path | None] = lambda base: base
         self.sweeps_dir = Path("sweeps")
         self.spec: SweepSpec | None = None
         self.spec_path: Path | None = None
@@ -118,10 +122,12 @@ class SweepsPanel(QWidget):
         self.workers = QSpinBox(minimum=1, maximum=cores * 4, value=max(1, cores - 1))  # a core left for the window
         self.workers.setToolTip("Worker processes; the default leaves one core to the window so it stays responsive")
         self._study: Any = None  # the open study, kept between refreshes: its storage reads only what is new
-        kept = settings.value(SPACE_SETTING) if settings is not None else None  # the space as the user left it
-        self.space = QPlainTextEdit(kept if isinstance(kept, str) else DEFAULT_SPACE)
+        self.reading = False  # a read of the study is under way on its thread
+        self._read_again = False  # asked for while one was under way: read once more when it ends
+        self._reader: threading.Thread | None = None
+        self.study_read.connect(self._show_study)
+        self.space = QPlainTextEdit(DEFAULT_SPACE)
         self.space.setToolTip(SPACE_HINT)
-        self.space.textChanged.connect(self._keep_space)
         self.current: Config | None = None  # the experiment in the editor: where a picked setting's values start
         self.key_picker = QComboBox()
         self.key_picker.addItems(searchable_keys())
@@ -144,11 +150,25 @@ class SweepsPanel(QWidget):
         self.timer.timeout.connect(self.refresh)
         self.setLayout(self._layout())
         self._set_running(False)
+        for key, read, write, changed in (
+            ("study", self.study_name.text, self.study_name.setText, self.study_name.textChanged),
+            ("sampler", self.sampler.currentText, self.sampler.setCurrentText, self.sampler.currentTextChanged),
+            ("trials", self.trials.value, self.trials.setValue, self.trials.valueChanged),
+            ("epochs", self.epochs.value, self.epochs.setValue, self.epochs.valueChanged),
+            ("pruning", self.pruning.isChecked, self.pruning.setChecked, self.pruning.toggled),
+            ("space", self.space.toPlainText, self.space.setPlainText, self.space.textChanged),
+        ):
+            self._keep(f"sweeps/{key}", read, write, changed)
+        last = settings.value(LAST_SWEEP) if settings is not None else None
+        if isinstance(last, str) and Path(last).is_file() and self.open_sweep_file(last, read=False):
+            QTimer.singleShot(0, self.refresh)  # once the window has set the sweeps folder
 
-    def _keep_space(self) -> None:
-        """Every edit of the space is kept at once: it is never lost by quitting, so never asked about."""
-        if self.settings is not None:
-            self.settings.setValue(SPACE_SETTING, self.space.toPlainText())
+    def _keep(self, key: str, read: Callable[[], Any], write: Callable[[Any], None], changed: Any) -> None:
+        """A set-up field as it was left, and every edit of it kept at once: never lost by quitting, so never asked about."""
+        if self.settings is None:
+            return
+        write(self.settings.value(key, read(), type=type(read())))
+        changed.connect(lambda *_: self.settings.setValue(key, read()))
 
     def _layout(self) -> QVBoxLayout:
         form = QFormLayout()
@@ -242,7 +262,8 @@ class SweepsPanel(QWidget):
         atomic_write_text(path, text)
         return path if self.open_sweep_file(str(path)) else None
 
-    def open_sweep_file(self, path: str | None = None) -> bool:
+    def open_sweep_file(self, path: str | None = None, read: bool = True) -> bool:
+        """A sweep file checked and described, and its study's trials read (unless ``read`` is False)."""
         if not path:
             path, _ = QFileDialog.getOpenFileName(
                 self, "Open a sweep file", str(self.base_path.parent if self.base_path else Path.cwd()), "YAML (*.yaml *.yml)"
@@ -256,18 +277,35 @@ class SweepsPanel(QWidget):
             self.summary.setText("<b>The sweep file has problems:</b><br>" + "<br>".join(exc.messages))
             self._set_running(False)
             return False
-        self.spec_path, self._study = Path(path), None
+        self.spec_path, self._study, self.rows = Path(path), None, []
         self.summary.setText(f"<b>{path}</b><br>" + "<br>".join(describe(self.spec)))
+        if self.settings is not None:
+            self.settings.setValue(LAST_SWEEP, str(Path(path).resolve()))
         self._set_running(False)
-        self.refresh()
+        self._show_rows(self.spec)  # the last sweep's trials go
+        if read:
+            self.refresh()
         return True
+
+    def _rebase(self, base: Path) -> bool:
+        """The sweep file again beside ``base`` (the edits saved as a new file), with that file as its base."""
+        from ruamel.yaml import YAML  # round trip: the sweep file's comments stay
+
+        yaml = YAML()
+        document = yaml.load(self.spec_path.read_text(encoding="utf-8"))
+        document["base"] = base.name
+        path = base.with_name(f"{self.spec_path.stem}-{base.stem}.yaml")
+        atomic_write_text(path, _dump(yaml, document))
+        return self.open_sweep_file(str(path))
 
     # ----- running ------------------------------------------------------------------------------
     def start(self) -> None:
         if self.spec is None or self.process is not None:
             return
-        if self.spec.base_path and not self.confirm_base(Path(self.spec.base_path)):
-            return
+        if self.spec.base_path:
+            base = self.confirm_base(Path(self.spec.base_path))
+            if base is None or (base.resolve() != Path(self.spec.base_path).resolve() and not self._rebase(base)):
+                return
         self.process = QProcess(self)
         self.process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
         self.process.finished.connect(self._finished)
@@ -294,35 +332,65 @@ class SweepsPanel(QWidget):
         self.message.emit(f"sweep ended: {output[-1] if output else 'no output'}")
 
     def shutdown(self) -> None:
-        """Stop a running sweep and wait for it (its trials end as stopped runs)."""
+        """Stop a running sweep and wait for it (its trials end as stopped runs) and for a read of its study."""
         if self.process is not None:
             self.stop()
             self.process.waitForFinished(120_000)
+        if self._reader is not None:
+            self._reader.join(30)
 
     # ----- what the study holds -----------------------------------------------------------------
     def refresh(self) -> None:
+        """Read the study's trials on a thread of their own (optuna's import and a journal of many trials
+        take seconds); the table and figures follow when it is read."""
         if self.spec is None:
             return
-        from engine.sweep_runner import load_study, parameter_importance, storage_for, trial_rows
-
         folder = self.sweeps_dir / self.spec.study
         if not (folder / "study.journal").exists():
             return
-        if self._study is None or self._study[0].study_name != self.spec.study:
-            try:
-                self._study = load_study(self.spec.study, storage_for(None, folder))
-            except Exception as exc:  # a study being created, or another sweep's: say so, keep the last table
-                self.message.emit(f"cannot read the study yet: {exc.__class__.__name__}")
-                return
-        study, spec = self._study
-        self.rows = trial_rows(study, spec)
+        if self.reading:
+            self._read_again = True
+            return
+        kept = self._study if self._study is not None and self._study[0].study_name == self.spec.study else None
+        self.reading = True
+        # fANOVA fits a forest: once the sweep has ended, not on every tick
+        self._reader = threading.Thread(target=self._read, args=(self.spec.study, folder, kept, self.process is None), daemon=True)
+        self._reader.start()
+
+    def _read(self, name: str, folder: Path, kept: Any, with_importance: bool) -> None:
+        """On the reading thread: the study (the one kept reads only what is new), its rows and importances."""
+        from engine.sweep_runner import load_study, parameter_importance, storage_for, trial_rows
+
+        try:
+            study, spec = kept or load_study(name, storage_for(None, folder))
+            read = ((study, spec), trial_rows(study, spec), parameter_importance(study, spec) if with_importance else None)
+            error = ""
+        except Exception as exc:  # a study being created, or another sweep's: say so, keep the last table
+            read, error = None, exc.__class__.__name__
+        with contextlib.suppress(RuntimeError):  # the panel was deleted while its study was read
+            self.study_read.emit(name, read, error)
+
+    def _show_study(self, name: str, read: Any, error: str) -> None:
+        self.reading = False
+        if self.spec is not None and name == self.spec.study:
+            if read is None:
+                self.message.emit(f"cannot read the study yet: {error}")
+            else:
+                self._study, self.rows, importance = read
+                self._show_rows(self._study[1], importance)
+        if self._read_again:
+            self._read_again = False
+            self.refresh()
+
+    def _show_rows(self, spec: SweepSpec, importance: Any = None) -> None:
+        """The table and figures from ``self.rows``; the importance bars where ``importance`` was estimated."""
         self._fill_table()
         self.objective.set_rows(self.rows)
         if spec.parameters:
             self.sensitivity.set_rows(self.rows, spec.parameters)
             self.parallel.set_rows(self.rows, spec.parameters)
-        if self.process is None:  # fANOVA fits a forest: once the sweep has ended, not on every tick
-            self.importance.set_importance(parameter_importance(study, spec))
+        if importance is not None:
+            self.importance.set_importance(importance)
 
     def _fill_table(self) -> None:
         columns = [c for c in (self.rows[0] if self.rows else {}) if c != "run_dir"]

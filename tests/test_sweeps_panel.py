@@ -35,7 +35,7 @@ def test_a_sweep_built_in_the_tab_runs_fills_the_table_and_loads_its_best(qtbot,
     panel.start()
     with qtbot.waitSignal(panel.process.finished, timeout=240_000):
         pass
-    qtbot.waitUntil(lambda: panel.process is None)
+    qtbot.waitUntil(lambda: panel.process is None and not panel.reading and panel.table.rowCount() == 2)
     assert panel.table.rowCount() == 2 and [r["state"] for r in panel.rows] == ["complete", "complete"]
     assert panel.objective.points.xData.tolist() == [0, 1]
     assert "importance cannot be estimated yet (2 of 10 completed trials needed)" in panel.importance.empty.label.text
@@ -90,3 +90,38 @@ def test_the_search_space_is_kept_as_typed_and_back_after_a_restart(qtbot, tmp_p
     again = SweepsPanel(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))  # the next session
     qtbot.addWidget(again)
     assert again.space.toPlainText() == "model.num_layers: [1, 2, 3]\n"
+
+
+def test_the_tab_comes_back_with_its_settings_and_the_last_sweep_read_off_the_window_thread(qtbot, tmp_path):
+    import optuna
+    from PySide6.QtCore import QSettings
+
+    from engine.sweep_runner import create_study, storage_for
+
+    base = tmp_path / "experiment.yaml"
+    base.write_text(dump_config(small_config(tmp_path)))
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    first = SweepsPanel(settings)
+    qtbot.addWidget(first)
+    first.base_path, first.sweeps_dir = base, tmp_path / "sweeps"
+    first.study_name.setText("kept")
+    first.sampler.setCurrentText("random")
+    first.trials.setValue(3)
+    first.epochs.setValue(7)
+    first.pruning.setChecked(True)
+    first.space.setPlainText("model.hidden_size: [8, 12]\n")
+    spec_file = first.build_from_form()
+    study = create_study(first.spec, storage_for(None, first.sweeps_dir / "kept"))  # a sweep that ran one trial
+    study.add_trial(optuna.trial.create_trial(value=0.25, user_attrs={"settings": {"model.hidden_size": 12}}))
+    settings.sync()
+
+    again = SweepsPanel(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))  # the next session
+    qtbot.addWidget(again)
+    again.sweeps_dir = first.sweeps_dir  # the window sets it from its settings before showing the tab
+    assert again.study_name.text() == "kept" and again.sampler.currentText() == "random"
+    assert (again.trials.value(), again.epochs.value(), again.pruning.isChecked()) == (3, 7, True)
+    assert again.spec_path == spec_file and str(spec_file) in again.summary.text()
+    assert again.table.rowCount() == 0  # the study is read on a background task, the window goes on meanwhile
+    qtbot.waitUntil(lambda: again.table.rowCount() == 1, timeout=30_000)
+    assert again.rows[0]["model.hidden_size"] == 12 and again.rows[0]["validation_mse"] == 0.25
+    again.shutdown()
