@@ -155,7 +155,8 @@ def display_names(records: Sequence[Any]) -> list[str]:
     names = []
     for r in records:
         made = r.config is not None and keys and not has_given_name(r.notes)
-        names.append(named_settings([(key, flat_values(r.config)[key]) for key in keys]) if made else r.name)
+        values = flat_values(r.config) if made else {}
+        names.append(named_settings([(key, values[key]) for key in keys]) if made else r.name)
     repeated = {name for name in names if names.count(name) > 1}
     return [
         f"{name} ({r.folder.name})" if name in repeated and not has_given_name(r.notes) else name
