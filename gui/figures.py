@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QGraphicsItem, QSizePolicy
 
 from engine.config import Config
 from engine.data import SignalSet
+from engine.effects import group_runs
 from engine.experiments import RunSeries, display_names, metric_references, per_frequency_mse, run_series
 from engine.files import atomic_write_bytes
 from engine.history import History
@@ -556,12 +557,12 @@ class RunsFigure(Figure):
         self.plot.setLabel("left", "loss" if metric == "train loss" else "MSE")
         for i, run in enumerate(self.series):
             if run.low is not None and run.high is not None:
-                low = self.plot.plot(run.x, _positive(run.low), pen=None)
-                high = self.plot.plot(run.x, _positive(run.high), pen=None)
+                low = self.plot.plot(run.x, _positive(run.low), pen=EDGE)
+                high = self.plot.plot(run.x, _positive(run.high), pen=EDGE)
                 shade = QColor(color(i))
                 shade.setAlpha(50)
                 band = pg.FillBetweenItem(low, high, brush=pg.mkBrush(shade))
-                self.plot.addItem(band)
+                self.plot.addItem(band, ignoreBounds=True)  # its edges set the range: the fill's own bounds start at 0
                 self.items += [low, high, band]
             named = _shortened(run.name) if i < LEGEND_RUNS else None  # beyond, the legend would crowd out the plot
             self.items.append(self.plot.plot(*_measured(run.x, _positive(run.y)), pen=pen(i, 1.6), name=named))
@@ -572,10 +573,15 @@ class RunsFigure(Figure):
         span = [float(min(x.min() for x in xs)), float(max(x.max() for x in xs))] if xs else [0.0, 1.0]
         styles = [Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine]
         for k, (name, value) in enumerate(levels if xs else []):
-            self.items.append(self.plot.plot(span, [value, value], pen=pen("#777777", 1.2, styles[k % 2]), name=name))
+            level = pg.PlotDataItem(span, [value, value], pen=pen("#777777", 1.2, styles[k % 2]), name=name)
+            self.plot.addItem(level, ignoreBounds=True)  # the runs set the range: a far reference would flatten them into one band
+            self.items.append(level)
         self.legend.setVisible(bool(self.series))
         self.empty.show(not self.series)
         self.plot.enableAutoRange()
+
+
+EDGE = pg.mkPen(0, 0, 0, 0)  # a band's edge: invisible, yet counted in the automatic range
 
 
 def _shortened(name: str, length: int = 48) -> str:
@@ -597,8 +603,15 @@ class BarsFigure(Figure):
         self.plot.setClipToView(False)
         self.items: list[pg.GraphicsObject] = []
 
-    def set_bars(self, categories: list[str], series: list[tuple[str, list[float | None]]], colors: list[str] | None = None) -> None:
-        """``series``: (name, one value per category; None where it has none)."""
+    def set_bars(
+        self,
+        categories: list[str],
+        series: list[tuple[str, list[float | None]]],
+        colors: list[str] | None = None,
+        spreads: list[list[float | None]] | None = None,
+    ) -> None:
+        """``series``: (name, one value per category; None where it has none); ``spreads``: a standard
+        deviation per value (a group's mean), drawn as an error bar of ± one."""
         for item in self.items:
             self.plot.removeItem(item)
         self.legend.clear()
@@ -615,6 +628,8 @@ class BarsFigure(Figure):
             self.plot.addItem(bars)
             self.legend.addItem(bars, name)
             self.items.append(bars)
+            if spreads is not None:
+                self._error_bars(x[shown], np.asarray(values, dtype=object)[shown], np.asarray(spreads[i], dtype=object)[shown])
             for xk, hk, value in zip(x[shown], heights[shown], np.asarray(values, dtype=object)[shown], strict=True):
                 label = pg.TextItem(f"{value:.2g}", color="#333333", anchor=(0.5, 1.0))
                 label.setPos(xk, hk)
@@ -628,6 +643,19 @@ class BarsFigure(Figure):
         elif tops:
             self.plot.setYRange(0.0, max(tops) * 1.15 or 1.0, padding=0)
         self.plot.setXRange(-0.6, len(categories) - 0.4, padding=0)
+
+    def _error_bars(self, x: np.ndarray, means: np.ndarray, stds: np.ndarray) -> None:
+        """Mean ± std as bars on the plot's axis (log: the bar's ends in log10, the lower end kept above 0)."""
+        known = np.array([s is not None and s > 0 for s in stds], dtype=bool)
+        if not known.any():
+            return
+        mean, std = means[known].astype(float), stds[known].astype(float)
+        high, low = mean + std, np.maximum(mean - std, mean * 1e-3)
+        if self.log:
+            mean, high, low = np.log10(mean), np.log10(high), np.log10(low)
+        bars = pg.ErrorBarItem(x=x[known], y=mean, top=high - mean, bottom=mean - low, beam=0.05, pen=pen("#333333", 1.2))
+        self.plot.addItem(bars)
+        self.items.append(bars)
 
 
 class SpectrumFigure(PanelsFigure):
@@ -894,14 +922,24 @@ def report_figures(records: list[RunRecord]) -> list[Figure]:
         overlay.file_stem = stem
         levels = reference_levels(metric_references(records, metric)) if metric != "train loss" else []
         overlay.show_runs(
-            run_series(records, metric, numbered=True), metric, title=f"{metric[0].upper()}{metric[1:]} by run", levels=levels
+            run_series(records, metric, merge_seeds=True, numbered=True),
+            metric,
+            title=f"{metric[0].upper()}{metric[1:]} by run (repeats: mean and range)",
+            levels=levels,
         )
         figures.append(overlay)
     frequencies = sorted({f for r in records for f in per_frequency_mse(r.metrics)})
-    bars = BarsFigure("Test MSE per frequency, by run", "per_frequency_test_mse_by_run")
-    named = enumerate(zip(records, display_names(records), strict=True))
-    series = [(_shortened(f"{k + 1}. {name}"), [per_frequency_mse(r.metrics).get(f) for f in frequencies]) for k, (r, name) in named]
-    bars.set_bars([f"{f:g} Hz" for f in frequencies], series)
+    bars = BarsFigure("Test MSE per frequency, by step (repeats: mean ± std)", "per_frequency_test_mse_by_run")
+    groups = group_runs(records, consecutive=True)
+    names = display_names([g.runs[0] for g in groups])
+    series = [
+        (
+            _shortened(f"{k + 1}. {name}" + (f" ({len(g.runs)} seeds)" if len(g.runs) > 1 else "")),
+            [g.test_mse_at(f).mean for f in frequencies],
+        )
+        for k, (g, name) in enumerate(zip(groups, names, strict=True))
+    ]
+    bars.set_bars([f"{f:g} Hz" for f in frequencies], series, spreads=[[g.test_mse_at(f).std for f in frequencies] for g in groups])
     figures.append(bars)
     return figures
 

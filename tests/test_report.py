@@ -118,3 +118,101 @@ def test_a_metrics_file_of_the_wrong_shape_is_reported_as_damaged_not_a_tracebac
     text = (tmp_path / "r" / REPORT_FILE).read_text()
     healthy = json.loads((three_runs[1] / "metrics.json").read_text())
     assert "No results: the run is damaged (metrics.json: " in text and mse(healthy["test"]["mse"]) in text
+
+
+def fake_run(folder: Path, config, test: float, per: list[float], note: str = "") -> Path:
+    """A finished run folder with chosen numbers: its metrics.json as the engine writes it, nothing trained."""
+    from engine.config import dump_config
+    from engine.experiments import write_notes
+
+    (folder / "checkpoints").mkdir(parents=True)
+    (folder / "config.yaml").write_text(dump_config(config))
+    write_notes(folder, RunNotes(note=note))
+    rows = [{"frequency_hz": f, "mse": m} for f, m in zip(config.data.frequencies, per, strict=True)]
+    scores = {"mse": test, "per_frequency": rows}
+    metrics = {
+        "status": "completed",
+        "ended_by": "epochs",
+        "train": scores,
+        "test": scores,
+        "validation_mse": test,
+        "generalization_gap": 0.0,
+        "generalization_pass": True,
+        "generalization_gap_per_frequency": [{"frequency_hz": f, "gap": 0.0} for f in config.data.frequencies],
+    }
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    return folder
+
+
+def test_repeats_given_together_are_one_step_and_report_json_holds_each_effect_computed_from_the_runs(tmp_path):
+    import math
+
+    from scipy import stats
+
+    from engine.config import apply_overrides
+
+    base = small_config(tmp_path, "data.frequencies=[1, 3]", "model.input_size=3")
+    wide = apply_overrides(base, ["model.hidden_size=32"])
+    tiny = apply_overrides(base, ["model.hidden_size=8"])
+    runs = tmp_path / "runs"
+    a = [
+        fake_run(runs / "a0", base, 1.0, [1.0, 2.0]),
+        fake_run(runs / "a1", apply_overrides(base, ["model.seed=1", "training.num_threads=1"]), 2.0, [2.0, 2.0]),
+    ]
+    a.append(fake_run(runs / "a2", apply_overrides(base, ["model.seed=2"]), 3.0, [3.0, 2.0]))
+    b = [
+        fake_run(runs / f"b{k}", apply_overrides(wide, [f"model.seed={k}"]), v, [v, 9.0], "wider")
+        for k, v in enumerate([2.0, 4.0, 6.0, 8.0])
+    ]
+    c = [fake_run(runs / "c0", tiny, 0.5, [0.5, 0.5], "is tiny enough?")]
+    out = tmp_path / "report"
+    assert main.cli_main(["report", *map(str, a + b + c), "--out", str(out), "--no-graphs"]) == 0
+    data = json.loads((out / "report.json").read_text())
+    assert data["start"]["runs"] == list(map(str, a)) and data["start"]["n"] == 3 and data["start"]["mean"] == 2.0
+    first, second = data["steps"]
+    assert first["settings"] == {"model.hidden_size": [16, 32]} and first["note"] == "wider"  # never num_threads
+    assert first["before"]["runs"] == list(map(str, a)) and first["after"]["runs"] == list(map(str, b))
+    tests_a = [json.loads((f / "metrics.json").read_text())["test"]["mse"] for f in a]
+    tests_b = [json.loads((f / "metrics.json").read_text())["test"]["mse"] for f in b]
+    assert (first["before"]["n"], first["before"]["mean"], first["before"]["std"]) == (3, 2.0, 1.0)
+    assert first["after"]["mean"] == sum(tests_b) / 4 and first["after"]["std"] == pytest.approx(math.sqrt(20 / 3))
+    nu = 2.0**2 / ((1 / 3) ** 2 / 2 + (5 / 3) ** 2 / 3)
+    half = stats.t.ppf(0.975, nu) * math.sqrt(2.0)
+    assert first["delta"] == sum(tests_b) / 4 - sum(tests_a) / 3 and first["delta_pct"] == pytest.approx(150.0)
+    assert first["ci95"] == pytest.approx([3.0 - half, 3.0 + half]) and first["verdict"] == "within noise"
+    assert first["seeds_to_resolve"] == 8
+    at3 = next(p for p in first["per_frequency"] if p["frequency_hz"] == 3.0)
+    assert at3["before"]["mean"] == 2.0 and at3["before"]["std"] == 0.0 and at3["after"]["mean"] == 9.0 and at3["verdict"] == "worse"
+    assert second["settings"] == {"model.hidden_size": [32, 8]} and second["verdict"] == "cannot tell" and second["after"]["n"] == 1
+    text = (out / REPORT_FILE).read_text()
+    assert len(re.findall(r"^### \d+\. ", text, flags=re.M)) == 3 and ": 3 seeds (`a0`, `a1`, `a2`)" in text
+    assert "num_threads" not in text
+    assert "about 8 seeds a side (`train --repeats 8`)" in text and "**within noise**" in text
+    evolution = next(t for t in tables(text) if t[0][0] == "setting" and len(t[0]) == 4)
+    assert evolution[-1] == ["n", "3", "4", "1"] and evolution[1][0] == "`model.hidden_size`"
+    effects = [t for t in tables(text) if t[0][:3] == ["", "before", "after"]]
+    assert effects[0][1][1] == f"{mse(2.0)} ± {mse(1.0)} (n = 3)"
+    csv_rows = (out / "report.csv").read_text().splitlines()
+    assert len(csv_rows) == 1 + 2 * 3 and csv_rows[1].startswith("2,test MSE,model.hidden_size: 16 -> 32,3,2,1,4,5,")
+    tex = (out / "report.tex").read_text()
+    assert r"\toprule" in tex and r"\bottomrule" in tex and "within noise" in tex
+
+
+def test_a_comparison_figure_is_scaled_to_its_runs_not_to_far_reference_levels(qtbot):
+    import numpy as np
+
+    from engine.experiments import RunSeries
+    from gui.figures import RunsFigure
+
+    figure = RunsFigure()
+    qtbot.addWidget(figure)
+    x = np.arange(1.0, 11.0)
+    runs = [
+        RunSeries("a", x, np.full(10, 0.010)),
+        RunSeries("b (3 seeds)", x, np.full(10, 0.020), np.full(10, 0.015), np.full(10, 0.030), 3),
+    ]
+    figure.show_runs(runs, "test MSE", levels=[("zero output", 0.5), ("known model", 1e-4)])
+    figure.grab()  # drawing applies the automatic range
+    low, high = figure.plot.viewRange()[1]  # log10 of MSE
+    assert -2.3 < low < -2.0 and -1.6 < high < -1.4  # 0.01 .. 0.03, not 1e-4 .. 0.5
+    assert len(figure.legend.items) == 4  # the references are still drawn and named
