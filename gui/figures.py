@@ -540,45 +540,61 @@ class RunsFigure(Figure):
         self.legend = _legend(self.plot, columns=2, labelTextSize="8pt")  # run names are long
         self.items: list[pg.GraphicsObject] = []
         self.series: list[RunSeries] = []
+        self.baseline: RunSeries | None = None
         self.empty = EmptyNote(self.plot, "Select runs in the table to compare them")
 
     def show_runs(
-        self, series: list[RunSeries], metric: str, wall_time: bool = False, title: str | None = None, levels: list[tuple[str, float]] = ()
+        self,
+        series: list[RunSeries],
+        metric: str,
+        wall_time: bool = False,
+        title: str | None = None,
+        levels: list[tuple[str, float]] = (),
+        baseline: RunSeries | None = None,
     ) -> None:
-        """``levels``: reference MSEs (name, value) drawn across the curves, as on every MSE chart."""
+        """``levels``: reference MSEs (name, value) drawn across the curves, as on every MSE chart;
+        ``baseline``: the runs every other is compared with, drawn thick and black, named "baseline"."""
         for item in self.items:
             self.plot.removeItem(item)
         self.legend.clear()
         self.items, self.series = [], list(series)
+        self.baseline = baseline
         x_label = "wall time" if wall_time else "epoch"
         self.plot.setTitle(title or f"{metric} of the selected runs", size="11pt")
         self.plot.setLabel("bottom", x_label, units="s" if wall_time else None)
         self.plot.getAxis("bottom").set_integer(not wall_time)
         self.plot.setLabel("left", "loss" if metric == "train loss" else "MSE")
+        if baseline is not None:
+            self._draw_run(baseline, "#000000", 3.0, _shortened(f"baseline: {baseline.name}"))
         for i, run in enumerate(self.series):
-            if run.low is not None and run.high is not None:
-                low = self.plot.plot(run.x, _positive(run.low), pen=EDGE)
-                high = self.plot.plot(run.x, _positive(run.high), pen=EDGE)
-                shade = QColor(color(i))
-                shade.setAlpha(50)
-                band = pg.FillBetweenItem(low, high, brush=pg.mkBrush(shade))
-                self.plot.addItem(band, ignoreBounds=True)  # its edges set the range: the fill's own bounds start at 0
-                self.items += [low, high, band]
             named = _shortened(run.name) if i < LEGEND_RUNS else None  # beyond, the legend would crowd out the plot
-            self.items.append(self.plot.plot(*_measured(run.x, _positive(run.y)), pen=pen(i, 1.6), name=named))
+            self._draw_run(run, color(i), 1.6, named)
         if len(self.series) > LEGEND_RUNS:
             more = len(self.series) - LEGEND_RUNS
             self.items.append(self.plot.plot([], [], pen=None, name=f"+ {more} more run{'s' if more > 1 else ''}, not named here"))
-        xs = [run.x for run in self.series if run.x.size]
+        drawn = [*self.series, *([baseline] if baseline is not None else [])]
+        xs = [run.x for run in drawn if run.x.size]
         span = [float(min(x.min() for x in xs)), float(max(x.max() for x in xs))] if xs else [0.0, 1.0]
         styles = [Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine]
         for k, (name, value) in enumerate(levels if xs else []):
             level = pg.PlotDataItem(span, [value, value], pen=pen("#777777", 1.2, styles[k % 2]), name=name)
             self.plot.addItem(level, ignoreBounds=True)  # the runs set the range: a far reference would flatten them into one band
             self.items.append(level)
-        self.legend.setVisible(bool(self.series))
-        self.empty.show(not self.series)
+        self.legend.setVisible(bool(drawn))
+        self.empty.show(not drawn)
         self.plot.enableAutoRange()
+
+    def _draw_run(self, run: RunSeries, colour: str, width: float, name: str | None) -> None:
+        """One curve, over its min-max band when it is a group's mean."""
+        if run.low is not None and run.high is not None:
+            low = self.plot.plot(run.x, _positive(run.low), pen=EDGE)
+            high = self.plot.plot(run.x, _positive(run.high), pen=EDGE)
+            shade = QColor(colour)
+            shade.setAlpha(50)
+            band = pg.FillBetweenItem(low, high, brush=pg.mkBrush(shade))
+            self.plot.addItem(band, ignoreBounds=True)  # its edges set the range: the fill's own bounds start at 0
+            self.items += [low, high, band]
+        self.items.append(self.plot.plot(*_measured(run.x, _positive(run.y)), pen=pen(colour, width), name=name))
 
 
 EDGE = pg.mkPen(0, 0, 0, 0)  # a band's edge: invisible, yet counted in the automatic range

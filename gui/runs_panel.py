@@ -1,37 +1,59 @@
-"""Past runs compared: a table of their results and of the settings that differ among them (sorted
-by any column, filtered by text, tag and status), an overlay of any metric of the selected runs,
-their notes and config diff; open, load the config of, resume, report on or delete runs."""
+"""Past runs compared, grouped by configuration: runs that differ only in their seeds form one row
+with n and each number's mean ± std, expandable to its runs; any group or run can be pinned as the
+baseline, and every other group then shows its change of test MSE against it with Welch's 95 %
+interval and a verdict. Sorted by any column, filtered by text, tag and status; an overlay of any
+metric of the selected groups; their notes and config diff; the table exported as CSV or LaTeX;
+open, load the config of, resume, report on or delete runs. The run folders are read on a thread
+of their own, so a large runs folder never holds up the window."""
 
 from __future__ import annotations
 
 import math
 import shutil
+import threading
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QObject, QPoint, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QMessageBox,
     QSplitter,
-    QTableWidget,
     QTableWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from engine.effects import TEST_MSE, Effect, RunGroup, Verdict, by_start, group_runs, summarize
 from engine.experiments import Comparison, ComparisonColumn, compare, matches, metric_names, metric_references, run_series
+from engine.files import atomic_write_text
 from engine.runs import RunRecord, is_active, list_runs, load_run
-from gui.figures import RunsFigure, reference_levels
+from engine.tables import table_csv, table_latex
+from gui.figures import PALETTE, RunsFigure, reference_levels
 from gui.run_details import RunDetails
 from gui.widgets import button_row
 
 STATUSES = ["any status", "completed", "stopped", "imported", "diverged", "failed", "unfinished"]
-RECORD_ROLE = Qt.ItemDataRole.UserRole + 1
+RECORDS_ROLE = Qt.ItemDataRole.UserRole + 1  # a row's runs: indices into RunsPanel.records
+SORT_ROLE = Qt.ItemDataRole.UserRole + 2  # a number cell's value (missing: infinity, so it sorts last)
+Cell = tuple[str, float | None]  # a cell's text, and the number it sorts by (None: sorted by its text)
+# Okabe-Ito, as every chart: distinguishable for colour-blind readers
+VERDICT_COLORS = {Verdict.BETTER: PALETTE[2], Verdict.WORSE: PALETTE[1], Verdict.WITHIN_NOISE: "#777777", Verdict.CANNOT_TELL: "#777777"}
+EFFECT_TIP = (
+    "Change of the group's mean from the baseline's, ± the half-width of Welch's 95 % interval, and what the interval says: "
+    "better (below 0), worse (above 0), within noise (spans 0), cannot tell (a side has a single run)"
+)
 
 
 class NumberItem(QTableWidgetItem):
@@ -45,6 +67,17 @@ class NumberItem(QTableWidgetItem):
         return self.value < other.value if isinstance(other, NumberItem) else super().__lt__(other)
 
 
+class RowItem(QTreeWidgetItem):
+    """A row of the runs tree: a number column sorts by its value (missing last), any other by its text."""
+
+    def __lt__(self, other: QTreeWidgetItem) -> bool:
+        column = self.treeWidget().sortColumn() if self.treeWidget() else 0
+        mine, theirs = self.data(column, SORT_ROLE), other.data(column, SORT_ROLE)
+        if mine is not None and theirs is not None:
+            return mine < theirs
+        return self.text(column).lower() < other.text(column).lower()
+
+
 def shown(value: float | None, column: ComparisonColumn) -> str:
     """A comparison cell's text: a percentage, a count, or an MSE (small ones in scientific notation)."""
     if value is None:
@@ -56,35 +89,90 @@ def shown(value: float | None, column: ComparisonColumn) -> str:
     return f"{value:.{column.digits}f}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
 
 
+def spread(values: Sequence[Any], column: ComparisonColumn) -> tuple[str, float | None]:
+    """A group's cell of a number column: "mean ± std" over its runs (the mean alone for one run), and the mean."""
+    summary = summarize([v for v in values if v is not None])
+    text = shown(summary.mean, column)
+    if summary.std is not None:
+        text += " ± " + shown(summary.std, column)
+    return text, summary.mean
+
+
+def effect_text(effect: Effect, column: ComparisonColumn) -> str:
+    """An effect as its cell shows it: "-0.01234 ± 0.00780 (-15.2%) better"."""
+    if effect.delta is None:
+        return "—"
+    sign = "+" if effect.delta > 0 else ""
+    text = f"{sign}{shown(effect.delta, column)}"
+    if effect.ci95 is not None:
+        text += f" ± {shown((effect.ci95[1] - effect.ci95[0]) / 2, column)}"
+    if effect.delta_pct is not None:
+        text += f" ({effect.delta_pct:+.1f}%)"
+    return f"{text} {effect.verdict.value}"
+
+
+def effect_tip(effect: Effect) -> str:
+    """An effect's tooltip: its interval, and the seeds that would resolve it where it is within noise."""
+    lines = [EFFECT_TIP]
+    if effect.ci95 is not None:
+        lines.append(f"95 % interval: [{effect.ci95[0]:.3g}, {effect.ci95[1]:.3g}]")
+    lines.append(f"n: baseline {effect.before.n}, this group {effect.after.n}")
+    if effect.seeds_needed is not None:
+        lines.append(f"about {effect.seeds_needed} seeds a side would resolve an effect of this size (80 % power, two-sided 5 %)")
+    return "\n".join(lines)
+
+
+def read_runs(runs_dir: Path) -> list[RunRecord]:
+    """Every run folder in ``runs_dir``, newest first; an unreadable folder lists nothing."""
+    try:
+        return [load_run(folder) for folder in list_runs(runs_dir)]
+    except OSError:
+        return []
+
+
+class RunsLoader(QObject):
+    """Reads a runs folder on a thread of its own and hands the records back to the window's thread."""
+
+    loaded = Signal(int, object)  # (request number, list[RunRecord])
+
+    def load(self, request: int, runs_dir: Path) -> None:
+        threading.Thread(target=lambda: self.loaded.emit(request, read_runs(runs_dir)), daemon=True).start()
+
+
 class RunsPanel(QWidget):
     open_requested = Signal(object)  # RunRecord
     config_requested = Signal(object)  # Config
     resume_requested = Signal(object)  # Path
-    report_requested = Signal(object)  # list[Path], in the order shown
+    report_requested = Signal(object)  # list[Path], in the order the runs started
     message = Signal(str)  # a sentence for the status bar
+    loaded = Signal()  # the table shows the runs folder as it was last read
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.runs_dir = Path("runs")
         self.folder_label = QLabel()
+        self.baseline_label = QLabel()
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("Filter: text in name, note or folder; #tag for a tag")
         self.filter.setClearButtonEnabled(True)
         self.status_filter = QComboBox()
         self.status_filter.addItems(STATUSES)
-        self.table = QTableWidget(0, 0)
+        self.table = QTreeWidget()
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
         self.table.setSortingEnabled(True)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
         self.table.itemSelectionChanged.connect(self.on_selection)
-        self.table.doubleClicked.connect(lambda _: self.open_selected())
+        self.table.itemDoubleClicked.connect(lambda *_: self.open_selected())
         self.metric = QComboBox()
         self.x_axis = QComboBox()
         self.x_axis.addItems(["epoch", "wall time"])
         self.merge_seeds = QCheckBox("seeds as mean and spread")
+        self.merge_seeds.setChecked(True)
         self.merge_seeds.setToolTip(
-            "Runs that differ only in model.seed are drawn as their mean, with the lowest and highest value as a band"
+            "Runs that differ only in their seeds are drawn as their mean, with the lowest and highest value as a band"
         )
         for signal in (self.metric.currentIndexChanged, self.x_axis.currentIndexChanged, self.merge_seeds.toggled):
             signal.connect(lambda *_: self.overlay_selected())
@@ -95,8 +183,14 @@ class RunsPanel(QWidget):
         self.status_filter.currentIndexChanged.connect(lambda _: self.apply_filter())
         self.setLayout(self._layout())
         self.records: list[RunRecord] = []
-        self.comparison = Comparison([])
+        self.groups: list[RunGroup] = []  # the groups the table shows
+        self.comparison = Comparison([])  # the shown runs' own numbers and settings, one row per run
+        self.baseline: frozenset[Path] = frozenset()  # the folders of the pinned group or run
         self.active_folder: Path | None = None  # the run this window is training
+        self.loader = RunsLoader()
+        self.loader.loaded.connect(self._loaded)
+        self.request = 0  # the newest read asked for; older ones that arrive late are dropped
+        self._keep_selected: set[Path] = set()
 
     def _layout(self) -> QVBoxLayout:
         buttons = button_row(
@@ -105,6 +199,8 @@ class RunsPanel(QWidget):
                 ("Open", self.open_selected),
                 ("Load config", self.load_config),
                 ("Resume", self.resume_selected),
+                ("Set as baseline", self.pin_baseline),
+                ("Export table…", self.export_table),
                 ("Report…", self.report_selected),
                 ("Delete…", self.delete_selected),
             ]
@@ -128,6 +224,7 @@ class RunsPanel(QWidget):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addLayout(filters)
+        left_layout.addWidget(self.baseline_label)
         left_layout.addWidget(self.table)
         splitter = QSplitter()
         splitter.addWidget(left)
@@ -140,37 +237,28 @@ class RunsPanel(QWidget):
         layout.addWidget(splitter, 1)
         return layout
 
+    # ----- reading the runs folder -------------------------------------------------------------
     def set_runs_dir(self, runs_dir: Path) -> None:
         self.runs_dir = Path(runs_dir)
+        self.baseline = frozenset()
         self.refresh()
 
     def refresh(self) -> None:
-        """Read the runs folder again, keeping the selection, filter and sort order."""
-        selected = {r.folder for r in self.selected()}
-        self.folder_label.setText(f"Runs in <b>{self.runs_dir.resolve()}</b>")
-        self.records = [load_run(folder) for folder in list_runs(self.runs_dir)]
-        self.comparison = compare(self.records)
-        self._fill_table()
-        self._fill_metrics()
-        self.apply_filter()
-        for row in range(self.table.rowCount()):
-            if self._record_at(row).folder in selected:
-                self.table.selectRow(row)
+        """Read the runs folder again in the background; the selection, filter, sort order and baseline stay."""
+        self.request += 1
+        self._keep_selected |= {r.folder for r in self.selected()}
+        self.folder_label.setText(f"Runs in <b>{self.runs_dir.resolve()}</b> (reading…)")
+        self.loader.load(self.request, self.runs_dir)
 
-    def _fill_table(self) -> None:
-        table, comparison = self.table, self.comparison
-        table.setSortingEnabled(False)
-        table.clearSelection()
-        table.setColumnCount(len(comparison.columns))
-        table.setHorizontalHeaderLabels(comparison.titles())
-        table.setRowCount(len(comparison.rows))
-        for r, row in enumerate(comparison.rows):
-            for c, (column, value) in enumerate(zip(comparison.columns, row, strict=True)):
-                item = NumberItem(value, column) if column.numeric else QTableWidgetItem(str(value))
-                item.setData(RECORD_ROLE, r)
-                table.setItem(r, c, item)
-        table.setSortingEnabled(True)
-        table.resizeColumnsToContents()
+    def _loaded(self, request: int, records: list[RunRecord]) -> None:
+        if request != self.request:  # a newer read is on its way
+            return
+        self.folder_label.setText(f"Runs in <b>{self.runs_dir.resolve()}</b>")
+        self.records = records
+        self._fill_metrics()
+        self.apply_filter(self._keep_selected)
+        self._keep_selected = set()
+        self.loaded.emit()
 
     def _fill_metrics(self) -> None:
         current = self.metric.currentText()
@@ -180,33 +268,204 @@ class RunsPanel(QWidget):
         self.metric.setCurrentText(current or "train loss")
         self.metric.blockSignals(False)
 
-    def apply_filter(self) -> None:
+    # ----- the table ---------------------------------------------------------------------------
+    def apply_filter(self, selected: set[Path] | None = None) -> None:
+        """Group the runs the filters let through and show them, keeping the selection."""
         status = self.status_filter.currentText()
         status = "" if status == STATUSES[0] else status
-        for row in range(self.table.rowCount()):
-            self.table.setRowHidden(row, not matches(self._record_at(row), self.filter.text(), status))
+        shown_records = [r for r in self.records if matches(r, self.filter.text(), status)]
+        self.groups = group_runs(by_start(shown_records))  # a group is named after its first run
+        self.comparison = compare(shown_records)
+        self._row_of = {r.folder: k for k, r in enumerate(shown_records)}
+        self._fill_table({r.folder for r in self.selected()} if selected is None else selected)
 
-    def _record_at(self, row: int) -> RunRecord:
-        return self.records[self.table.item(row, 0).data(RECORD_ROLE)]
+    def titles(self) -> list[str]:
+        """The table's column titles: the comparison's, with n after the name and the effects after the test MSEs."""
+        return [cell for cell, _ in self._arrange([(t, None) for t in self.comparison.titles()], ("n", None), "Δ {}")]
+
+    def _effect_columns(self) -> list[str]:
+        """The comparison columns an effect against the baseline is shown for: test MSE overall and per frequency."""
+        if not self.baseline:
+            return []
+        return [t for t in self.comparison.titles() if t == "test MSE" or (t.startswith("test ") and t.endswith(" Hz"))]
+
+    def _arrange(self, cells: list[Cell], n: Cell, effect: str = "") -> list[Cell]:
+        """A row's cells in the table's order: the comparison's, with n after the name and the effect
+        columns (``effect`` formatted with each one's title) after the test MSEs."""
+        titles = self.comparison.titles()
+        at = titles.index("validation MSE") if "validation MSE" in titles else len(titles)
+        effects = [(effect.format(t), None) for t in self._effect_columns()]
+        return [cells[0], n, *cells[1:at], *effects, *cells[at:]]
+
+    def _fill_table(self, selected: set[Path]) -> None:
+        table = self.table
+        sort_column, order = table.sortColumn(), table.header().sortIndicatorOrder()
+        expanded = {self._folders(table.topLevelItem(k)) for k in range(table.topLevelItemCount()) if table.topLevelItem(k).isExpanded()}
+        table.blockSignals(True)
+        table.setSortingEnabled(False)
+        table.clear()
+        table.setHeaderLabels(self.titles())
+        self._index = {r.folder: k for k, r in enumerate(self.records)}
+        baseline = self.baseline_group()
+        for group in self.groups:
+            item = self._group_item(group)
+            table.addTopLevelItem(item)
+            if len(group.runs) > 1:
+                item.addChildren([self._row_item([r], self._run_cells(r), ("", None)) for r in group.runs])
+                item.setExpanded(self._folders(item) in expanded)
+            if baseline is not None:
+                self._set_effects(item, group, baseline)
+        table.setSortingEnabled(True)
+        table.sortByColumn(max(sort_column, 0), order)
+        self._select(selected)
+        table.blockSignals(False)
+        for c in range(table.columnCount()):
+            table.resizeColumnToContents(c)
+        self._show_baseline(baseline)
+        self.on_selection()
+
+    def _run_cells(self, record: RunRecord) -> list[Cell]:
+        """A run's own cells, as the comparison has them."""
+        values = self.comparison.rows[self._row_of[record.folder]]
+        return [
+            (shown(v, c), math.inf if v is None else float(v)) if c.numeric else (str(v), None)
+            for c, v in zip(self.comparison.columns, values, strict=True)
+        ]
+
+    def _group_cells(self, group: RunGroup) -> list[Cell]:
+        """A group's cells: each number's mean ± std over its runs, each text's distinct values."""
+        rows = [self.comparison.rows[self._row_of[r.folder]] for r in group.runs]
+        cells: list[Cell] = []
+        for c, column in enumerate(self.comparison.columns):
+            values = [row[c] for row in rows]
+            if column.numeric:
+                text, mean = spread(values, column)
+                cells.append((text, math.inf if mean is None else mean))
+            elif column.title == "run":
+                cells.append((f"{len(group.runs)} runs", None))
+            elif column.title == "name":
+                cells.append((group.name, None))
+            else:
+                cells.append((", ".join(dict.fromkeys(str(v) for v in values if str(v))), None))
+        return cells
+
+    def _group_item(self, group: RunGroup) -> RowItem:
+        """A group's row (a single run's own row, with n = 1)."""
+        n = len(group.runs)
+        cells = self._run_cells(group.runs[0]) if n == 1 else self._group_cells(group)
+        return self._row_item(list(group.runs), cells, (str(n), float(n)))
+
+    def _row_item(self, records: list[RunRecord], cells: list[Cell], n: Cell) -> RowItem:
+        item = RowItem()
+        for c, (text, value) in enumerate(self._arrange(cells, n)):
+            item.setText(c, text)
+            if value is not None:
+                item.setData(c, SORT_ROLE, value)
+                item.setTextAlignment(c, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        item.setData(0, RECORDS_ROLE, [self._index[r.folder] for r in records])
+        if {r.folder for r in records} == self.baseline:
+            self._mark_baseline(item)
+        return item
+
+    def _mark_baseline(self, item: RowItem) -> None:
+        """The pinned row: bold, its effect cells saying "baseline"."""
+        font = item.font(0)
+        font.setBold(True)
+        for c in range(item.columnCount()):
+            item.setFont(c, font)
+        for c in self._effect_indices():
+            item.setText(c, "baseline")
+            item.setData(c, SORT_ROLE, 0.0)
+
+    def _effect_indices(self) -> list[int]:
+        titles = self.titles()
+        return [titles.index(f"Δ {t}") for t in self._effect_columns()]
+
+    def _set_effects(self, item: RowItem, group: RunGroup, baseline: RunGroup) -> None:
+        """The group's effect cells against ``baseline``, coloured by the verdict."""
+        if self._folders(item) == self.baseline:
+            return
+        mse = ComparisonColumn("test MSE")
+        for c, title in zip(self._effect_indices(), self._effect_columns(), strict=True):
+            metric = TEST_MSE if title == TEST_MSE else f"{TEST_MSE} {title.removeprefix('test ')}"
+            effect = Effect(baseline.metric(metric), group.metric(metric))
+            item.setText(c, effect_text(effect, mse))
+            item.setToolTip(c, effect_tip(effect))
+            item.setForeground(c, QBrush(QColor(VERDICT_COLORS[effect.verdict])))
+            item.setData(c, SORT_ROLE, math.inf if effect.delta is None else effect.delta)
+
+    def _folders(self, item: QTreeWidgetItem) -> frozenset[Path]:
+        return frozenset(self.records[k].folder for k in item.data(0, RECORDS_ROLE) or [])
+
+    def _items(self) -> list[QTreeWidgetItem]:
+        """Every row in the order shown: each group, then its runs."""
+        table, items = self.table, []
+        for k in range(table.topLevelItemCount()):
+            top = table.topLevelItem(k)
+            items += [top, *[top.child(j) for j in range(top.childCount())]]
+        return items
+
+    def _select(self, folders: set[Path]) -> None:
+        """Select the rows whose runs are all among ``folders`` (a group only when none of its runs is selected alone)."""
+        for item in self._items():
+            mine = self._folders(item)
+            if mine and mine <= folders and not (item.parent() is not None and self._folders(item.parent()) <= folders):
+                item.setSelected(True)
 
     def selected(self) -> list[RunRecord]:
-        """The selected runs in the order the table shows them."""
-        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
-        return [self._record_at(r) for r in rows if not self.table.isRowHidden(r)]
+        """The runs of the selected rows in the order the table shows them (a group: all its runs)."""
+        chosen: dict[int, None] = {}
+        for item in self._items():
+            if item.isSelected():
+                chosen.update(dict.fromkeys(item.data(0, RECORDS_ROLE) or []))
+        return [self.records[k] for k in chosen]
 
+    def _context_menu(self, position: QPoint) -> None:
+        menu = QMenu(self)
+        menu.addAction("Set as baseline", self.pin_baseline).setEnabled(bool(self.table.selectedItems()))
+        menu.addAction("Clear baseline", lambda: self.pin_baseline([])).setEnabled(bool(self.baseline))
+        menu.exec(self.table.viewport().mapToGlobal(position))
+
+    # ----- baseline ----------------------------------------------------------------------------
+    def pin_baseline(self, records: Sequence[RunRecord] | None = None) -> None:
+        """Compare every group with ``records`` (default: the selected group or run; none: no baseline)."""
+        records = self.selected() if records is None else records
+        self.baseline = frozenset(r.folder for r in records)
+        self.apply_filter()
+
+    def baseline_group(self) -> RunGroup | None:
+        runs = tuple(r for r in self.records if r.folder in self.baseline)
+        return RunGroup(runs) if runs else None
+
+    def _show_baseline(self, baseline: RunGroup | None) -> None:
+        if baseline is None:
+            self.baseline_label.setText(
+                "No baseline: select a group or run and press Set as baseline to see every other group's change against it"
+            )
+        else:
+            self.baseline_label.setText(
+                f"Baseline: <b>{baseline.name}</b> (n = {len(baseline.runs)}); Δ = group mean − baseline mean, ± Welch's 95 % interval"
+            )
+
+    # ----- overlay, notes ----------------------------------------------------------------------
     def on_selection(self) -> None:
         self.overlay_selected()
         self.details.show_records(self.selected())
 
     def overlay_selected(self) -> None:
-        metric, wall_time, records = self.metric.currentText(), self.x_axis.currentText() == "wall time", self.selected()
-        levels = reference_levels(metric_references(records, metric))
-        self.overlay.show_runs(run_series(records, metric, wall_time, self.merge_seeds.isChecked()), metric, wall_time, levels=levels)
+        metric, wall_time = self.metric.currentText(), self.x_axis.currentText() == "wall time"
+        baseline = self.baseline_group()
+        records = [r for r in self.selected() if r.folder not in self.baseline]
+        levels = reference_levels(metric_references([*records, *(baseline.runs if baseline else ())], metric))
+        pinned = run_series(list(baseline.runs), metric, wall_time, merge_seeds=True) if baseline else []
+        series = run_series(records, metric, wall_time, self.merge_seeds.isChecked())
+        self.overlay.show_runs(series, metric, wall_time, levels=levels, baseline=pinned[0] if pinned else None)
 
     def _notes_saved(self, folder: Path) -> None:
         self.refresh()
         self.message.emit(f"notes saved in {folder / 'notes.json'}")
 
+    # ----- actions -----------------------------------------------------------------------------
     def open_selected(self) -> None:
         for record in self.selected()[:1]:
             self.open_requested.emit(record)
@@ -223,7 +482,33 @@ class RunsPanel(QWidget):
     def report_selected(self) -> None:
         records = self.selected()
         if records:
-            self.report_requested.emit([r.folder for r in records])
+            self.report_requested.emit([r.folder for r in by_start(records)])
+
+    def shown_rows(self) -> list[list[str]]:
+        """The table's text as shown: each group's row, then its runs' rows where it is expanded."""
+        rows = []
+        for k in range(self.table.topLevelItemCount()):
+            top = self.table.topLevelItem(k)
+            members = [top.child(j) for j in range(top.childCount())] if top.isExpanded() else []
+            rows += [[item.text(c) for c in range(self.table.columnCount())] for item in (top, *members)]
+        return rows
+
+    def export_table(self, path: str | None = None) -> Path | None:
+        """The table as shown to ``path``: CSV, or LaTeX (booktabs) for a .tex name."""
+        if not path:
+            start = str(self.runs_dir / "runs.csv")
+            path, _ = QFileDialog.getSaveFileName(self, "Export the table", start, "CSV (*.csv);;LaTeX table (*.tex)")
+        if not path:
+            return None
+        target = Path(path)
+        render = table_latex if target.suffix.lower() == ".tex" else table_csv
+        try:
+            atomic_write_text(target, render(self.titles(), self.shown_rows()))
+        except OSError as exc:
+            QMessageBox.warning(self, "Cannot export the table", f"cannot write {target} ({exc.strerror or exc})")
+            return None
+        self.message.emit(f"table exported to {target}")
+        return target
 
     def delete_selected(self, confirm: bool = True) -> None:
         records = self.selected()

@@ -139,5 +139,5 @@ def test_file_import_in_the_window_opens_the_imported_run(qtbot, tmp_path, monke
     folder = window.import_checkpoint(str(checkpoint))
     assert folder is not None and window.results.record.folder == folder
     assert {p.name for p in (folder / "graphs").glob("*.png")} >= {"loss_curve.png", "graph1_comparison.png"}
-    assert any(r.folder == folder for r in window.runs.records)
+    qtbot.waitUntil(lambda: any(r.folder == folder for r in window.runs.records))  # read in the background
     window.shutdown()

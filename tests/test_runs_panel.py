@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import statistics
 
 import pytest
-from PySide6.QtCore import QItemSelectionModel
+from PySide6.QtCore import Qt
 
 from engine.experiments import RunNotes
 from engine.runs import Run
@@ -15,12 +16,14 @@ from tests.conftest import small_config
 
 @pytest.fixture(scope="module")
 def runs_dir(tmp_path_factory):
-    """Three finished runs: hidden 16 and 32 (seeds 0 and 1 of 32), with names, notes and tags."""
+    """Five finished runs: hidden 16 and 32, two seeds of each, and one of hidden 8; with names, notes and tags."""
     tmp = tmp_path_factory.mktemp("runs")
     specs = [
         (["model.hidden_size=16"], RunNotes(name="baseline", tags=("base",))),
+        (["model.hidden_size=16", "model.seed=1"], RunNotes(name="baseline seed 1", tags=("base", "seeds"))),
         (["model.hidden_size=32"], RunNotes(name="wide", note="more capacity", tags=("capacity",))),
         (["model.hidden_size=32", "model.seed=1"], RunNotes(name="wide seed 1", tags=("capacity", "seeds"))),
+        (["model.hidden_size=8"], RunNotes(name="narrow")),
     ]
     for overrides, notes in specs:
         run = Run.start(small_config(tmp, "training.num_epochs=2", *overrides), notes=notes)
@@ -29,61 +32,164 @@ def runs_dir(tmp_path_factory):
     return tmp / "runs"
 
 
+def shown_in(panel: RunsPanel, runs_dir, qtbot) -> RunsPanel:
+    """``panel`` once it has read ``runs_dir`` (in the background)."""
+    with qtbot.waitSignal(panel.loaded, timeout=10_000):
+        panel.set_runs_dir(runs_dir)
+    return panel
+
+
 @pytest.fixture
 def panel(qtbot, runs_dir):
     panel = RunsPanel()
     qtbot.addWidget(panel)
-    panel.set_runs_dir(runs_dir)
-    return panel
+    return shown_in(panel, runs_dir, qtbot)
+
+
+def rows(panel: RunsPanel, children: bool = False) -> list:
+    """The tree's rows in the order shown: the groups, and with ``children`` each group's runs after it."""
+    table, items = panel.table, []
+    for k in range(table.topLevelItemCount()):
+        top = table.topLevelItem(k)
+        items += [top, *([top.child(j) for j in range(top.childCount())] if children else [])]
+    return items
 
 
 def column(panel: RunsPanel, title: str) -> list[str]:
-    c = panel.comparison.titles().index(title)
-    return [panel.table.item(r, c).text() for r in range(panel.table.rowCount()) if not panel.table.isRowHidden(r)]
+    """The texts of one column in the groups' rows."""
+    c = panel.titles().index(title)
+    return [item.text(c) for item in rows(panel)]
 
 
-def select(panel: RunsPanel, *names: str) -> None:
-    """Select the rows of the runs named ``names``, as a ctrl-click would."""
-    table, selection = panel.table, panel.table.selectionModel()
-    table.clearSelection()
-    c = panel.comparison.titles().index("name")
-    for r in range(table.rowCount()):
-        if table.item(r, c).text() in names:
-            selection.select(table.model().index(r, 0), QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
+def find(panel: RunsPanel, name: str, run: bool = False):
+    """The group row named ``name``, else (or with ``run``) the row of the run named so."""
+    items = rows(panel, children=True)
+    groups = [item for item in items if item.parent() is None and not (run and item.childCount())]
+    (item,) = [item for item in groups if item.text(0) == name] or [item for item in items if item.parent() and item.text(0) == name]
+    return item
+
+
+def cell(panel: RunsPanel, name: str, title: str, run: bool = False) -> str:
+    return find(panel, name, run).text(panel.titles().index(title))
+
+
+def select(panel: RunsPanel, *names: str, runs: bool = False) -> None:
+    """Select the rows of the groups (with ``runs``: of the runs) named ``names``, as a ctrl-click would."""
+    panel.table.clearSelection()
+    for name in names:
+        find(panel, name, runs).setSelected(True)
+
+
+def test_runs_that_differ_only_in_seeds_are_one_group_row_with_n_and_mean_and_std(panel):
+    by_name = {r.notes.name: r.metrics["test"]["mse"] for r in panel.records}
+    assert sorted(column(panel, "name")) == ["baseline", "narrow", "wide"]  # named after each group's first run
+    assert dict(zip(column(panel, "name"), column(panel, "n"), strict=True)) == {"baseline": "2", "wide": "2", "narrow": "1"}
+    mean = statistics.fmean([by_name["wide"], by_name["wide seed 1"]])
+    std = statistics.stdev([by_name["wide"], by_name["wide seed 1"]])
+    assert cell(panel, "wide", "test MSE") == f"{mean:.5f} ± {std:.5f}"
+    assert cell(panel, "narrow", "test MSE") == f"{by_name['narrow']:.5f}"  # a single run: its own number
+    wide = find(panel, "wide")
+    assert sorted(wide.child(k).text(0) for k in range(wide.childCount())) == ["wide", "wide seed 1"]
+    assert cell(panel, "wide seed 1", "model.seed") == "1" and cell(panel, "wide", "model.seed") == "0, 1"
 
 
 def test_the_table_shows_results_and_one_column_per_setting_that_differs(panel):
-    titles = panel.comparison.titles()
-    assert {"status", "test MSE", "test 1 Hz", "test 7 Hz", "validation MSE", "gap", "best epoch", "seconds"} <= set(titles)
+    titles = panel.titles()
+    assert {"n", "status", "test MSE", "test 1 Hz", "test 7 Hz", "validation MSE", "gap", "best epoch", "seconds"} <= set(titles)
     assert {t for t in titles if "." in t} == {"model.hidden_size", "model.seed"}  # and no column for what all share
-    assert sorted(column(panel, "model.hidden_size")) == ["16", "32", "32"]
+    assert sorted(column(panel, "model.hidden_size")) == ["16", "32", "8"]
+    assert not [t for t in titles if t.startswith("Δ")]  # no baseline yet
 
 
-def test_sorting_by_a_number_column_sorts_by_value(panel):
-    c = panel.comparison.titles().index("test MSE")
-    panel.table.sortItems(c)
-    values = [panel.table.item(r, c).value for r in range(panel.table.rowCount())]
-    assert values == sorted(values)
-    panel.table.sortItems(c, order=panel.table.horizontalHeader().sortIndicatorOrder().DescendingOrder)
-    assert [panel.table.item(r, c).value for r in range(panel.table.rowCount())] == sorted(values, reverse=True)
+def test_sorting_by_a_number_column_sorts_the_groups_by_their_mean(panel):
+    from engine.effects import by_start, group_runs
+
+    c = panel.titles().index("test MSE")
+    panel.table.sortItems(c, Qt.SortOrder.AscendingOrder)
+    means = {g.name: g.test_mse().mean for g in group_runs(by_start(panel.records))}
+    assert [means.get(name) for name in column(panel, "name")] == sorted(means.values())
+    panel.table.sortItems(c, Qt.SortOrder.DescendingOrder)
+    assert [means.get(name) for name in column(panel, "name")] == sorted(means.values(), reverse=True)
 
 
-def test_filters_by_text_tag_and_status(panel):
+def test_filters_by_text_tag_and_status_regroup_the_runs_shown(panel):
     panel.filter.setText("#capacity")
-    assert sorted(column(panel, "name")) == ["wide", "wide seed 1"]
+    assert column(panel, "name") == ["wide"] and column(panel, "n") == ["2"]
     panel.filter.setText("MORE CAPACITY")  # the note's text, any case
-    assert column(panel, "name") == ["wide"]
+    assert column(panel, "name") == ["wide"] and column(panel, "n") == ["1"]
+    panel.filter.setText("#seeds")
+    assert sorted(column(panel, "name")) == ["baseline seed 1", "wide seed 1"]
     panel.filter.setText("")
     panel.status_filter.setCurrentText("stopped")
     assert column(panel, "name") == []
     panel.status_filter.setCurrentText("completed")
-    assert len(column(panel, "name")) == 3
+    assert sorted(column(panel, "n")) == ["1", "2", "2"]
+
+
+def test_a_pinned_baseline_gives_every_other_group_its_change_with_interval_and_verdict(panel):
+    from engine.effects import effect
+
+    select(panel, "baseline")
+    panel.pin_baseline()
+    titles = panel.titles()
+    assert {"Δ test MSE", "Δ test 1 Hz", "Δ test 7 Hz"} <= set(titles)
+    assert cell(panel, "baseline", "Δ test MSE") == "baseline" and "baseline" in panel.baseline_label.text()
+    mse = {r.notes.name: r.metrics["test"]["mse"] for r in panel.records}
+    expected = effect([mse["baseline"], mse["baseline seed 1"]], [mse["wide"], mse["wide seed 1"]])
+    text = cell(panel, "wide", "Δ test MSE")
+    delta, plus_minus, half, percent, *word = text.split()  # "-0.01234 ± 0.00780 (-15.2%) better"
+    assert float(delta) == pytest.approx(expected.delta, rel=1e-3) and plus_minus == "±"
+    assert float(half) == pytest.approx((expected.ci95[1] - expected.ci95[0]) / 2, rel=1e-3)
+    assert percent == f"({expected.delta_pct:+.1f}%)" and " ".join(word) == expected.verdict.value
+    assert cell(panel, "narrow", "Δ test MSE").endswith("cannot tell")  # one run: its spread is unknown
+    assert find(panel, "narrow").foreground(titles.index("Δ test MSE")).color().name() == "#777777"
+    panel.pin_baseline([])
+    assert not [t for t in panel.titles() if t.startswith("Δ")]
+
+
+def test_verdicts_are_coloured_by_direction(qtbot, tmp_path):
+    """Better green, worse vermillion, from the same palette as the charts (made-up runs with a clear effect)."""
+    from engine.runs import RunRecord
+    from gui.figures import PALETTE
+
+    def record(name: str, hidden: int, seed: int, mse: float) -> RunRecord:
+        config = small_config(tmp_path, f"model.hidden_size={hidden}", f"model.seed={seed}")
+        scores = {"mse": mse, "per_frequency": [{"frequency_hz": 1.0, "mse": mse}]}
+        metrics = {"status": "completed", "test": scores, "train": scores}
+        return RunRecord(tmp_path / f"20260101-00000{seed}-{hidden}", config, metrics, None, RunNotes(name=name))
+
+    panel = RunsPanel()
+    qtbot.addWidget(panel)
+    records = [record("base", 16, 0, 0.10), record("base", 16, 1, 0.11), record("good", 32, 0, 0.01), record("good", 32, 1, 0.012)]
+    records += [record("bad", 8, 0, 0.50), record("bad", 8, 1, 0.52)]
+    panel._loaded(panel.request, records)
+    panel.pin_baseline(records[:2])
+    c = panel.titles().index("Δ test MSE")
+    colours = {item.text(0): (item.text(c).rsplit(" ", 1)[-1], item.foreground(c).color().name()) for item in rows(panel)}
+    assert colours["good"] == ("better", PALETTE[2].lower()) and colours["bad"] == ("worse", PALETTE[1].lower())
+
+
+def test_the_table_as_shown_is_exported_as_csv_and_latex(panel, tmp_path):
+    import csv
+
+    select(panel, "baseline")
+    panel.pin_baseline()
+    find(panel, "wide").setExpanded(True)
+    path = panel.export_table(str(tmp_path / "runs.csv"))
+    lines = list(csv.reader(path.open(encoding="utf-8")))
+    assert lines[0] == panel.titles()
+    shown = [item for item in rows(panel, children=True) if item.parent() is None or item.parent().isExpanded()]
+    assert len(lines) == 1 + 5 and [line[0] for line in lines[1:]].count("wide") == 2  # three groups, and wide's two runs
+    assert lines[1:] == [[item.text(c) for c in range(len(lines[0]))] for item in shown]
+    tex = panel.export_table(str(tmp_path / "runs.tex")).read_text(encoding="utf-8")
+    assert "\\toprule" in tex and "\\bottomrule" in tex and "narrow" in tex
 
 
 def test_overlay_any_metric_and_seeds_as_mean_and_spread(panel):
-    select(panel, "wide", "wide seed 1")
-    assert len(panel.selected()) == 2
+    select(panel, "wide")
+    assert len(panel.selected()) == 2  # a group's row selects its runs
     assert "test MSE 1 Hz" in [panel.metric.itemText(i) for i in range(panel.metric.count())]
+    panel.merge_seeds.setChecked(False)
     panel.metric.setCurrentText("test MSE 1 Hz")
     assert [s.name for s in panel.overlay.series] and len(panel.overlay.series) == 2
     reference = panel.selected()[0].metrics["reference"]["per_frequency"][0]
@@ -96,21 +202,32 @@ def test_overlay_any_metric_and_seeds_as_mean_and_spread(panel):
     assert panel.overlay.plot.getAxis("bottom").labelText == "wall time"
 
 
+def test_the_baseline_is_drawn_black_and_thick_under_its_name(panel):
+    from pyqtgraph import PlotDataItem
+
+    select(panel, "baseline")
+    panel.pin_baseline()
+    select(panel, "wide", "narrow")
+    assert [s.runs for s in panel.overlay.series] in ([2, 1], [1, 2]) and panel.overlay.baseline.runs == 2
+    (curve,) = [item for item in panel.overlay.items if isinstance(item, PlotDataItem) and (item.name() or "").startswith("baseline")]
+    assert curve.opts["pen"].color().name() == "#000000" and curve.opts["pen"].widthF() > 2
+
+
 def test_two_selected_runs_show_their_config_diff(panel):
-    select(panel, "baseline", "wide")
+    select(panel, "baseline seed 1", "wide seed 1", runs=True)
     text = panel.details.diff.toPlainText()
     assert "model.hidden_size: 16 → 32" in text and "model.seed" not in text
     assert panel.details.diff.isVisibleTo(panel) and not panel.details.editor.isVisibleTo(panel)
 
 
 def test_a_runs_notes_are_edited_in_the_panel_and_saved_in_its_folder(panel, qtbot):
-    select(panel, "baseline")
+    select(panel, "baseline", runs=True)
     details = panel.details
     assert details.name.text() == "baseline" and not details.has_unsaved_notes
     details.note.setPlainText("the user's own config")
     details.tags.setText("base, reference")
     assert details.has_unsaved_notes
-    with qtbot.waitSignal(panel.message):
+    with qtbot.waitSignal(panel.loaded):
         details.save_button.click()
     (folder,) = [r.folder for r in panel.records if r.notes.name == "baseline"]
     saved = json.loads((folder / "notes.json").read_text())
@@ -123,7 +240,7 @@ def test_notes_that_cannot_be_saved_are_kept_in_the_panel_with_a_message(panel, 
 
     from engine.experiments import write_notes
 
-    select(panel, "baseline")
+    select(panel, "baseline", runs=True)
     details = panel.details
     folder, notes = details.record.folder, details.record.notes
     (folder / "notes.json").unlink()
@@ -152,11 +269,16 @@ def test_the_report_button_writes_the_selected_runs_record(qtbot, tmp_path, runs
     monkeypatch.setattr(MainWindow, "keep_or_discard_edits", lambda self: True)  # closing asks nobody
     window = MainWindow(RESOURCES / "presets", settings)
     qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.runs.table.topLevelItemCount() == 3)
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args: str(tmp_path / "report"))
-    select(window.runs, "baseline", "wide")
+    window.runs.table.sortItems(0, Qt.SortOrder.DescendingOrder)  # table order: wide, narrow, baseline
+    select(window.runs, "wide", "baseline")
     window.runs.report_selected()
     text = (tmp_path / "report" / "report.md").read_text()
-    assert text.count("\n### ") == 2 and "report of 2 runs written to" in window.statusBar().currentMessage()
+    assert "report of 4 runs written to" in window.statusBar().currentMessage()
+    folders = sorted(r.folder.name for r in window.runs.selected())  # a folder is named by when its run started
+    assert [r.folder.name for r in window.runs.selected()] != folders  # the table shows them in another order
+    assert [text.index(f"`{name}`") for name in folders] == sorted(text.index(f"`{name}`") for name in folders)
     window.shutdown()
 
 
