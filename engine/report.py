@@ -213,16 +213,23 @@ def _resolve(e: Effect) -> str:
     return f"Overall the change {state}, and the runs show no difference to size the seeds that would resolve it."
 
 
-def _evolution(steps: list[Step], titles: list[str]) -> list[str]:
+def evolution_table(steps: list[Step], titles: list[str]) -> tuple[list[str], list[list[str]], int]:
+    """The parameter-evolution table: (header, rows, how many of the rows are settings); one column per
+    step, one row per setting that differs among them, then test MSE as mean ± std and n."""
     configs = [s.group.config for s in steps]
     keys = [k for k in varying_keys(configs) if not is_execution_key(k) and k not in SEED_KEYS]
     values = [flat_values(c) if c is not None else {} for c in configs]
     header = ["setting", *[f"{k + 1}. {title}" for k, title in enumerate(titles)]]
-    rows = [[f"`{key}`", *[format_number(v[key]) if key in v else "?" for v in values]] for key in keys]
+    rows = [[key, *[format_number(v[key]) if key in v else "?" for v in values]] for key in keys]
     rows.append(["test MSE (mean ± std)", *[spread(s.group.test_mse()).split(" (n")[0] for s in steps]])
     rows.append(["n", *[str(s.group.test_mse().n) for s in steps]])
-    lines = [] if keys else ["All steps share the same settings.", ""]
-    return [*lines, *_table(header, rows)]
+    return header, rows, len(keys)
+
+
+def _evolution(steps: list[Step], titles: list[str]) -> list[str]:
+    header, rows, settings = evolution_table(steps, titles)
+    rows = [[f"`{row[0]}`", *row[1:]] if k < settings else row for k, row in enumerate(rows)]
+    return [*([] if settings else ["All steps share the same settings.", ""]), *_table(header, rows)]
 
 
 def _final(step: Step, title: str) -> list[str]:
@@ -383,6 +390,21 @@ def effect_rows(data: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
+def _latex(records: list[RunRecord], rows: list[list[Any]]) -> str:
+    """report.tex: the effects table and the parameter-evolution table (LaTeX with booktabs)."""
+    steps = steps_of(records)
+    header, evolution, _ = evolution_table(steps, [title.replace("`", "") for title in _step_titles(steps)])
+    return "\n".join(
+        [
+            "% The report's tables; \\usepackage{booktabs} in the preamble.",
+            "% Effects on test MSE, step by step (delta = after - before; Welch's 95 % interval)",
+            table_latex(EFFECT_HEADER, rows, significant=4),
+            "% Parameter evolution",
+            table_latex(header, evolution),
+        ]
+    )
+
+
 def write_report(folders: Sequence[Path], out: Path, figures: ReportFigures | None = None) -> Path:
     """Write ``out``/report.md (its PNGs, report.json, report.csv and report.tex beside it) for the runs in
     ``folders``, in the order given; returns report.md's path."""
@@ -397,9 +419,7 @@ def write_report(folders: Sequence[Path], out: Path, figures: ReportFigures | No
         rows = effect_rows(data)
         atomic_write_text(out / JSON_FILE, json.dumps(data, indent=2) + "\n")
         atomic_write_text(out / CSV_FILE, table_csv(EFFECT_HEADER, rows))
-        atomic_write_text(
-            out / TEX_FILE, "% Effects on test MSE, step by step (\\usepackage{booktabs})\n" + table_latex(EFFECT_HEADER, rows)
-        )
+        atomic_write_text(out / TEX_FILE, _latex(records, rows))
         path = out / REPORT_FILE
         atomic_write_text(path, report_markdown(records, written))
     except OSError as exc:

@@ -11,7 +11,7 @@ from typing import Any
 from engine.config import format_number, is_number
 
 LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}"}
-LATEX_SPECIAL |= {"~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+LATEX_SPECIAL |= {"~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "±": r"$\pm$"}
 
 
 def cell_text(value: Any) -> str:
@@ -34,14 +34,18 @@ def latex_escape(text: str) -> str:
     return "".join(LATEX_SPECIAL.get(ch, ch) for ch in text)
 
 
-def table_latex(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """The table as a LaTeX tabular with booktabs rules (\\usepackage{booktabs}); number columns right-aligned."""
+def table_latex(header: Sequence[str], rows: Sequence[Sequence[Any]], significant: int | None = None) -> str:
+    """The table as a LaTeX tabular with booktabs rules (\\usepackage{booktabs}); number columns right-aligned,
+    floats to ``significant`` digits when given (a printed table, not the data: CSV keeps every digit)."""
     numeric = [
         all(is_number(row[k]) or row[k] is None for row in rows) and any(is_number(row[k]) for row in rows) for k in range(len(header))
     ]
 
+    def text(value: Any) -> str:
+        return f"{value:.{significant}g}" if significant and isinstance(value, float) else cell_text(value)
+
     def line(cells: Sequence[Any]) -> str:
-        return " & ".join(latex_escape(cell_text(c)) for c in cells) + r" \\"
+        return " & ".join(latex_escape(text(c)) for c in cells) + r" \\"
 
     return "\n".join(
         [

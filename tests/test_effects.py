@@ -144,3 +144,4 @@ def test_any_table_renders_as_csv_and_booktabs_latex():
     assert tex.splitlines()[:3] == [r"\begin{tabular}{lrl}", r"\toprule", r"run & test MSE & note \\"]
     assert r"a\_1 & 0.5 & 50\% \& more \\" in tex and r"\midrule" in tex and tex.rstrip().endswith(r"\end{tabular}")
     assert r'say "hi", \#2' in tex
+    assert r"a\_1 & 0.3333 & x $\pm$ y \\" in table_latex(header, [["a_1", 1 / 3, "x ± y"]], significant=4)

@@ -120,7 +120,7 @@ def test_a_metrics_file_of_the_wrong_shape_is_reported_as_damaged_not_a_tracebac
     assert "No results: the run is damaged (metrics.json: " in text and mse(healthy["test"]["mse"]) in text
 
 
-def fake_run(folder: Path, config, test: float, per: list[float], note: str = "") -> Path:
+def fake_run(folder: Path, config, test: float, per: list[float], note: str = "", ended_by: str = "epochs") -> Path:
     """A finished run folder with chosen numbers: its metrics.json as the engine writes it, nothing trained."""
     from engine.config import dump_config
     from engine.experiments import write_notes
@@ -132,7 +132,7 @@ def fake_run(folder: Path, config, test: float, per: list[float], note: str = ""
     scores = {"mse": test, "per_frequency": rows}
     metrics = {
         "status": "completed",
-        "ended_by": "epochs",
+        "ended_by": ended_by,
         "train": scores,
         "test": scores,
         "validation_mse": test,
@@ -164,7 +164,7 @@ def test_repeats_given_together_are_one_step_and_report_json_holds_each_effect_c
         fake_run(runs / f"b{k}", apply_overrides(wide, [f"model.seed={k}"]), v, [v, 9.0], "wider")
         for k, v in enumerate([2.0, 4.0, 6.0, 8.0])
     ]
-    c = [fake_run(runs / "c0", tiny, 0.5, [0.5, 0.5], "is tiny enough?")]
+    c = [fake_run(runs / "c0", tiny, 0.5, [0.5, 0.5], "is tiny enough?", ended_by="patience")]
     out = tmp_path / "report"
     assert main.cli_main(["report", *map(str, a + b + c), "--out", str(out), "--no-graphs"]) == 0
     data = json.loads((out / "report.json").read_text())
@@ -195,7 +195,8 @@ def test_repeats_given_together_are_one_step_and_report_json_holds_each_effect_c
     csv_rows = (out / "report.csv").read_text().splitlines()
     assert len(csv_rows) == 1 + 2 * 3 and csv_rows[1].startswith("2,test MSE,model.hidden_size: 16 -> 32,3,2,1,4,5,")
     tex = (out / "report.tex").read_text()
-    assert r"\toprule" in tex and r"\bottomrule" in tex and "within noise" in tex
+    assert r"\toprule" in tex and r"\bottomrule" in tex and "within noise" in tex and r"n & 3 & 4 & 1 \\" in tex
+    assert data["runs"][-1]["ended_by"] == "patience" and "ended early by training.patience" in text
 
 
 def test_a_comparison_figure_is_scaled_to_its_runs_not_to_far_reference_levels(qtbot):
