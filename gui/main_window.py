@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QPushButton,
+    QSpinBox,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -38,6 +39,7 @@ from engine.config import Config, ConfigError, load_config, save_config
 from engine.events import EpochDone, RunEvaluated, RunFinished, RunJob, RunStarted
 from engine.experiments import notes_for
 from engine.legacy import import_checkpoint
+from engine.repeats import repeat_configs
 from engine.report import write_report
 from engine.runs import RunError, RunRecord, load_run, versions
 from gui.app import SOURCE_ROOT
@@ -132,6 +134,8 @@ class MainWindow(QMainWindow):
         self.last_run_folder: Path | None = None
         self.error_box: QMessageBox | None = None
         self.spare: TrainingProcess | None = None  # started ahead, so Start skips the torch import
+        self.queued: list[RunJob] = []  # repeats of the started experiment that train after the current one
+        self.repeat_count = 1
         self.closing = False
 
         self.form = ConfigForm()
@@ -216,6 +220,14 @@ class MainWindow(QMainWindow):
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         for action in (self.start_action, self.pause_action, self.stop_action):
             toolbar.addAction(action)
+        self.repeats = QSpinBox()
+        self.repeats.setRange(1, 99)
+        self.repeats.setPrefix("repeats ")
+        self.repeats.setToolTip(
+            "Start trains this many model seeds of the experiment (model.seed, model.seed + 1, …), one after another; "
+            "the Runs tab shows them as one group, with each number's mean and spread"
+        )
+        toolbar.insertWidget(self.pause_action, self.repeats)
         self._set_running(False)
 
     def _restore(self, default_config: Path | None) -> None:
@@ -401,6 +413,7 @@ class MainWindow(QMainWindow):
         self.pause_action.setEnabled(running)
         self.stop_action.setEnabled(running)
         self.pause_action.setText("&Pause")
+        self.repeats.setEnabled(not running)
         self.form.setEnabled(not running)
         self.presets_menu.setEnabled(not running)
 
@@ -422,11 +435,26 @@ class MainWindow(QMainWindow):
         if self.config is None or self.thread is not None:
             return
         started_from = self.config_path.name if self.config_path else "untitled"
-        notes = notes_for(self.config, self.saved_config, started_from)
         config = copy.deepcopy(self.config)
         if config.training.num_threads == 0:  # leave a core for the GUI so it never waits on training
             config.training.num_threads = max(1, (os.cpu_count() or 2) - 1)
-        self._launch(RunJob(config, self.runs.runs_dir, template=self.config_text, notes=notes, export_graphs=export_graphs))
+        try:
+            configs = repeat_configs(config, self.repeats.value())
+        except ConfigError as exc:
+            QMessageBox.warning(self, "Cannot start", str(exc))
+            return
+        jobs = [
+            RunJob(
+                c,
+                self.runs.runs_dir,
+                template=self.config_text,
+                notes=notes_for(c, self.saved_config, started_from),
+                export_graphs=export_graphs,
+            )
+            for c in configs
+        ]
+        self.queued, self.repeat_count = jobs[1:], len(jobs)  # the repeats start one after another
+        self._launch(jobs[0])
 
     def resume_run(self, folder: Path) -> None:
         if self.thread is not None:
@@ -451,7 +479,8 @@ class MainWindow(QMainWindow):
         self.last_run_folder = event.folder
         self.runs.active_folder = event.folder
         self.training.start(event)
-        self.device_label.setText(f"device: {event.device}   run: {event.folder.name}")
+        repeat = f"   repeat {self.repeat_count - len(self.queued)} of {self.repeat_count}" if self.repeat_count > 1 else ""
+        self.device_label.setText(f"device: {event.device}   run: {event.folder.name}{repeat}")
 
     def on_epoch(self, event: EpochDone) -> None:
         self.training.add_epoch(event.report, event.predictions)
@@ -469,6 +498,7 @@ class MainWindow(QMainWindow):
         self.training.set_paused(control.paused)
 
     def stop_training(self) -> None:
+        self.queued = []  # Stop ends the repeats not yet started too
         if self.worker is not None:
             self.worker.control.request_stop()
             self.pause_action.setEnabled(False)
@@ -481,10 +511,12 @@ class MainWindow(QMainWindow):
         self.stop_action.setEnabled(False)
         self.training.evaluated(event)
         if self.last_run_folder is not None:
-            self.open_run(load_run(self.last_run_folder), switch=event.status == "completed")
+            self.open_run(load_run(self.last_run_folder), switch=event.status == "completed" and not self.queued)
 
     def on_finished(self, event: RunFinished) -> None:
         self.runs.active_folder = None
+        if event.status != "completed":  # the next repeats would likely end the same way
+            self.queued = []
         QTimer.singleShot(0, self._prepare_training_process)  # the next run's process, now that no training competes
         self.training.finished(event)
         if event.status in ("diverged", "failed"):  # non-modal: the window stays usable behind the message
@@ -499,6 +531,8 @@ class MainWindow(QMainWindow):
         join_worker(self.thread)
         self.thread, self.worker = None, None
         self._set_running(False)
+        if self.queued and not self.closing:
+            self._launch(self.queued.pop(0))
 
     def import_checkpoint(self, path: str | None = None) -> Path | None:
         """A checkpoint of the user's own program as a run folder, evaluated on the editor's config."""

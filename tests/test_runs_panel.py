@@ -290,3 +290,26 @@ def test_cells_show_gaps_as_percentages_counts_whole_and_small_mse_in_scientific
     assert shown(12.0, ComparisonColumn("best epoch", digits=0)) == "12"
     assert shown(0.00045, ComparisonColumn("test MSE")) == "4.50e-04" and shown(0.0385, ComparisonColumn("test MSE")) == "0.03850"
     assert shown(None, ComparisonColumn("test MSE")) == "—"
+
+
+def test_repeats_train_the_seeds_one_after_another_and_show_as_one_group(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtCore import QSettings
+
+    from gui.app import RESOURCES
+    from gui.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("runs_dir", str(tmp_path / "runs"))
+    monkeypatch.setattr(MainWindow, "keep_or_discard_edits", lambda self: True)  # closing asks nobody
+    window = MainWindow(RESOURCES / "presets", settings)
+    qtbot.addWidget(window)
+    window.load_config_object(small_config(tmp_path, "training.num_epochs=1", "model.seed=5"))
+    qtbot.waitUntil(lambda: window.config is not None and window.start_action.isEnabled())
+    window.repeats.setValue(2)
+    window.start_training()
+    assert len(window.queued) == 1 and not window.repeats.isEnabled()
+    qtbot.waitUntil(lambda: window.thread is None and not window.queued, timeout=120_000)
+    qtbot.waitUntil(lambda: len(window.runs.records) == 2, timeout=10_000)
+    assert sorted(r.config.model.seed for r in window.runs.records) == [5, 6]
+    assert [item.text(1) for item in rows(window.runs)] == ["2"]
+    window.shutdown()
