@@ -297,7 +297,7 @@ def metric_values(history: History, metric: str) -> np.ndarray | None:
 
 @dataclass(frozen=True)
 class RunSeries:
-    """One curve of the overlay: a run, or runs that differ only in their model seed (their mean, with
+    """One curve of the overlay: a run, or runs that differ only in their seeds (their mean, with
     the lowest and highest value at each epoch as its band)."""
 
     name: str
