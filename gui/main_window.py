@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QMainWindow,
     QMenu,
@@ -464,6 +465,7 @@ class MainWindow(QMainWindow):
     def _launch(self, job: RunJob) -> None:
         """Train in the ready process (the run's PNGs written there too), its events relayed by a thread."""
         run = BackgroundRun(job, worker=self._take_training_process())
+        self.last_run_folder = None  # set when the run starts: a run that never starts has no folder to open
         self.training.starting()
         self.worker = worker = TrainingWorker(run)
         worker.started.connect(self.on_started)
@@ -522,7 +524,9 @@ class MainWindow(QMainWindow):
         if event.status in ("diverged", "failed"):  # non-modal: the window stays usable behind the message
             self.error_box = QMessageBox(QMessageBox.Icon.Warning, f"Training {event.status}", event.message, parent=self)
             self.error_box.open()
-        self.say(f"run {event.status}" + (f": {event.message}" if event.message else ""), self.last_run_folder)
+        folder = self.last_run_folder
+        run = f"run {folder.name}" if folder else "run"
+        self.say(f"{run} {event.status}" + (f": {event.message}" if event.message else ""), folder)
         self.runs.refresh()
 
     def _thread_done(self) -> None:
@@ -609,11 +613,13 @@ class MainWindow(QMainWindow):
         table.setHorizontalHeaderLabels(["Action", "Keys"])
         table.verticalHeader().setVisible(False)
         table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        table.setSizeAdjustPolicy(QTableWidget.SizeAdjustPolicy.AdjustToContents)  # every row in view, none cut
         for row, action in enumerate(keyed):
             table.setItem(row, 0, QTableWidgetItem(action.text().replace("&", "")))
             table.setItem(row, 1, QTableWidgetItem(action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)))
-        table.resizeColumnsToContents()
-        table.horizontalHeader().setStretchLastSection(True)
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self._show_dialog("Keyboard shortcuts", table)
 
     def show_folders(self) -> None:
@@ -625,6 +631,7 @@ class MainWindow(QMainWindow):
             path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             button = QPushButton("Open")
             button.setEnabled(folder.is_dir())
+            button.setToolTip(f"Open {folder}" if folder.is_dir() else "Not made yet: the first one written makes it")
             button.clicked.connect(lambda _=False, f=folder: open_path(f))
             grid.addWidget(QLabel(f"<b>{name}</b>"), row, 0)
             grid.addWidget(path, row, 1)
@@ -637,6 +644,7 @@ class MainWindow(QMainWindow):
     def _show_dialog(self, title: str, body: QWidget) -> None:
         dialog = QDialog(self)
         dialog.setWindowTitle(title)
+        dialog.setMinimumWidth(360)  # the title in full
         layout = QVBoxLayout(dialog)
         layout.addWidget(body)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPlainTextEdit,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QTableWidget,
@@ -195,12 +196,24 @@ class SweepsPanel(QWidget):
                 *([("Open in optuna-dashboard", self.open_dashboard)] if dashboard_command() else []),
             ]
         )
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.addLayout(form)
-        left_layout.addLayout(self.buttons)
-        left_layout.addWidget(self.summary)
-        left_layout.addWidget(self.table, 1)
+        setup = QWidget()
+        setup.setLayout(form)
+        scroll = QScrollArea()  # on a small screen the set-up scrolls; the buttons and the trials stay in view
+        scroll.setWidget(setup)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(setup.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
+        trials = QWidget()
+        trials_layout = QVBoxLayout(trials)
+        trials_layout.setContentsMargins(0, 0, 0, 0)
+        trials_layout.addLayout(self.buttons)
+        trials_layout.addWidget(self.summary)
+        trials_layout.addWidget(self.table, 1)
+        left = QSplitter(Qt.Orientation.Vertical)
+        left.addWidget(scroll)
+        left.addWidget(trials)
+        left.setSizes([500, 400])
         figures = QTabWidget()
         figures.addTab(self.objective, "Objective")
         figures.addTab(self.sensitivity, "Sensitivity")
