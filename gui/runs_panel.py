@@ -8,6 +8,7 @@ of their own, so a large runs folder never holds up the window."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import shutil
 import threading
@@ -36,7 +37,16 @@ from PySide6.QtWidgets import (
 )
 
 from engine.effects import TEST_MSE, Effect, RunGroup, Verdict, by_start, group_runs, summarize
-from engine.experiments import Comparison, ComparisonColumn, compare, matches, metric_names, metric_references, run_series
+from engine.experiments import (
+    Comparison,
+    ComparisonColumn,
+    RunSeries,
+    compare,
+    matches,
+    metric_names,
+    metric_references,
+    run_series,
+)
 from engine.files import atomic_write_text
 from engine.runs import RunRecord, is_active, list_runs, load_run
 from engine.tables import table_csv, table_latex
@@ -89,12 +99,17 @@ def shown(value: float | None, column: ComparisonColumn) -> str:
     return f"{value:.{column.digits}f}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
 
 
+def pair(value: float, spread: float, column: ComparisonColumn) -> str:
+    """A number and its spread in one format, chosen by the larger: "0.48654 ± 0.00051", not "0.48654 ± 5.13e-04"."""
+    if column.percent or column.digits == 0 or max(abs(value), spread) < 1e-3:
+        return f"{shown(value, column)} ± {shown(spread, column)}"
+    return f"{value:.{column.digits}f} ± {spread:.{column.digits}f}"
+
+
 def spread(values: Sequence[Any], column: ComparisonColumn) -> tuple[str, float | None]:
     """A group's cell of a number column: "mean ± std" over its runs (the mean alone for one run), and the mean."""
     summary = summarize([v for v in values if v is not None])
-    text = shown(summary.mean, column)
-    if summary.std is not None:
-        text += " ± " + shown(summary.std, column)
+    text = shown(summary.mean, column) if summary.std is None else pair(summary.mean, summary.std, column)
     return text, summary.mean
 
 
@@ -103,9 +118,9 @@ def effect_text(effect: Effect, column: ComparisonColumn) -> str:
     if effect.delta is None:
         return "—"
     sign = "+" if effect.delta > 0 else ""
-    text = f"{sign}{shown(effect.delta, column)}"
-    if effect.ci95 is not None:
-        text += f" ± {shown((effect.ci95[1] - effect.ci95[0]) / 2, column)}"
+    text = sign + (
+        shown(effect.delta, column) if effect.ci95 is None else pair(effect.delta, (effect.ci95[1] - effect.ci95[0]) / 2, column)
+    )
     if effect.delta_pct is not None:
         text += f" ({effect.delta_pct:+.1f}%)"
     return f"{text} {effect.verdict.value}"
@@ -166,6 +181,7 @@ class RunsPanel(QWidget):
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.table.itemSelectionChanged.connect(self.on_selection)
         self.table.itemDoubleClicked.connect(lambda *_: self.open_selected())
+        self.table.itemExpanded.connect(lambda _: self.table.resizeColumnToContents(0))  # the runs' names are indented
         self.metric = QComboBox()
         self.x_axis = QComboBox()
         self.x_axis.addItems(["epoch", "wall time"])
@@ -185,6 +201,7 @@ class RunsPanel(QWidget):
         self.records: list[RunRecord] = []
         self.groups: list[RunGroup] = []  # the groups the table shows
         self.comparison = Comparison([])  # the shown runs' own numbers and settings, one row per run
+        self._row_of: dict[Path, int] = {}  # a shown run's row in the comparison
         self.baseline: frozenset[Path] = frozenset()  # the folders of the pinned group or run
         self.active_folder: Path | None = None  # the run this window is training
         self.loader = RunsLoader()
@@ -290,12 +307,13 @@ class RunsPanel(QWidget):
         return [t for t in self.comparison.titles() if t == "test MSE" or (t.startswith("test ") and t.endswith(" Hz"))]
 
     def _arrange(self, cells: list[Cell], n: Cell, effect: str = "") -> list[Cell]:
-        """A row's cells in the table's order: the comparison's, with n after the name and the effect
-        columns (``effect`` formatted with each one's title) after the test MSEs."""
-        titles = self.comparison.titles()
-        at = titles.index("validation MSE") if "validation MSE" in titles else len(titles)
-        effects = [(effect.format(t), None) for t in self._effect_columns()]
-        return [cells[0], n, *cells[1:at], *effects, *cells[at:]]
+        """A row's cells in the table's order: the comparison's, with n after the name and each effect
+        column (``effect`` formatted with its metric's title) after its metric."""
+        effects = set(self._effect_columns())
+        arranged = [cells[0], n]
+        for title, cell in zip(self.comparison.titles()[1:], cells[1:], strict=True):
+            arranged += [cell, (effect.format(title), None)] if title in effects else [cell]
+        return arranged
 
     def _fill_table(self, selected: set[Path]) -> None:
         table = self.table
@@ -341,7 +359,7 @@ class RunsPanel(QWidget):
             if column.numeric:
                 text, mean = spread(values, column)
                 cells.append((text, math.inf if mean is None else mean))
-            elif column.title == "run":
+            elif column.title == "run" and len(group.runs) > 1:
                 cells.append((f"{len(group.runs)} runs", None))
             elif column.title == "name":
                 cells.append((group.name, None))
@@ -350,10 +368,9 @@ class RunsPanel(QWidget):
         return cells
 
     def _group_item(self, group: RunGroup) -> RowItem:
-        """A group's row (a single run's own row, with n = 1)."""
+        """A group's row (for a single run, its own numbers and n = 1)."""
         n = len(group.runs)
-        cells = self._run_cells(group.runs[0]) if n == 1 else self._group_cells(group)
-        return self._row_item(list(group.runs), cells, (str(n), float(n)))
+        return self._row_item(list(group.runs), self._group_cells(group), (str(n), float(n)))
 
     def _row_item(self, records: list[RunRecord], cells: list[Cell], n: Cell) -> RowItem:
         item = RowItem()
@@ -434,8 +451,13 @@ class RunsPanel(QWidget):
         self.apply_filter()
 
     def baseline_group(self) -> RunGroup | None:
-        runs = tuple(r for r in self.records if r.folder in self.baseline)
-        return RunGroup(runs) if runs else None
+        """The pinned runs as a group, under the name the table gives them."""
+        runs = tuple(r for r in by_start(self.records) if r.folder in self.baseline)
+        shown = [g for g in self.groups if {r.folder for r in g.runs} == self.baseline]
+        if shown or not runs:
+            return shown[0] if shown else None
+        alone = len(runs) == 1 and runs[0].folder in self._row_of  # a run pinned on its own, its group shown
+        return RunGroup(runs, label=self.comparison.rows[self._row_of[runs[0].folder]][0] if alone else "")
 
     def _show_baseline(self, baseline: RunGroup | None) -> None:
         if baseline is None:
@@ -457,9 +479,20 @@ class RunsPanel(QWidget):
         baseline = self.baseline_group()
         records = [r for r in self.selected() if r.folder not in self.baseline]
         levels = reference_levels(metric_references([*records, *(baseline.runs if baseline else ())], metric))
-        pinned = run_series(list(baseline.runs), metric, wall_time, merge_seeds=True) if baseline else []
-        series = run_series(records, metric, wall_time, self.merge_seeds.isChecked())
+        pinned = self._curves(baseline.name, list(baseline.runs), metric, wall_time) if baseline else []
+        folders = {r.folder for r in records}
+        if self.merge_seeds.isChecked():
+            units = [(g.name, [r for r in g.runs if r.folder in folders]) for g in self.groups]
+        else:
+            units = [(self.comparison.rows[self._row_of[r.folder]][0], [r]) for r in records]
+        series = [s for name, runs in units if runs for s in self._curves(name, runs, metric, wall_time)]
         self.overlay.show_runs(series, metric, wall_time, levels=levels, baseline=pinned[0] if pinned else None)
+
+    @staticmethod
+    def _curves(name: str, runs: list[RunRecord], metric: str, wall_time: bool) -> list[RunSeries]:
+        """The curve of runs of one configuration (their mean and band), named as the table names them."""
+        series = run_series(runs, metric, wall_time, merge_seeds=True)
+        return [dataclasses.replace(s, name=name + (f" ({s.runs} seeds)" if s.runs > 1 else "")) for s in series]
 
     def _notes_saved(self, folder: Path) -> None:
         self.refresh()

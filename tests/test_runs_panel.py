@@ -208,7 +208,8 @@ def test_the_baseline_is_drawn_black_and_thick_under_its_name(panel):
     select(panel, "baseline")
     panel.pin_baseline()
     select(panel, "wide", "narrow")
-    assert [s.runs for s in panel.overlay.series] in ([2, 1], [1, 2]) and panel.overlay.baseline.runs == 2
+    assert sorted(s.name for s in panel.overlay.series) == ["narrow", "wide (2 seeds)"]  # named as the table names them
+    assert panel.overlay.baseline.name == "baseline (2 seeds)" and panel.overlay.baseline.runs == 2
     (curve,) = [item for item in panel.overlay.items if isinstance(item, PlotDataItem) and (item.name() or "").startswith("baseline")]
     assert curve.opts["pen"].color().name() == "#000000" and curve.opts["pen"].widthF() > 2
 
