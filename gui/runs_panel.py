@@ -446,6 +446,9 @@ class RunsPanel(QWidget):
     # ----- baseline ----------------------------------------------------------------------------
     def pin_baseline(self, records: Sequence[RunRecord] | None = None) -> None:
         """Compare every group with ``records`` (default: the selected group or run; none: no baseline)."""
+        if records is None and not self.selected():
+            self.message.emit("Select a group or a run in the table to pin it as the baseline")
+            return
         records = self.selected() if records is None else records
         self.baseline = frozenset(r.folder for r in records)
         self.apply_filter()

@@ -314,3 +314,32 @@ def test_repeats_train_the_seeds_one_after_another_and_show_as_one_group(qtbot, 
     assert sorted(r.config.model.seed for r in window.runs.records) == [5, 6]
     assert [item.text(1) for item in rows(window.runs)] == ["2"]
     window.shutdown()
+
+
+def test_the_runs_folder_is_read_off_the_windows_thread(qtbot, runs_dir, monkeypatch):
+    import threading
+
+    from gui import runs_panel
+
+    release, readers, load_run = threading.Event(), set(), runs_panel.load_run
+
+    def slow(folder):
+        readers.add(threading.current_thread())
+        release.wait(10)
+        return load_run(folder)
+
+    monkeypatch.setattr(runs_panel, "load_run", slow)
+    panel = RunsPanel()
+    qtbot.addWidget(panel)
+    panel.set_runs_dir(runs_dir)  # returns while the folders are still being read
+    assert "reading" in panel.folder_label.text() and panel.records == []
+    with qtbot.waitSignal(panel.loaded, timeout=10_000):
+        release.set()
+    assert len(panel.records) == 5 and threading.main_thread() not in readers
+    assert "reading" not in panel.folder_label.text()
+
+
+def test_set_as_baseline_with_nothing_selected_says_what_to_do(panel, qtbot):
+    with qtbot.waitSignal(panel.message) as said:
+        panel.pin_baseline()
+    assert "Select a group or a run" in said.args[0] and not panel.baseline
