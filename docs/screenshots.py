@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -79,19 +79,16 @@ def main() -> None:
         QTimer.singleShot(5000, lambda: (grab("4-runs"), window.shutdown(), app.exit(0)))
 
     def compare_runs() -> None:
-        """All runs listed by test MSE, the test MSE of all overlaid, then the config diff of the first two."""
+        """All groups listed by test MSE, the test MSE of all overlaid, then the first two groups overlaid."""
         runs = window.runs
         runs.metric.setCurrentText("test MSE")
-        runs.table.sortItems(runs.comparison.titles().index("test MSE"))
+        runs.table.sortItems(runs.titles().index("test MSE"), Qt.SortOrder.AscendingOrder)
         runs.table.selectAll()
         QTimer.singleShot(
             400,
             lambda: (
-                runs.table.selectRow(0),
-                runs.table.selectionModel().select(
-                    runs.table.model().index(1, 0),
-                    runs.table.selectionModel().SelectionFlag.Select | runs.table.selectionModel().SelectionFlag.Rows,
-                ),
+                runs.table.clearSelection(),
+                [runs.table.topLevelItem(k).setSelected(True) for k in range(min(2, runs.table.topLevelItemCount()))],
             ),
         )
 
