@@ -43,6 +43,14 @@ def home_dir() -> Path:
 RESOURCES = resources_dir()
 
 
+def user_guide() -> Path | None:
+    """The local user guide: docs/user-guide.md where it exists, else the README; None in an install without either."""
+    for path in (SOURCE_ROOT / "docs" / "user-guide.md", SOURCE_ROOT / "README.md"):
+        if path.is_file():
+            return path
+    return None
+
+
 def prepare_home() -> Path:
     """Make the home folder, give it the default config on first start, and work from it."""
     home = home_dir()

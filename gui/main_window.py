@@ -43,7 +43,7 @@ from engine.legacy import import_checkpoint
 from engine.repeats import repeat_configs
 from engine.report import write_report
 from engine.runs import RunError, RunRecord, load_run, versions
-from gui.app import SOURCE_ROOT
+from gui.app import user_guide
 from gui.config_form import ConfigForm
 from gui.preview_panel import PreviewPanel
 from gui.results_panel import ResultsPanel
@@ -65,14 +65,6 @@ def migrate_settings(settings: QSettings) -> None:
     version = int(settings.value("version", 0))
     if version < SETTINGS_VERSION:
         settings.setValue("version", SETTINGS_VERSION)
-
-
-def user_guide() -> Path | None:
-    """The local user guide: docs/user-guide.md where it exists, else the README; None in an install without either."""
-    for path in (SOURCE_ROOT / "docs" / "user-guide.md", SOURCE_ROOT / "README.md"):
-        if path.is_file():
-            return path
-    return None
 
 
 def open_path(path: Path) -> None:

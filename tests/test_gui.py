@@ -684,7 +684,7 @@ def test_help_lists_the_guide_the_actions_shortcuts_and_where_runs_are_kept(qtbo
     from PySide6.QtGui import QDesktopServices
     from PySide6.QtWidgets import QDialog, QTableWidget
 
-    from gui.main_window import user_guide
+    from gui.app import user_guide
 
     help_menu = next(m.menu() for m in window.menuBar().actions() if m.text() == "&Help")
     texts = [a.text() for a in help_menu.actions()]
