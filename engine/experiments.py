@@ -331,19 +331,18 @@ def run_series(
 ) -> list[RunSeries]:
     """The overlay of ``metric`` for ``records``; with ``merge_seeds``, seed groups become mean and band
     over the epochs all their runs reached (x: epoch, or the group's mean wall time); ``numbered``
-    names each run by its place in ``records`` too ("2. hidden 256"), as a report lists them."""
+    names each curve by its place too ("2. hidden 256"), as a report lists its steps."""
     series = []
-    place = {id(r): k + 1 for k, r in enumerate(records)}
     groups = seed_groups(records) if merge_seeds else [[r] for r in records]
-    for group, group_name in zip(groups, display_names([group[0] for group in groups]), strict=True):
+    for place, (group, name) in enumerate(zip(groups, display_names([group[0] for group in groups]), strict=True), 1):
+        group_name = f"{place}. {name}" if numbered else name
         curves = [(r, metric_values(r.history, metric)) for r in group if r.history is not None]
         curves = [(r, y) for r, y in curves if y is not None and len(y)]
         if not curves:
             continue
         if len(curves) == 1:
             r, y = curves[0]
-            name = f"{place[id(r)]}. {group_name}" if numbered else group_name
-            series.append(RunSeries(name, r.history.wall_seconds if wall_time else r.history.epoch, y))
+            series.append(RunSeries(group_name, r.history.wall_seconds if wall_time else r.history.epoch, y))
             continue
         n = min(len(y) for _, y in curves)
         stack = np.vstack([y[:n] for _, y in curves])

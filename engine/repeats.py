@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from engine.config import Config, ConfigError, ConfigProblem, apply_overrides
-from engine.experiments import RunNotes
+from engine.experiments import RunNotes, default_name, has_given_name
 from engine.history import EpochReport
 from engine.runs import Run, train_together
 from engine.trainer import TrainingControl, cohort_problem
@@ -32,21 +32,25 @@ def repeat_configs(config: Config, repeats: int) -> list[Config]:
 
 
 def start_repeats(config: Config, repeats: int, notes: RunNotes, runs_dir: Path | None = None, template: str | None = None) -> list[Run]:
-    """One run folder per repeat (last.pt at epoch 0 in each); with more than one, each named with its seed
-    and all sharing a new group id."""
+    """One run folder per repeat (last.pt at epoch 0 in each), ``notes`` being the first's; with more than
+    one, all share a new group id."""
     configs = repeat_configs(config, repeats)
     if repeats == 1:
         return [Run.start(config, runs_dir, template=template, notes=notes)]
     group = uuid.uuid4().hex[:12]
-    return [
-        Run.start(
-            c,
-            runs_dir,
-            template=template,
-            notes=dataclasses.replace(notes, name=f"{notes.name} (seed {c.model.seed})".lstrip(), group=group),
-        )
-        for c in configs
-    ]
+    file_seed = next((old for key, old, _ in notes.changes if key == "model.seed"), config.model.seed)
+    return [Run.start(c, runs_dir, template=template, notes=_member_notes(notes, file_seed, c.model.seed, group)) for c in configs]
+
+
+def _member_notes(notes: RunNotes, file_seed: int, seed: int, group: str) -> RunNotes:
+    """A repeat's notes: its model seed among its changes from the file it started from; a chosen name
+    with the seed added, a made one made again (it stays a made name, which lists of runs replace by
+    what differs among them)."""
+    changes = tuple(c for c in notes.changes if c[0] != "model.seed")
+    if seed != file_seed:
+        changes = (*changes, ("model.seed", file_seed, seed))
+    name = f"{notes.name} (seed {seed})" if has_given_name(notes) else default_name(changes, notes.started_from)
+    return dataclasses.replace(notes, name=name, changes=changes, group=group)
 
 
 def train_repeats(runs: list[Run], control: TrainingControl | None = None) -> Iterator[tuple[Run, EpochReport]]:

@@ -145,3 +145,19 @@ def test_any_table_renders_as_csv_and_booktabs_latex():
     assert r"a\_1 & 0.5 & 50\% \& more \\" in tex and r"\midrule" in tex and tex.rstrip().endswith(r"\end{tabular}")
     assert r'say "hi", \#2' in tex
     assert r"a\_1 & 0.3333 & x $\pm$ y \\" in table_latex(header, [["a_1", 1 / 3, "x ± y"]], significant=4)
+
+
+def test_the_overlay_numbers_each_curve_by_its_place_groups_of_repeats_included(tmp_path):
+    from engine.experiments import run_series
+    from tests.conftest import history_of
+
+    base = small_config(tmp_path)
+    runs = [
+        record("a0", base),
+        record("a1", apply_overrides(base, ["model.seed=1"])),
+        record("w", apply_overrides(base, ["model.hidden_size=8"])),
+    ]
+    for k, r in enumerate(runs):
+        r.history = history_of([0.5, 0.4], [0.5, 0.3 + k / 10])
+    names = [s.name for s in run_series(runs, "test MSE", merge_seeds=True, numbered=True)]
+    assert names == ["1. a0 (2 seeds)", "2. w"]

@@ -17,7 +17,7 @@ from cli import commands
 from engine import provenance
 from engine.config import ConfigError, dump_config
 from engine.effects import group_runs
-from engine.experiments import RunNotes
+from engine.experiments import RunNotes, has_given_name
 from engine.repeats import start_repeats, train_repeats
 from engine.runs import Run, load_run, versions
 from engine.trainer import EndReason, Session, TrainingControl
@@ -122,6 +122,10 @@ def test_repeats_train_k_seeds_as_ordinary_runs_equal_to_each_trained_alone(tmp_
     assert all(r.notes.note == "how much does the seed move it" for r in records)
     assert all(r.metrics["status"] == "completed" and r.metrics["epochs_completed"] == 2 for r in records)
     assert len(group_runs(records)) == 1
+    code, made = train_cli(path, "--repeats", "2", "--set", "model.hidden_size=32")  # no --name: names made from the changes
+    made = [load_run(p).notes for p in made]
+    assert [n.name for n in made] == ["hidden 32", "hidden 32, seed 8"] and not any(has_given_name(n) for n in made)
+    assert made[1].changes[-1] == ("model.seed", 7, 8)
     for record in records:
         code, (alone,) = train_cli(path, "--set", f"model.seed={record.config.model.seed}")
         assert code == 0 and same_weights(record.folder, alone)
