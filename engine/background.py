@@ -19,7 +19,7 @@ from multiprocessing.connection import Connection, wait
 
 import torch
 
-from engine.events import EpochDone, RunEvent, RunFinished, RunJob, RunStarted
+from engine.events import EpochDone, RunEvaluated, RunEvent, RunFinished, RunJob, RunStarted
 from engine.runs import Run, active
 from engine.trainer import TrainingControl
 
@@ -44,7 +44,8 @@ def started_event(run: Run) -> RunStarted:
 
 
 def drive(job: RunJob, control: TrainingControl, emit: Callable[[RunEvent], None]) -> None:
-    """Start (or resume) a run, train it, write its graphs, and report every outcome, errors included, through ``emit``."""
+    """Start (or resume) a run, train it, report its numbers, then write its graphs, and report every
+    outcome, errors included, through ``emit``: the numbers never wait for the graphs."""
     export_graphs = job.export_graphs
     try:
         if job.resume is not None:
@@ -58,8 +59,10 @@ def drive(job: RunJob, control: TrainingControl, emit: Callable[[RunEvent], None
             predictions = run.session.latest_test_predictions
             emit(EpochDone(report, None if predictions is None else predictions[:, :window].copy()))
         metrics = run.finish()
+        graphs = export_graphs is not None and run.status != "diverged"
+        emit(RunEvaluated(run.status, run.message, metrics, graphs))
         message = run.message
-        if export_graphs is not None and run.status != "diverged":
+        if graphs:
             try:
                 with active(run.folder):  # still this run's: not to be deleted while its PNGs are written
                     export_graphs(run.folder, run.config)

@@ -59,6 +59,17 @@ class EpochDone:
 
 
 @dataclass(frozen=True)
+class RunEvaluated:
+    """The run's numbers exist (metrics.json is written): what a front end shows at once. Its graphs,
+    when the job writes them, come after, and a ``RunFinished`` follows either way."""
+
+    status: str
+    message: str
+    metrics: dict[str, Any]
+    graphs_follow: bool  # the job writes the run's PNGs now, before its RunFinished
+
+
+@dataclass(frozen=True)
 class RunFinished:
     """The run ended: completed, stopped, diverged or failed; metrics is None when none were written."""
 
@@ -67,4 +78,4 @@ class RunFinished:
     metrics: dict[str, Any] | None
 
 
-RunEvent = RunStarted | EpochDone | RunFinished
+RunEvent = RunStarted | EpochDone | RunEvaluated | RunFinished

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.events import RunFinished, RunStarted
+from engine.events import RunEvaluated, RunFinished, RunStarted
 from engine.files import atomic_write_text
 from engine.history import EpochReport, History
 from gui.figures import GridFigure, LossFigure, PerFrequencyFigure, reference_levels
@@ -50,8 +50,8 @@ class RunState(Enum):
 ETA_STATES = (RunState.TRAINING, RunState.PAUSED)  # epochs remain to be trained: an ETA means something
 NOTES = {  # what the status line says ahead of the last epoch's numbers
     RunState.PAUSED: "Paused before the next optimizer step: Resume continues the run.",
-    RunState.STOPPING: "Stopping at the next optimizer step, then evaluating best.pt and writing its graphs…",
-    RunState.EVALUATING: "Training done: evaluating best.pt and writing its graphs…",
+    RunState.STOPPING: "Stopping at the next optimizer step, then evaluating best.pt…",
+    RunState.EVALUATING: "Training done: evaluating best.pt…",
 }
 
 
@@ -164,6 +164,11 @@ class TrainingPanel(QWidget):
         started = f"Run {event.folder.name} started on {event.device}: {resumed}training epoch {done + 1}…"
         self._set_state(RunState.PAUSED if self.paused else RunState.TRAINING, started)
         self._mark(CURVES, OUTPUTS)
+
+    def evaluated(self, event: RunEvaluated) -> None:
+        """The run's numbers exist: its end state now, while its graphs are still being written."""
+        ended = f"Run {event.status}" + (f": {event.message}" if event.message else "") + "."
+        self._set_state(RunState(event.status), ended + (" Writing its graphs…" if event.graphs_follow else ""))
 
     def finished(self, event: RunFinished) -> None:
         if self.progress.maximum() == 0:  # ended before it started

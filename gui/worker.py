@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from engine.background import BackgroundRun
-from engine.events import EpochDone, RunFinished, RunStarted
+from engine.events import EpochDone, RunEvaluated, RunFinished, RunStarted
 
 
 class TrainingWorker(QObject):
@@ -17,13 +17,14 @@ class TrainingWorker(QObject):
 
     started = Signal(object)  # engine.events.RunStarted
     epoch_done = Signal(object)  # engine.events.EpochDone
+    evaluated = Signal(object)  # engine.events.RunEvaluated
     finished = Signal(object)  # engine.events.RunFinished
 
     def __init__(self, run: BackgroundRun):
         super().__init__()
         self.run = run
         self.control = run.control
-        self._signals = {RunStarted: self.started, EpochDone: self.epoch_done, RunFinished: self.finished}
+        self._signals = {RunStarted: self.started, EpochDone: self.epoch_done, RunEvaluated: self.evaluated, RunFinished: self.finished}
 
     @Slot()
     def work(self) -> None:

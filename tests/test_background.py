@@ -13,9 +13,10 @@ from pathlib import Path
 import torch
 
 from benchmarks.kill_resume import wait_for
-from engine.background import CONTEXT, BackgroundRun, TrainingProcess
-from engine.events import EpochDone, RunFinished, RunJob, RunStarted
+from engine.background import CONTEXT, BackgroundRun, TrainingProcess, drive
+from engine.events import EpochDone, RunEvaluated, RunFinished, RunJob, RunStarted
 from engine.runs import Run
+from engine.trainer import TrainingControl
 from gui.run_graphs import export_graphs
 from tests.conftest import ROOT, small_config
 
@@ -23,7 +24,8 @@ from tests.conftest import ROOT, small_config
 def test_a_child_process_run_reports_each_epoch_and_matches_an_in_process_run(tmp_path):
     config = small_config(tmp_path, "training.num_epochs=2")
     events = list(BackgroundRun(RunJob(config)).events())
-    assert [type(event) for event in events] == [RunStarted, EpochDone, EpochDone, RunFinished]
+    assert [type(event) for event in events] == [RunStarted, EpochDone, EpochDone, RunEvaluated, RunFinished]
+    assert events[3].metrics == events[4].metrics and not events[3].graphs_follow
     started = events[0]
     assert started.folder.is_dir() and started.device == "cpu" and len(started.history) == 0
     assert started.targets.shape == (4, 100) and started.t.shape == (100,)  # the config's time window, drawn before epoch 1
@@ -49,6 +51,21 @@ def test_a_process_started_in_advance_runs_the_job_and_writes_the_graphs(tmp_pat
     graphs = sorted(p.name for p in (events[0].folder / "graphs").glob("*.png"))
     assert "loss_curve.png" in graphs and "graph2_all_frequencies.png" in graphs
     assert not spare.process.is_alive()
+
+
+def test_the_numbers_are_reported_before_the_graphs_are_written(tmp_path):
+    events: list = []
+    seen_by_exporter: list = []
+
+    def exporter(folder: Path, config) -> list[Path]:
+        seen_by_exporter.append([type(event) for event in events])
+        assert json.loads((folder / "metrics.json").read_text())["status"] == "completed"  # what the front end reads
+        return export_graphs(folder, config)
+
+    drive(RunJob(small_config(tmp_path, "training.num_epochs=1"), export_graphs=exporter), TrainingControl(), events.append)
+    assert seen_by_exporter == [[RunStarted, EpochDone, RunEvaluated]]
+    evaluated, finished = events[-2:]
+    assert evaluated.graphs_follow and evaluated.metrics == finished.metrics and finished.status == "completed"
 
 
 def test_an_unused_spare_process_ends_when_closed():
