@@ -9,16 +9,29 @@ from pathlib import Path
 
 import pyqtgraph as pg
 import PySide6
-from PySide6.QtCore import QSettings, Qt, QThread, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QPoint, QRect, QSettings, QSize, Qt, QThread, QTimer, QUrl
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
+    QDialog,
+    QDialogButtonBox,
     QFileDialog,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
+    QPushButton,
+    QSpinBox,
     QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
     QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
 from engine.background import BackgroundRun, TrainingProcess
@@ -27,8 +40,10 @@ from engine.config import Config, ConfigError, load_config, save_config
 from engine.events import EpochDone, RunEvaluated, RunFinished, RunJob, RunStarted
 from engine.experiments import notes_for
 from engine.legacy import import_checkpoint
+from engine.repeats import repeat_configs
 from engine.report import write_report
 from engine.runs import RunError, RunRecord, load_run, versions
+from gui.app import user_guide
 from gui.config_form import ConfigForm
 from gui.preview_panel import PreviewPanel
 from gui.results_panel import ResultsPanel
@@ -41,6 +56,8 @@ from gui.worker import TrainingWorker, join_worker, start_worker
 
 SETTINGS_VERSION = 1
 MAX_RECENT = 8
+DEFAULT_SIZE = QSize(1440, 900)
+FRAME_ALLOWANCE = QSize(16, 48)  # a window manager's borders and title bar, unknown until the window is shown
 
 
 def migrate_settings(settings: QSettings) -> None:
@@ -48,6 +65,50 @@ def migrate_settings(settings: QSettings) -> None:
     version = int(settings.value("version", 0))
     if version < SETTINGS_VERSION:
         settings.setValue("version", SETTINGS_VERSION)
+
+
+def open_path(path: Path) -> None:
+    """A file or folder in the desktop's own application for it (a file manager, an editor, a browser)."""
+    QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+
+
+def fitted(area: QRect) -> QRect:
+    """The default window size, shrunk to the screen's free area with room for the frame, centred in it."""
+    rect = QRect(QPoint(), DEFAULT_SIZE.boundedTo(area.size() - FRAME_ALLOWANCE))
+    rect.moveCenter(area.center())
+    return rect
+
+
+class OutcomeBar(QFrame):
+    """A bar above the tabs saying what an action produced, with Open for the file or folder it wrote:
+    in view however the window is sized, unlike a status bar message that the next one replaces."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setStyleSheet("OutcomeBar { background: palette(alternate-base); }")
+        self.path: Path | None = None
+        self.text = QLabel()
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.open_button = QPushButton("Open")
+        self.open_button.clicked.connect(lambda: self.path is not None and open_path(self.path))
+        self.close_button = QPushButton("✕")
+        self.close_button.setToolTip("Hide this message")
+        self.close_button.setFlat(True)
+        self.close_button.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 2, 2, 2)
+        layout.addWidget(self.text, 1)
+        layout.addWidget(self.open_button)
+        layout.addWidget(self.close_button)
+        self.hide()
+
+    def say(self, text: str, path: Path | None = None) -> None:
+        self.text.setText(text)
+        self.path = path
+        self.open_button.setVisible(path is not None)
+        self.open_button.setToolTip(f"Open {path}" if path else "")
+        self.show()
 
 
 class MainWindow(QMainWindow):
@@ -66,6 +127,8 @@ class MainWindow(QMainWindow):
         self.last_run_folder: Path | None = None
         self.error_box: QMessageBox | None = None
         self.spare: TrainingProcess | None = None  # started ahead, so Start skips the torch import
+        self.queued: list[RunJob] = []  # repeats of the started experiment that train after the current one
+        self.repeat_count = 1
         self.closing = False
 
         self.form = ConfigForm()
@@ -84,7 +147,15 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.results, "Results")
         self.tabs.addTab(self.runs, "Runs")
         self.tabs.addTab(self.sweeps, "Sweeps")
-        self.setCentralWidget(self.tabs)
+        self.notice = OutcomeBar()
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.notice)
+        column.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+        self.fitted_once = False
         self.device_label = QLabel()
         self.statusBar().addPermanentWidget(self.device_label)
 
@@ -96,11 +167,11 @@ class MainWindow(QMainWindow):
         self.runs.message.connect(self.statusBar().showMessage)
         self.runs.report_requested.connect(self.write_report)
         self.sweeps.open_run.connect(lambda folder: self.open_run(load_run(folder)))
-        self.sweeps.load_config.connect(lambda config: self.load_config_object(config, ask=True))
+        self.sweeps.load_config.connect(lambda config: self.load_config_object(config, ask=True, unsaved=True))
         self.sweeps.message.connect(self.statusBar().showMessage)
         self.sweeps.confirm_base = self.confirm_sweep_base
-        self.results.exported.connect(self.statusBar().showMessage)
-        self.training.exported.connect(self.statusBar().showMessage)
+        self.results.exported.connect(self.say)
+        self.training.exported.connect(self.say)
         self._restore(default_config)
         QTimer.singleShot(0, self._prepare_training_process)
 
@@ -132,20 +203,31 @@ class MainWindow(QMainWindow):
         for action in (self.start_action, self.pause_action, self.stop_action):
             run_menu.addAction(action)
         help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self._action("&User guide", self.open_user_guide, QKeySequence.StandardKey.HelpContents))
+        help_menu.addAction(self._action("&Keyboard shortcuts", self.show_shortcuts))
+        help_menu.addAction(self._action("Where &runs are kept", self.show_folders))
+        help_menu.addSeparator()
         help_menu.addAction(self._action("&About", self.about))
         toolbar = self.addToolBar("Run")
         toolbar.setObjectName("run-toolbar")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         for action in (self.start_action, self.pause_action, self.stop_action):
             toolbar.addAction(action)
+        self.repeats = QSpinBox()
+        self.repeats.setRange(1, 99)
+        self.repeats.setPrefix("repeats ")
+        self.repeats.setToolTip(
+            "Start trains this many model seeds of the experiment (model.seed, model.seed + 1, …), one after another; "
+            "the Runs tab shows them as one group, with each number's mean and spread"
+        )
+        toolbar.insertWidget(self.pause_action, self.repeats)
         self._set_running(False)
 
     def _restore(self, default_config: Path | None) -> None:
         geometry = self.settings.value("geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1440, 900)
+        area = self.screen().availableGeometry()
+        if geometry is None or not self.restoreGeometry(geometry) or not area.contains(self.frameGeometry()):
+            self.setGeometry(fitted(area))  # first start, or a size saved on a larger screen
         self.runs.set_runs_dir(Path(str(self.settings.value("runs_dir", "runs"))))
         self.sweeps.sweeps_dir = Path(str(self.settings.value("sweeps_dir", self.runs.runs_dir.parent / "sweeps")))
         last = self.settings.value("last_config")
@@ -154,11 +236,35 @@ class MainWindow(QMainWindow):
             self.load_config_object(Config())
         self._refresh_recent()
 
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        """Once shown, the frame is known: a window whose frame still crosses the free area is fitted again."""
+        super().showEvent(event)
+        if not self.fitted_once:
+            self.fitted_once = True
+            QTimer.singleShot(0, self._keep_frame_in_view)
+
+    def _keep_frame_in_view(self) -> None:
+        area, frame = self.screen().availableGeometry(), self.frameGeometry()
+        if area.contains(frame) or self.isMaximized() or self.isFullScreen():
+            return
+        extra = frame.size() - self.size()  # the frame's borders and title bar
+        inner = fitted(area).size().boundedTo(area.size() - extra)
+        self.resize(inner)
+        self.move(
+            area.x() + (area.width() - inner.width() - extra.width()) // 2,
+            area.y() + (area.height() - inner.height() - extra.height()) // 2,
+        )
+
     # ----- config --------------------------------------------------------------------------
+    def config_folder(self) -> str:
+        """Where Open and Save As start: the folder of the config last opened or saved, not of the last export."""
+        last = self.config_path or self.settings.value("last_config")
+        return str(Path(str(last)).parent) if last else str(Path.cwd())
+
     def open_config_dialog(self) -> None:
         if not self.keep_or_discard_edits():
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Open config", "", "YAML (*.yaml *.yml)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open config", self.config_folder(), "YAML (*.yaml *.yml)")
         if path:
             self.open_config(Path(path))
 
@@ -179,11 +285,12 @@ class MainWindow(QMainWindow):
         self.form.set_config(config)
         return True
 
-    def load_config_object(self, config: Config, ask: bool = False) -> None:
-        """Show ``config`` (a run's, say) as an untitled experiment; unchanged until edited."""
+    def load_config_object(self, config: Config, ask: bool = False, unsaved: bool = False) -> None:
+        """Show ``config`` (a run's, say) as an untitled experiment; unchanged until edited, or ``unsaved``
+        where it is in no file yet (a sweep's best trial), so quitting asks before it is lost."""
         if ask and not self.keep_or_discard_edits():
             return
-        self.config_path, self.saved_config = None, config
+        self.config_path, self.saved_config = None, None if unsaved else config
         self.form.set_config(config)
 
     @property
@@ -205,18 +312,28 @@ class MainWindow(QMainWindow):
             return self.save()
         return answer == QMessageBox.StandardButton.Discard
 
-    def confirm_sweep_base(self, base: Path) -> bool:
-        """A sweep reads its base from disk: unsaved edits of that file are saved first, or it does not start."""
+    def confirm_sweep_base(self, base: Path) -> Path | None:
+        """The file a sweep should start from, read from disk: with unsaved edits of ``base`` in the editor,
+        they are saved over it, saved as a new file (the sweep's base then), or left out; None cancels."""
         if not self.has_unsaved_edits or self.config_path is None or base.resolve() != self.config_path.resolve():
-            return True
-        answer = QMessageBox.question(
-            self,
+            return base
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
             "Unsaved changes",
-            f"The sweep starts from {base.name} as it is on disk, and the editor has changes to it that are not saved. Save them first?",
-            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Save,
+            f"The sweep starts from {base.name} as it is on disk, and the editor has changes to it that are not saved.",
+            parent=self,
         )
-        return answer == QMessageBox.StandardButton.Save and self.save()
+        box.setInformativeText(f"Save them into {base.name}, save them as a new file to sweep from, or sweep {base.name} as saved?")
+        save = box.addButton(QMessageBox.StandardButton.Save)
+        save_as = box.addButton("Save As…", QMessageBox.ButtonRole.AcceptRole)
+        as_saved = box.addButton("Run the file as saved", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(save_as)  # the edits kept, the file they came from left as it is
+        box.exec()
+        clicked = box.clickedButton()
+        if clicked is as_saved or (clicked is save and self.save()):
+            return base
+        return self.config_path if clicked is save_as and self.save_as() else None
 
     def on_edited(self, config: Config | None, errors: list[str]) -> None:
         self.config = config
@@ -242,7 +359,8 @@ class MainWindow(QMainWindow):
 
     def save_as(self, path: str | None = None) -> bool:
         if not path:
-            path, _ = QFileDialog.getSaveFileName(self, "Save config", "config.yaml", "YAML (*.yaml *.yml)")
+            name = self.config_path.name if self.config_path else "config.yaml"
+            path, _ = QFileDialog.getSaveFileName(self, "Save config", str(Path(self.config_folder()) / name), "YAML (*.yaml *.yml)")
         return bool(path) and self._save_to(Path(path))
 
     def _save_to(self, path: Path) -> bool:
@@ -288,6 +406,7 @@ class MainWindow(QMainWindow):
         self.pause_action.setEnabled(running)
         self.stop_action.setEnabled(running)
         self.pause_action.setText("&Pause")
+        self.repeats.setEnabled(not running)
         self.form.setEnabled(not running)
         self.presets_menu.setEnabled(not running)
 
@@ -309,11 +428,26 @@ class MainWindow(QMainWindow):
         if self.config is None or self.thread is not None:
             return
         started_from = self.config_path.name if self.config_path else "untitled"
-        notes = notes_for(self.config, self.saved_config, started_from)
         config = copy.deepcopy(self.config)
         if config.training.num_threads == 0:  # leave a core for the GUI so it never waits on training
             config.training.num_threads = max(1, (os.cpu_count() or 2) - 1)
-        self._launch(RunJob(config, self.runs.runs_dir, template=self.config_text, notes=notes, export_graphs=export_graphs))
+        try:
+            configs = repeat_configs(config, self.repeats.value())
+        except ConfigError as exc:
+            QMessageBox.warning(self, "Cannot start", str(exc))
+            return
+        jobs = [
+            RunJob(
+                c,
+                self.runs.runs_dir,
+                template=self.config_text,
+                notes=notes_for(c, self.saved_config, started_from),
+                export_graphs=export_graphs,
+            )
+            for c in configs
+        ]
+        self.queued, self.repeat_count = jobs[1:], len(jobs)  # the repeats start one after another
+        self._launch(jobs[0])
 
     def resume_run(self, folder: Path) -> None:
         if self.thread is not None:
@@ -323,6 +457,7 @@ class MainWindow(QMainWindow):
     def _launch(self, job: RunJob) -> None:
         """Train in the ready process (the run's PNGs written there too), its events relayed by a thread."""
         run = BackgroundRun(job, worker=self._take_training_process())
+        self.last_run_folder = None  # set when the run starts: a run that never starts has no folder to open
         self.training.starting()
         self.worker = worker = TrainingWorker(run)
         worker.started.connect(self.on_started)
@@ -338,7 +473,8 @@ class MainWindow(QMainWindow):
         self.last_run_folder = event.folder
         self.runs.active_folder = event.folder
         self.training.start(event)
-        self.device_label.setText(f"device: {event.device}   run: {event.folder.name}")
+        repeat = f"   repeat {self.repeat_count - len(self.queued)} of {self.repeat_count}" if self.repeat_count > 1 else ""
+        self.device_label.setText(f"device: {event.device}   run: {event.folder.name}{repeat}")
 
     def on_epoch(self, event: EpochDone) -> None:
         self.training.add_epoch(event.report, event.predictions)
@@ -356,6 +492,7 @@ class MainWindow(QMainWindow):
         self.training.set_paused(control.paused)
 
     def stop_training(self) -> None:
+        self.queued = []  # Stop ends the repeats not yet started too
         if self.worker is not None:
             self.worker.control.request_stop()
             self.pause_action.setEnabled(False)
@@ -368,16 +505,20 @@ class MainWindow(QMainWindow):
         self.stop_action.setEnabled(False)
         self.training.evaluated(event)
         if self.last_run_folder is not None:
-            self.open_run(load_run(self.last_run_folder), switch=event.status == "completed")
+            self.open_run(load_run(self.last_run_folder), switch=event.status == "completed" and not self.queued)
 
     def on_finished(self, event: RunFinished) -> None:
         self.runs.active_folder = None
+        if event.status != "completed":  # the next repeats would likely end the same way
+            self.queued = []
         QTimer.singleShot(0, self._prepare_training_process)  # the next run's process, now that no training competes
         self.training.finished(event)
         if event.status in ("diverged", "failed"):  # non-modal: the window stays usable behind the message
             self.error_box = QMessageBox(QMessageBox.Icon.Warning, f"Training {event.status}", event.message, parent=self)
             self.error_box.open()
-        self.statusBar().showMessage(f"run {event.status}" + (f": {event.message}" if event.message else ""))
+        folder = self.last_run_folder
+        run = f"run {folder.name}" if folder else "run"
+        self.say(f"{run} {event.status}" + (f": {event.message}" if event.message else ""), folder)
         self.runs.refresh()
 
     def _thread_done(self) -> None:
@@ -386,6 +527,8 @@ class MainWindow(QMainWindow):
         join_worker(self.thread)
         self.thread, self.worker = None, None
         self._set_running(False)
+        if self.queued and not self.closing:
+            self._launch(self.queued.pop(0))
 
     def import_checkpoint(self, path: str | None = None) -> Path | None:
         """A checkpoint of the user's own program as a run folder, evaluated on the editor's config."""
@@ -409,7 +552,7 @@ class MainWindow(QMainWindow):
             QApplication.restoreOverrideCursor()
         self.runs.refresh()
         self.open_run(load_run(run.folder))
-        self.statusBar().showMessage(f"imported {path} as {run.folder}")
+        self.say(f"imported {path} as {run.folder}", run.folder)
         return run.folder
 
     def write_report(self, folders: list[Path], out: str | None = None) -> Path | None:
@@ -426,7 +569,7 @@ class MainWindow(QMainWindow):
             return None
         finally:
             QApplication.restoreOverrideCursor()
-        self.statusBar().showMessage(f"report of {len(folders)} runs written to {path}")
+        self.say(f"report of {len(folders)} runs written to {path}", path)
         return path
 
     def open_run(self, record: RunRecord, switch: bool = True) -> None:
@@ -436,6 +579,71 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentWidget(self.results)
 
     # ----- window --------------------------------------------------------------------------
+    def say(self, text: str, path: Path | None = None) -> None:
+        """An outcome in the bar above the tabs (with Open for ``path``) and in the status bar."""
+        self.notice.say(text, path)
+        self.statusBar().showMessage(text)
+
+    def open_user_guide(self) -> None:
+        guide = user_guide()
+        if guide is None:
+            QMessageBox.information(self, "User guide", "This installation has no local copy of the user guide.")
+            return
+        open_path(guide)
+
+    def menu_actions(self, menu: QMenu | None = None) -> list[QAction]:
+        """The menus' actions in the order the menus show them, submenus' included."""
+        actions = []
+        for action in (menu or self.menuBar()).actions():
+            actions += self.menu_actions(action.menu()) if action.menu() else [action]
+        return actions
+
+    def show_shortcuts(self) -> None:
+        """The menus' actions that have a key, as the actions themselves define them."""
+        keyed = [a for a in self.menu_actions() if not a.shortcut().isEmpty()]
+        table = QTableWidget(len(keyed), 2)
+        table.setHorizontalHeaderLabels(["Action", "Keys"])
+        table.verticalHeader().setVisible(False)
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        table.setSizeAdjustPolicy(QTableWidget.SizeAdjustPolicy.AdjustToContents)  # every row in view, none cut
+        for row, action in enumerate(keyed):
+            table.setItem(row, 0, QTableWidgetItem(action.text().replace("&", "")))
+            table.setItem(row, 1, QTableWidgetItem(action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)))
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self._show_dialog("Keyboard shortcuts", table)
+
+    def show_folders(self) -> None:
+        """Where runs and sweeps are written, each with Open; File › Choose runs folder changes the first."""
+        grid = QGridLayout()
+        for row, (name, folder) in enumerate((("Runs", self.runs.runs_dir), ("Sweeps", self.sweeps.sweeps_dir))):
+            folder = folder.resolve()
+            path = QLabel(str(folder))
+            path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            button = QPushButton("Open")
+            button.setEnabled(folder.is_dir())
+            button.setToolTip(f"Open {folder}" if folder.is_dir() else "Not made yet: the first one written makes it")
+            button.clicked.connect(lambda _=False, f=folder: open_path(f))
+            grid.addWidget(QLabel(f"<b>{name}</b>"), row, 0)
+            grid.addWidget(path, row, 1)
+            grid.addWidget(button, row, 2)
+        grid.addWidget(QLabel("File › Choose runs folder… changes where new runs go."), 2, 0, 1, 3)
+        body = QWidget()
+        body.setLayout(grid)
+        self._show_dialog("Where runs are kept", body)
+
+    def _show_dialog(self, title: str, body: QWidget) -> None:
+        dialog = QDialog(self)
+        dialog.setWindowTitle(title)
+        dialog.setMinimumWidth(360)  # the title in full
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(body)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(dialog.reject)
+        layout.addWidget(buttons)
+        dialog.exec()
+
     def about(self) -> None:
         v = versions()
         QMessageBox.about(

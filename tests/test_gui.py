@@ -10,8 +10,8 @@ import warnings
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPoint, QPointF, QSettings, Qt, QThread
-from PySide6.QtGui import QImage, QWheelEvent
+from PySide6.QtCore import QPoint, QPointF, QRect, QSettings, Qt, QThread
+from PySide6.QtGui import QImage, QKeySequence, QWheelEvent
 from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox, QLabel, QPushButton
 
 from engine.config import load_config
@@ -189,11 +189,9 @@ def test_export_a_graph_at_the_configured_dpi_and_open_a_past_run(qtbot, window,
     image = QImage(str(path))
     assert (image.width(), image.height()) == (12 * 50, 8 * 50)
 
-    runs = window.runs
-    runs.refresh()
-    assert runs.table.rowCount() == 1
-    runs.table.selectRow(0)
-    runs.open_selected()
+    select_first_run(qtbot, window)
+    assert window.runs.table.topLevelItemCount() == 1
+    window.runs.open_selected()
     assert window.results.record.folder == window.last_run_folder
     assert window.last_run_folder.name in window.results.title.text()
 
@@ -228,8 +226,14 @@ def one_epoch_run_selected(qtbot, window) -> None:
     with qtbot.waitSignal(worker.finished, timeout=60_000):
         pass
     qtbot.waitUntil(lambda: window.thread is None)
-    window.runs.refresh()
-    window.runs.table.selectRow(0)
+    select_first_run(qtbot, window)
+
+
+def select_first_run(qtbot, window) -> None:
+    """Read the Runs tab's folder again (in the background) and select its first row."""
+    with qtbot.waitSignal(window.runs.loaded, timeout=10_000):
+        window.runs.refresh()
+    window.runs.table.topLevelItem(0).setSelected(True)
 
 
 def test_the_delete_button_asks_before_deleting_a_run(qtbot, window, monkeypatch):
@@ -351,8 +355,7 @@ def test_a_window_run_writes_its_graphs_and_a_training_run_cannot_be_deleted(qtb
     assert "Starting" in window.training.status.text()  # before the first event
     with qtbot.waitSignal(worker.epoch_done, timeout=60_000):
         pass
-    window.runs.refresh()
-    window.runs.table.selectRow(0)
+    select_first_run(qtbot, window)
     warned = []
     monkeypatch.setattr(QMessageBox, "warning", lambda *args: warned.append(args[2]))
     asked = answer_with(monkeypatch, QMessageBox.StandardButton.Yes)
@@ -529,11 +532,29 @@ def test_turning_the_wheel_over_the_form_edits_nothing_unless_a_box_was_clicked_
     assert frequency.value() != before[1]
 
 
-@pytest.mark.parametrize("answer", ["Cancel", "Save"])
-def test_starting_a_sweep_over_unsaved_edits_of_its_base_asks_to_save_them(qtbot, window, tmp_path, monkeypatch, answer):
+def click_in_the_box(monkeypatch, choice: str) -> list[str]:
+    """Answer every message box that has buttons of its own by clicking ``choice``; the questions asked."""
     from PySide6.QtWidgets import QMessageBox
 
-    path = tmp_path / "mine.yaml"
+    asked = []
+
+    def click(box: QMessageBox) -> int:
+        asked.append(box.text())
+        next(b for b in box.buttons() if b.text() == choice).click()
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", click)
+    return asked
+
+
+@pytest.mark.parametrize("answer", ["Cancel", "Save", "Save As…", "Run the file as saved"])
+def test_starting_a_sweep_over_unsaved_edits_of_its_base_offers_save_save_as_or_the_file_as_saved(
+    qtbot, window, tmp_path, monkeypatch, answer
+):
+    from PySide6.QtWidgets import QFileDialog
+
+    path, copy = tmp_path / "mine.yaml", tmp_path / "copy" / "mine-24.yaml"
+    copy.parent.mkdir()
     assert window.save_as(str(path))
     window.sweeps.space.setPlainText("training.learning_rate: [0.001, 0.002]\n")
     window.sweeps.trials.setValue(1)
@@ -541,11 +562,18 @@ def test_starting_a_sweep_over_unsaved_edits_of_its_base_asks_to_save_them(qtbot
     assert window.sweeps.build_from_form() is not None
     window.form.editors["model.hidden_size"].setValue(24)
     qtbot.waitUntil(lambda: window.isWindowModified())
-    asked = answer_with(monkeypatch, getattr(QMessageBox.StandardButton, answer))
+    asked = click_in_the_box(monkeypatch, answer)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args: (str(copy), ""))
     window.sweeps.start()
     assert len(asked) == 1 and "mine.yaml" in asked[0] and "not saved" in asked[0]
-    assert (window.sweeps.process is not None) == (answer == "Save")  # the sweep reads its base from disk
-    assert (load_config(path).model.hidden_size == 24) == (answer == "Save")
+    assert (window.sweeps.process is not None) == (answer != "Cancel")
+    assert (load_config(path).model.hidden_size == 24) == (answer == "Save")  # the file the edits came from
+    assert copy.exists() == (answer == "Save As…")
+    if answer == "Save As…":  # the sweep runs on the copy, its first file untouched
+        assert load_config(copy).model.hidden_size == 24 and window.config_path == copy
+        assert Path(window.sweeps.spec.base_path) == copy.resolve() and window.sweeps.spec.base_config().model.hidden_size == 24
+    if answer == "Run the file as saved":
+        assert window.sweeps.spec.base_config().model.hidden_size != 24 and window.isWindowModified()
     window.sweeps.shutdown()
 
 
@@ -575,3 +603,110 @@ def test_the_form_is_never_squeezed_behind_a_sideways_scroll_in_a_small_window(q
     scroll = window.form.findChild(QScrollArea)
     qtbot.waitUntil(lambda: scroll.horizontalScrollBar().maximum() == 0)  # every field and its Remove button in full
     assert window.preview.width() >= 400  # and the preview keeps room to be read
+
+
+# ----- fitting the screen, outcomes in view, help ---------------------------------------------------
+
+
+def opened_at(settings: QSettings) -> QRect:
+    """Where the next session's window opens, from the same settings."""
+    win = MainWindow(RESOURCES / "presets", settings)
+    win.closing = True  # no spare training process for a window that only opens
+    try:
+        return win.frameGeometry()
+    finally:
+        win.deleteLater()
+
+
+def test_the_window_opens_inside_the_screens_free_area_and_a_saved_size_only_where_it_still_fits(window):
+    area = window.screen().availableGeometry()
+    assert area.contains(window.frameGeometry()), (window.frameGeometry(), area)  # a first start, nothing saved
+    window.setGeometry(area.x() + 20, area.y() + 30, area.width() - 100, area.height() - 120)
+    window.settings.setValue("geometry", window.saveGeometry())
+    kept = opened_at(window.settings)
+    assert (kept.width(), kept.height()) == (area.width() - 100, area.height() - 120)  # a saved size that fits comes back
+    window.setGeometry(area.x(), area.y(), area.width() + 700, area.height() + 500)  # saved on a larger screen
+    window.settings.setValue("geometry", window.saveGeometry())
+    assert area.contains(opened_at(window.settings))
+
+
+def test_a_written_report_is_said_in_a_bar_in_view_with_a_button_that_opens_it(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtCore import QUrl
+    from PySide6.QtGui import QDesktopServices
+
+    report = tmp_path / "out" / "report.md"
+    monkeypatch.setattr("gui.main_window.write_report", lambda folders, out, figures: report)
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    window.show()
+    qtbot.waitExposed(window)
+    assert window.write_report([tmp_path / "run"], str(tmp_path / "out")) == report
+    assert window.notice.isVisible() and str(report) in window.notice.text.text()
+    assert window.frameGeometry().contains(window.notice.mapTo(window, window.notice.rect().bottomRight()))
+    window.notice.open_button.click()
+    assert opened == [QUrl.fromLocalFile(str(report))]
+    window.notice.close_button.click()
+    assert not window.notice.isVisible()
+
+
+def test_the_best_trial_loaded_from_a_sweep_is_unsaved_and_shows_short_numbers(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from engine.config import apply_overrides
+
+    best = apply_overrides(small_config(tmp_path), ["training.learning_rate=0.0016051911333587634"])
+    window.sweeps.load_config.emit(best)
+    qtbot.waitUntil(lambda: window.config is not None and window.config.training.learning_rate == 0.0016051911333587634)
+    assert window.isWindowModified()  # on disk nowhere yet: quitting asks
+    assert window.form.editors["training.learning_rate"].text() == "0.001605"  # the value itself stays exact
+    window.show()
+    asked = answer_with(monkeypatch, QMessageBox.StandardButton.Cancel)
+    window.close()
+    assert len(asked) == 1 and window.isVisible()
+
+
+def test_open_config_starts_in_the_folder_of_the_last_config_not_the_last_export(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    (tmp_path / "configs").mkdir()
+    assert window.save_as(str(tmp_path / "configs" / "mine.yaml"))
+    offered = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args: offered.append(args[2]) or ("", ""))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args: offered.append(args[2]) or ("", ""))
+    window.open_config_dialog()
+    window.save_as()
+    assert [Path(p).parent if p.endswith(".yaml") else Path(p) for p in offered] == [tmp_path / "configs"] * 2
+
+
+def test_help_lists_the_guide_the_actions_shortcuts_and_where_runs_are_kept(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtCore import QUrl
+    from PySide6.QtGui import QDesktopServices
+    from PySide6.QtWidgets import QDialog, QTableWidget
+
+    from gui.app import user_guide
+
+    help_menu = next(m.menu() for m in window.menuBar().actions() if m.text() == "&Help")
+    texts = [a.text() for a in help_menu.actions()]
+    assert texts[:3] == ["&User guide", "&Keyboard shortcuts", "Where &runs are kept"]
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    help_menu.actions()[0].trigger()
+    assert opened == [QUrl.fromLocalFile(str(user_guide()))] and user_guide().exists()
+    shown = []
+    monkeypatch.setattr(QDialog, "exec", lambda dialog: shown.append(dialog) or 0)
+    help_menu.actions()[1].trigger()
+    table = shown[-1].findChild(QTableWidget)
+    rows = {table.item(r, 0).text(): table.item(r, 1).text() for r in range(table.rowCount())}
+    assert rows["Start training"] == window.start_action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+    assert {"Open config…", "Save config", "Pause", "Stop"} <= set(rows)
+    window.start_action.setShortcut(QKeySequence("Ctrl+T"))  # read from the actions, so never out of date
+    help_menu.actions()[1].trigger()
+    table = shown[-1].findChild(QTableWidget)
+    assert any(
+        table.item(r, 1).text() == QKeySequence("Ctrl+T").toString(QKeySequence.SequenceFormat.NativeText) for r in range(table.rowCount())
+    )
+    window.runs.runs_dir.mkdir(parents=True, exist_ok=True)  # Open is offered for a folder that exists
+    help_menu.actions()[2].trigger()
+    assert str(window.runs.runs_dir.resolve()) in " ".join(label.text() for label in shown[-1].findChildren(QLabel))
+    next(b for b in shown[-1].findChildren(QPushButton) if b.text() == "Open").click()
+    assert opened[-1] == QUrl.fromLocalFile(str(window.runs.runs_dir.resolve()))
