@@ -16,8 +16,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from scipy import stats
-
 from engine.config import config_changes, format_number, is_execution_key
 from engine.experiments import display_names, per_frequency_mse, seed_groups
 
@@ -72,6 +70,8 @@ def welch_interval(before: Summary, after: Summary, level: float = 0.95) -> tupl
     if se2 == 0:  # no spread on either side: the difference is exact
         return delta, delta, delta
     nu = se2**2 / (a**2 / (before.n - 1) + b**2 / (after.n - 1))
+    from scipy import stats  # half a second to import: paid by the reports that need it, not by every command
+
     half = float(stats.t.ppf(0.5 + level / 2, nu)) * math.sqrt(se2)
     return delta, delta - half, delta + half
 

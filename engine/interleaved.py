@@ -1,4 +1,4 @@
-"""The user's interleaved method (spec section 2.1), fast: a hand-written one-step LSTM cell, for one
+"""The interleaved traversal (the reference method), fast: a hand-written one-step LSTM cell, for one
 model or a population of models of one architecture trained side by side.
 
 With TBPTT of one step the gradient never crosses a time step, so the backward pass of one
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -80,6 +81,67 @@ class _Workspace:
         self.parity = 0
 
 
+class AdamRow:
+    """One member's Adam: its hyper-parameters and moments for its row of the flat buffer, stepped
+    by ``PopulationTrainer._adam_step``. Not a ``torch.optim.Adam``: constructing one imports
+    torch's compiler stack (about 0.8 s of a short command), and nothing here needs its ``step``.
+    ``state_dict`` is ``torch.optim.Adam``'s format, so checkpoints load into either."""
+
+    BETAS = (0.9, 0.999)
+    EPS = 1e-8
+
+    def __init__(self, learning_rate: float):
+        self.lr = learning_rate
+        self.step: torch.Tensor | None = None
+        self.exp_avg: torch.Tensor | None = None
+        self.exp_avg_sq: torch.Tensor | None = None
+
+    def moments_for(self, row: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(step, exp_avg, exp_avg_sq) for ``row``: zero at the start, the kept or loaded ones after,
+        on the row's device."""
+        if self.step is None or self.exp_avg is None or self.exp_avg_sq is None:
+            self.step = torch.zeros((), device=row.device)
+            self.exp_avg, self.exp_avg_sq = torch.zeros_like(row), torch.zeros_like(row)
+        elif self.exp_avg.device != row.device:  # loaded from a checkpoint read onto another device
+            self.step, self.exp_avg, self.exp_avg_sq = (t.to(row.device) for t in (self.step, self.exp_avg, self.exp_avg_sq))
+        return self.step, self.exp_avg, self.exp_avg_sq
+
+    def state_dict(self) -> dict[str, Any]:
+        """A snapshot (the moments change in place at every step) in ``torch.optim.Adam``'s format."""
+        state = {}
+        if self.step is not None and self.exp_avg is not None and self.exp_avg_sq is not None:
+            state[0] = {"step": self.step.clone(), "exp_avg": self.exp_avg.clone(), "exp_avg_sq": self.exp_avg_sq.clone()}
+        group = {
+            "lr": self.lr,
+            "betas": self.BETAS,
+            "eps": self.EPS,
+            "weight_decay": 0,
+            "amsgrad": False,
+            "maximize": False,
+            "foreach": None,
+            "capturable": False,
+            "differentiable": False,
+            "fused": True,
+            "decoupled_weight_decay": False,
+            "params": [0],
+        }
+        return {"state": state, "param_groups": [group]}
+
+    def load_state_dict(self, payload: dict[str, Any]) -> None:
+        """Restore from this class's or ``torch.optim.Adam``'s state_dict of one parameter."""
+        (group,) = payload["param_groups"]
+        if tuple(group["betas"]) != self.BETAS or group["eps"] != self.EPS or group["weight_decay"] != 0 or group["amsgrad"]:
+            raise ValueError("only Adam's defaults (betas 0.9/0.999, eps 1e-8, no weight decay, no amsgrad) are trained here")
+        self.lr = float(group["lr"])
+        state = payload["state"].get(group["params"][0])
+        if not state:
+            self.step = self.exp_avg = self.exp_avg_sq = None
+            return
+        self.step = state["step"].detach().to(torch.float32).clone()
+        self.exp_avg = state["exp_avg"].detach().clone()
+        self.exp_avg_sq = state["exp_avg_sq"].detach().clone()
+
+
 @dataclass(frozen=True)
 class Member:
     """What may differ between the members of a population: everything that is not the architecture."""
@@ -90,7 +152,7 @@ class Member:
 
 
 class PopulationTrainer:
-    """Trains models of one architecture the user's way, side by side: rows in order, state per
+    """Trains models of one architecture by the reference method, side by side: rows in order, state per
     batch position, TBPTT of 1. Each member's numbers are those of its solo run."""
 
     def __init__(self, models: Sequence[FrequencyLSTM], batch_size: int, members: Sequence[Member]):
@@ -106,34 +168,19 @@ class PopulationTrainer:
         self.input_size = lstm.input_size
         self.dropout = lstm.dropout if lstm.num_layers > 1 else 0.0
         self.sizes = [(self._n_in(k) + 2 + self.hidden) * 4 * self.hidden for k in range(self.n_layers)] + [self.hidden, 1]
-        self.optimizers = [self._optimizer(member.learning_rate) for member in self.members]
+        self.optimizers = [AdamRow(member.learning_rate) for member in self.members]
         self._build(torch.zeros(len(models), sum(self.sizes), device=self.device))
         self.pull_from_models()
 
     def _n_in(self, layer: int) -> int:
         return self.input_size if layer == 0 else self.hidden
 
-    def _optimizer(self, learning_rate: float) -> torch.optim.Adam:
-        """A member's Adam: its hyper-parameters and state, stepped by ``_adam_step``, saved in checkpoints."""
-        placeholder = torch.zeros(0, device=self.device)  # re-pointed at the member's row by _build
-        return torch.optim.Adam([placeholder], lr=learning_rate, fused=True)
-
     def _build(self, params: torch.Tensor) -> None:
-        """Views of the (members, parameters) buffer; each member's Adam now owns its row."""
+        """Views of the (members, parameters) buffer and its gradient, one row per member."""
         n = params.shape[0]
         self.params = params
         self.grads = torch.zeros_like(params)
-        rows, grad_rows = params.unbind(0), self.grads.unbind(0)
-        for optimizer, row, grad in zip(self.optimizers, rows, grad_rows, strict=True):
-            (old,) = optimizer.param_groups[0]["params"]
-            state = optimizer.state.pop(old, None) or {
-                "step": torch.zeros((), device=self.device),
-                "exp_avg": torch.zeros_like(row),
-                "exp_avg_sq": torch.zeros_like(row),
-            }
-            row.grad = grad
-            optimizer.param_groups[0]["params"] = [row]
-            optimizer.state[row] = state
+        self.rows, self.grad_rows = params.unbind(0), self.grads.unbind(0)
         p_views = torch.split(params, self.sizes, dim=1)
         g_views = torch.split(self.grads, self.sizes, dim=1)
         self.layers = []
@@ -191,7 +238,7 @@ class PopulationTrainer:
 
     def set_learning_rates(self, rates: Sequence[float]) -> None:
         for optimizer, lr in zip(self.optimizers, rates, strict=True):
-            optimizer.param_groups[0]["lr"] = lr
+            optimizer.lr = lr
 
     def _workspace(self, batch: int) -> _Workspace:
         if batch not in self._workspaces:
@@ -204,7 +251,7 @@ class PopulationTrainer:
 
         ``should_continue`` is called before every optimizer step (the stop/pause check).
         State is zeros at the start of the epoch and carried per batch position; a last batch
-        of another size starts from a fresh zero state (the user's get_or_reset_hidden).
+        of another size starts from a fresh zero state (as the reference method's get_or_reset_hidden does).
         """
         rows = inputs.shape[0]
         errors = torch.empty(self.size, rows, 1, device=self.device)
@@ -281,25 +328,23 @@ class PopulationTrainer:
 
     def _adam_step(self) -> None:
         """One fused Adam step per member, called straight to skip Optimizer.step's per-call overhead."""
-        for optimizer, scale in zip(self.optimizers, self._scales, strict=True):
-            group = optimizer.param_groups[0]
-            (param,) = group["params"]
-            state = optimizer.state[param]
-            state["step"].add_(1)
-            beta1, beta2 = group["betas"]
+        for optimizer, row, grad, scale in zip(self.optimizers, self.rows, self.grad_rows, self._scales, strict=True):
+            step, exp_avg, exp_avg_sq = optimizer.moments_for(row)
+            step.add_(1)
+            beta1, beta2 = optimizer.BETAS
             torch._fused_adam_(
-                [param],
-                [param.grad],
-                [state["exp_avg"]],
-                [state["exp_avg_sq"]],
+                [row],
+                [grad],
+                [exp_avg],
+                [exp_avg_sq],
                 [],
-                [state["step"]],
+                [step],
                 amsgrad=False,
-                lr=group["lr"],
+                lr=optimizer.lr,
                 beta1=beta1,
                 beta2=beta2,
-                weight_decay=group["weight_decay"],
-                eps=group["eps"],
+                weight_decay=0.0,
+                eps=optimizer.EPS,
                 maximize=False,
                 grad_scale=scale,
                 found_inf=None,
@@ -313,7 +358,7 @@ def clip_scales(norms: torch.Tensor, clips: torch.Tensor) -> torch.Tensor:
 
 
 class InterleavedTrainer(PopulationTrainer):
-    """One model trained the user's interleaved way: a population of one."""
+    """One model trained by the interleaved reference method: a population of one."""
 
     def __init__(
         self,
@@ -327,7 +372,7 @@ class InterleavedTrainer(PopulationTrainer):
         self.model = model
 
     @property
-    def optimizer(self) -> torch.optim.Adam:
+    def optimizer(self) -> AdamRow:
         """The model's Adam, whose state_dict a checkpoint keeps."""
         return self.optimizers[0]
 

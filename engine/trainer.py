@@ -22,8 +22,9 @@ from engine.config import Config
 from engine.data import SignalSet, Splits, training_draw
 from engine.evaluation import SetMetrics, predict_sets
 from engine.history import EpochReport, History
-from engine.interleaved import InterleavedTrainer, Member, PopulationTrainer
+from engine.interleaved import AdamRow, InterleavedTrainer, Member, PopulationTrainer
 from engine.model import FrequencyLSTM
+from engine.schedules import Plateau, learning_rate_at
 from engine.streams import StreamsTrainer
 from engine.threads import ThreadChooser, thread_candidates
 
@@ -103,17 +104,6 @@ def diverged(loss: float, target_power: float) -> bool:
     return not math.isfinite(loss) or loss > DIVERGENCE_FACTOR * max(target_power, 1e-12)
 
 
-def learning_rate_at(config: Config, epoch: int, elapsed: float) -> float:
-    """Constant, or cosine decay over the run's progress (epochs, or the time budget if sooner)."""
-    t = config.training
-    if t.lr_schedule == "constant":
-        return t.learning_rate
-    progress = epoch / t.num_epochs
-    if t.time_budget_s > 0:
-        progress = max(progress, elapsed / t.time_budget_s)
-    return t.learning_rate * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
-
-
 def default_threads(config: Config) -> int:
     return config.training.num_threads or os.cpu_count() or 1
 
@@ -145,6 +135,7 @@ class Session:
         self.history = History(tuple(config.data.frequencies))
         self.best_value = math.inf
         self.best_epoch = 0
+        self.plateau = Plateau(t.learning_rate)
         self.latest_test_predictions: np.ndarray | None = None
         if checkpoint is not None:
             self.model.load_state_dict(checkpoint["model"])
@@ -182,6 +173,7 @@ class Session:
         self.elapsed = float(progress["elapsed"])
         self.best_value = float(progress["best_value"])
         self.best_epoch = int(progress["best_epoch"])
+        self.plateau = Plateau.from_payload(progress.get("plateau"), self.config.training.learning_rate)
         self.history = History.from_payload(checkpoint["history"], self.config.data.frequencies)
         torch.set_rng_state(checkpoint["rng"]["torch"])
         self.generator.set_state(checkpoint["rng"]["generator"])
@@ -198,6 +190,7 @@ class Session:
                 "elapsed": self.elapsed,
                 "best_value": self.best_value,
                 "best_epoch": self.best_epoch,
+                "plateau": self.plateau.to_payload(),
             },
             "history": self.history.to_payload(),
             "rng": {"torch": torch.get_rng_state(), "generator": self.generator.get_state()},
@@ -258,7 +251,7 @@ class Session:
 
     def begin_epoch(self, draw: bool = True) -> float:
         """Set up the next epoch: its learning rate (returned) and, with fresh noise and ``draw``, its draws."""
-        lr = learning_rate_at(self.config, self.epoch, self.elapsed)
+        lr = learning_rate_at(self.config, self.epoch, self.elapsed, self.plateau)
         self.trainer.set_learning_rate(lr)
         if draw and self.config.training.training_noise == "fresh":
             self._use_training_sets(self._draws_of(self.epoch))
@@ -273,6 +266,7 @@ class Session:
         scoring = time.perf_counter()
         test, validation = self._score() if scored else (self._unscored(), None)
         self.epoch += 1
+        self.plateau.observe(t, self.epoch, validation)
         self.elapsed += train_seconds + (time.perf_counter() - scoring if scored else 0.0)
         score = loss if t.selection == "train_loss" else validation
         is_best = score is not None and score < self.best_value
@@ -356,10 +350,10 @@ def cohort_problem(configs: list[Config]) -> str | None:
 class _InCohort:
     """What a session in a cohort keeps of a trainer: its member's Adam, which its checkpoints save."""
 
-    optimizer: torch.optim.Adam
+    optimizer: AdamRow
 
     def set_learning_rate(self, lr: float) -> None:
-        self.optimizer.param_groups[0]["lr"] = lr
+        self.optimizer.lr = lr
 
 
 class Cohort:

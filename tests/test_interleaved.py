@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,6 +16,8 @@ from engine.data import generate
 from engine.evaluation import predict
 from engine.interleaved import InterleavedTrainer, Member, PopulationTrainer
 from engine.model import FrequencyLSTM, parameter_count
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def rows(config: Config, seed: int = 1):
@@ -159,3 +164,42 @@ def test_parameter_count_counts_the_model_s_weights(hidden, layers):
     config.model.hidden_size, config.model.num_layers = hidden, layers
     model = FrequencyLSTM.from_config(config.model)
     assert parameter_count(config.model) == sum(p.numel() for p in model.parameters())
+
+
+def test_adam_state_is_torch_adams_format_and_resumes_from_it():
+    """A checkpoint's Adam state loads into torch.optim.Adam and back, and training resumed from
+    torch's copy goes on exactly as the uninterrupted trainer."""
+    torch.manual_seed(3)
+    x, y = torch.randn(40, 5), torch.randn(40)
+    model = FrequencyLSTM(5, 6)
+    fast = InterleavedTrainer(model, 4, 1e-2, 1.0)
+    fast.train_epoch(x, y, lambda: True)
+    saved = fast.optimizer.state_dict()
+    flat = torch.nn.Parameter(torch.zeros(fast.params.shape[1]))
+    torch_adam = torch.optim.Adam([flat], lr=1.0, fused=True)
+    assert set(saved["param_groups"][0]) == set(torch_adam.state_dict()["param_groups"][0])
+    torch_adam.load_state_dict(saved)
+
+    resumed_model = copy.deepcopy(model)
+    resumed = InterleavedTrainer(resumed_model, 4, 1.0, 1.0)
+    resumed.optimizer.load_state_dict(torch_adam.state_dict())
+    assert resumed.optimizer.lr == 1e-2
+    fast.train_epoch(x, y, lambda: True)
+    resumed.train_epoch(x, y, lambda: True)
+    for a, b in zip(model.parameters(), resumed_model.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_an_interleaved_epoch_and_its_checkpoint_leave_torchs_compiler_stack_unimported():
+    """Importing torch._dynamo costs most of a one-epoch command's second; only torch.optim needs it."""
+    script = (
+        "import sys, torch\n"
+        "from engine.interleaved import InterleavedTrainer\n"
+        "from engine.model import FrequencyLSTM\n"
+        "trainer = InterleavedTrainer(FrequencyLSTM(5, 8), 4, 1e-3, 1.0)\n"
+        "trainer.train_epoch(torch.randn(20, 5), torch.randn(20), lambda: True)\n"
+        "trainer.optimizer.state_dict()\n"
+        "print('torch._dynamo' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert result.stdout.strip() == "False"
