@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("runs", type=Path, nargs="*", metavar="RUN_DIR", help="run folders, in the order of the experiments")
     report.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for report.md and its PNGs")
     report.add_argument("--no-graphs", action="store_true", help="write report.md without figures")
-    imp = sub.add_parser("import", help="turn a checkpoint of the user's own program into an evaluated run folder")
+    imp = sub.add_parser("import", help="turn a plain PyTorch checkpoint (model_state_dict, history) into an evaluated run folder")
     imp.add_argument("checkpoint", type=Path, metavar="CHECKPOINT")
     imp.add_argument("--config", type=Path, required=True, help="the config it was trained with (its data and architecture)")
     imp.add_argument("--runs-dir", type=Path, help="folder for run folders (default: training.runs_dir)")
@@ -297,7 +297,7 @@ def _extraction_line(metrics: dict) -> list[str]:
 
 
 def _summary(metrics: dict) -> None:
-    """Quality, the user's generalization rule and the memorisation check, each on its own line."""
+    """Quality, the generalization rule and the memorisation check, each on its own line."""
     test, train = metrics["test"], metrics["train"]
     zero = metrics["reference"]["zero_output_mse"]
     known = metrics["reference"].get("known_model_mse")
@@ -312,7 +312,7 @@ def _summary(metrics: dict) -> None:
         "what a model that outputs zeros scores)"
         + (f"; an estimator that knows the signal model scores {known:.5f}" if known is not None else ""),
         "per frequency (test): " + "  ".join(f"{row['frequency_hz']:g} Hz {row['mse']:.5f}" for row in test["per_frequency"]),
-        f"generalization (the user's rule, train vs test draw): gap {metrics['generalization_gap']:.2%}  "
+        f"generalization (train vs test draw, gap below the threshold): gap {metrics['generalization_gap']:.2%}  "
         + ("PASS" if metrics["generalization_pass"] else "FAIL"),
         *_extraction_line(metrics),
         f"memorisation ({check['draws']} unseen draws): "

@@ -33,7 +33,7 @@ def read_torch_file(path: str | Path) -> Any:
     """A torch.save file's tensors and plain data; anything else is refused, never unpickled."""
     path = Path(path)
     try:
-        with warnings.catch_warnings():  # torch's remarks on a foreign file (its pickle protocol) are not the user's message
+        with warnings.catch_warnings():  # torch's remarks on a foreign file (its pickle protocol) are not what the message is about
             warnings.simplefilter("ignore")
             payload = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:

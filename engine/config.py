@@ -1,7 +1,7 @@
 """The experiment's settings: a typed schema with defaults, YAML load/validate/save.
 
-Every key has a default that reproduces the user's own experiment (interleaved traversal), so
-their file, which predates most keys, loads unchanged. Validation reports every problem at once,
+Every key has a default that reproduces the reference experiment (config.yaml, interleaved traversal),
+so a file written before most keys existed loads unchanged. Validation reports every problem at once,
 each message naming the key, the value and what is allowed.
 """
 
@@ -77,8 +77,8 @@ class DataConfig:
     )
     phase_multiplier: float = _f(
         0.01,
-        "Phase noise is drawn from U(0, multiplier x 2pi) per sample. 0.01 (up to 3.6 deg of jitter) is the "
-        "user's deliberate choice; 1.0 is the course text's full 2pi, which destroys temporal structure.",
+        "Phase noise is drawn from U(0, multiplier x 2pi) per sample. 0.01 (up to 3.6 deg of jitter) is the reference "
+        "experiment's deliberate choice; 1.0 is a full 2pi, which leaves no trace of the phase in S.",
         label="Phase noise scale",
         min=0.0,
         max=1.0,
@@ -89,7 +89,7 @@ class DataConfig:
     amp_max: float = _f(1.2, "Upper bound of the per-sample amplitude noise.", label="Highest amplitude", min=0.0, max=100.0)
     start_time: str = _f(
         "zero",
-        "When the training and validation recordings start: zero (the spec's t = 0, the user's method) or random (each draw "
+        "When the training and validation recordings start: zero (every recording at t = 0, as in the reference method) or random (each draw "
         "at its own random moment, so a model must extract the sines, not replay one curve). The test set always starts at 0.",
         label="Recording start",
         choices=("zero", "random"),
@@ -114,7 +114,7 @@ class ModelConfig:
 class TrainingConfig:
     mode: str = _f(
         "interleaved",
-        "interleaved: the user's method (rows in order, batch position j carries its own state, "
+        "interleaved: the reference method (rows in order, batch position j carries its own state, "
         "TBPTT of 1 step). streams: each frequency's sequence in time, cut into segments, TBPTT of tbptt_steps.",
         label="Training mode",
         choices=MODES,
@@ -155,7 +155,7 @@ class TrainingConfig:
     input_noise: float = _f(
         0.0,
         "streams: std of Gaussian noise added to S while training, drawn afresh each epoch, so the model cannot "
-        "memorise the training set's own noise (0: off, the user's behaviour).",
+        "memorise the training set's own noise (0: off, as in the reference method).",
         label="Input noise",
         min=0.0,
         max=10.0,
@@ -163,7 +163,7 @@ class TrainingConfig:
     )
     training_noise: str = _f(
         "fixed",
-        "fixed: every epoch trains on the one set drawn with train_seed (the user's method). fresh: each epoch "
+        "fixed: every epoch trains on the one set drawn with train_seed (as in the reference method). fresh: each epoch "
         "after the first trains on a new draw of the same noise, so no single draw can be learned by heart.",
         label="Training noise",
         choices=TRAINING_NOISE,
@@ -207,7 +207,7 @@ class TrainingConfig:
     selection: str = _f(
         "validation",
         "What picks best.pt: validation (lowest MSE of the frozen weights on a set with its own noise seed) or "
-        "train_loss (the user's original pick; the loss is measured while the weights move). The test set never chooses.",
+        "train_loss (the lowest training loss, the reference method's pick; the loss is measured while the weights move). The test set never chooses.",
         label="Best checkpoint chosen by",
         choices=SELECTIONS,
     )
@@ -222,7 +222,7 @@ class TrainingConfig:
     )
     save_dir: str = _f(
         "models",
-        "Kept for the user's file; superseded: checkpoints now live in each run folder (RUN/checkpoints).",
+        "Accepted in older files; superseded: checkpoints now live in each run folder (RUN/checkpoints).",
         label="Checkpoint folder",
         superseded=True,
     )
@@ -270,7 +270,7 @@ class VisualizationConfig:
     )
     output_dir: str = _f(
         "outputs/graphs",
-        "Kept for the user's file; superseded: graphs now live in each run folder (RUN/graphs).",
+        "Accepted in older files; superseded: graphs now live in each run folder (RUN/graphs).",
         label="Graph folder",
         superseded=True,
     )
@@ -278,7 +278,7 @@ class VisualizationConfig:
 
 @dataclass
 class PathsConfig:
-    """The user's original output paths; accepted, and superseded by the run folder (see README)."""
+    """Output paths of older config files; accepted, and superseded by the run folder (docs/user-guide.md)."""
 
     train_data: str = _f("data/train_data.npy", "Superseded: data sets are cached in data_dir.")
     test_data: str = _f("data/test_data.npy", "Superseded: data sets are cached in data_dir.")
@@ -630,7 +630,7 @@ def apply_overrides(config: Config, assignments: list[str]) -> Config:
 
 
 def _yaml_value(value: Any) -> Any:
-    """Lists are written in flow style, as the user writes ``frequencies: [1, 3, 5, 7]``."""
+    """Lists are written in flow style, as a person writes ``frequencies: [1, 3, 5, 7]``."""
     if isinstance(value, list):
         seq = CommentedSeq(value)
         seq.fa.set_flow_style()
@@ -666,5 +666,5 @@ def dump_config(config: Config, template: str | None = None) -> str:
 
 
 def save_config(config: Config, path: str | Path, keep_comments_from: str | None = None) -> None:
-    """Write a config atomically; pass the file's previous text to keep the user's comments."""
+    """Write a config atomically; pass the file's previous text to keep its comments."""
     atomic_write_text(Path(path), dump_config(config, keep_comments_from))

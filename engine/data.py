@@ -1,4 +1,4 @@
-"""Data sets per spec section 1: a noisy mixture S of N sines and N clean targets, in N*n rows."""
+"""Data sets: a noisy mixture S of N sines and N clean targets, in N*n rows."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ class SignalSet:
 
 def generate(data: DataConfig, seed: int, start: float | np.ndarray = 0.0) -> SignalSet:
     """Draw a fresh amplitude and phase at every sample for every frequency (never once per signal);
-    ``start``: the moment the recording starts (the spec's sets all start at t = 0), or one offset
+    ``start``: the moment the recording starts (the train, validation and test sets start at t = 0), or one offset
     per sample for a set cut into pieces recorded at different moments."""
     freqs = np.asarray(data.frequencies, dtype=np.float64)
     n = samples_per_block(data.sampling_rate, data.duration)
@@ -177,7 +177,7 @@ def load_splits(config: Config, data_dir: Path | None = None) -> Splits:
     d = config.data
     return Splits(
         load_or_generate(d, d.train_seed, data_dir, start_of(d, d.train_seed)),
-        load_or_generate(d, d.test_seed, data_dir),  # the spec's test: always from t = 0
+        load_or_generate(d, d.test_seed, data_dir),  # the test set: always from t = 0
         load_or_generate(d, d.validation_seed, data_dir, start_of(d, d.validation_seed)),  # selection rewards extraction
     )
 

@@ -1,4 +1,4 @@
-"""Evaluation per spec section 3: frozen weights, the mode's own traversal, MSE and the gap."""
+"""Evaluation, the same protocol for every run: frozen weights, the mode's own traversal, MSE and the gap."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Checkpoints of the user's own program, before this workbench, brought in as ordinary run folders.
+"""Plain PyTorch checkpoints (a training script's torch.save dict) brought in as ordinary run folders.
 
 Their format: a ``torch.save`` dict with ``model_state_dict`` (``lstm.*`` per layer, ``fc.weight``,
 ``fc.bias``), ``epoch``, ``loss``, ``optimizer_state_dict`` and ``history`` (``train_loss`` and

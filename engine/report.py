@@ -66,7 +66,7 @@ def _title(record: RunRecord, name: str) -> str:
 
 
 def verdict(metrics: dict[str, Any]) -> str:
-    """Quality against the references, the user's generalization rule and memorisation, in one line."""
+    """Quality against the references, the generalization rule (train vs test gap ≤ threshold) and memorisation, in one line."""
     if "test" not in metrics:
         return f"no results: the run is {why_no_results(metrics)}"
     parts = []

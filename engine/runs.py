@@ -4,7 +4,7 @@ RUN/config.yaml          the config snapshot
 RUN/checkpoints/last.pt  after every completed epoch (and before the first): resume from here
 RUN/checkpoints/best.pt  the best epoch by training loss or validation MSE (never the test set)
 RUN/history.csv          one row per epoch, wall time included
-RUN/metrics.json         final evaluation of best.pt (spec section 3), status, versions, seeds
+RUN/metrics.json         final evaluation of best.pt, status, versions, seeds
 RUN/predictions.npz      test-set mixture, targets and outputs for the graphs
 RUN/graphs/              PNG exports (written by the plotting layer)
 RUN/.active              locked while a process trains or evaluates the run (never delete or resume it then)
@@ -58,7 +58,7 @@ class RunError(RuntimeError):
 def new_run_folder(runs_dir: Path, mode: str) -> Path:
     """runs_dir/YYYYmmdd-HHMMSS-mode, made now; a writable check before any training starts."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    runs_dir = runs_dir.expanduser().resolve()  # shown to the user as it is, with any .. resolved
+    runs_dir = runs_dir.expanduser().resolve()  # shown as it is, with any .. resolved
     try:
         runs_dir.mkdir(parents=True, exist_ok=True)
         for suffix in ["", *[f"-{k}" for k in range(2, 1000)]]:
@@ -281,7 +281,7 @@ class Run:
         self._write(lambda: atomic_write_text(self.folder / "history.csv", self.session.history.to_csv()))
 
     def finish(self) -> dict[str, Any]:
-        """Evaluate best.pt (else last.pt) per spec section 3; write metrics.json and predictions.npz."""
+        """Evaluate best.pt (else last.pt) by the common protocol; write metrics.json and predictions.npz."""
         with active(self.folder):
             return self._finish()
 

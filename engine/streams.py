@@ -1,4 +1,4 @@
-"""The streams traversal (spec section 2.2): each frequency's block as a sequence in time.
+"""The streams traversal: each frequency's block as a sequence in time.
 
 Each block may be cut into ``segments`` contiguous pieces that run side by side as the batch.
 One sample per sequence per step, state carried; the gradient graph is cut every

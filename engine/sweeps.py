@@ -250,7 +250,7 @@ def _base(raw: dict, source: Path, problems: list[ConfigProblem]) -> tuple[Confi
 
 def parse_sweep(text: str, source: Path) -> SweepSpec:
     """A sweep file's text checked as a whole; a ConfigError lists every problem, each at its key."""
-    raw = parse_yaml(text, str(source), like="a sweep file (README: Sweeps)")
+    raw = parse_yaml(text, str(source), like="a sweep file (docs/user-guide.md: Sweeps)")
     if not isinstance(raw, dict):
         raise ConfigError([ConfigProblem(str(source), "not a sweep file; allowed: a YAML mapping with base, study, parameters, …")])
     problems: list[ConfigProblem] = []

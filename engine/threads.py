@@ -1,6 +1,6 @@
 """How many CPU threads the next epoch gets, chosen from the epochs' own timings.
 
-Measured on a 2-core host (README, "Performance"): the interleaved step's small matmuls gain a
+Measured on a 2-core host (docs/results.md, "Speed of an epoch"): the interleaved step's small matmuls gain a
 little from a second thread on a quiet machine, but when another process takes a core, two
 threads wait on each other and an epoch runs up to 5x slower, while one thread slows by a few
 percent. The chooser tries each candidate once (after a first epoch of warm-up, whose time is not

@@ -1,7 +1,7 @@
 """Application start-up: where the app's files live, QApplication with name and icon, the window.
 
-Run from a clone, resources are the repo's resources/ and the user's config and runs sit beside
-the repo. Installed (wheel or bundle), resources are package data and the user's files live in
+Run from a clone, resources are the repo's resources/ and the config and runs sit beside
+the repo. Installed (wheel or bundle), resources are package data and the config, data and runs live in
 the per-user data folder (platformdirs), so nothing depends on the working directory.
 """
 
@@ -34,7 +34,7 @@ def resources_dir() -> Path:
 
 
 def home_dir() -> Path:
-    """Where the user's config.yaml, data cache and runs/ live."""
+    """Where config.yaml, the data cache and runs/ live."""
     if running_from_clone():
         return SOURCE_ROOT
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))

@@ -30,7 +30,7 @@ from engine.runs import RunRecord, load_run
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8B6D00", "#000000"]
 GREY = "#9a9a9a"
 LOGICAL_DPI = 96  # widget pixels per inch when a figure is laid out for export
-# Curves that redraw while the user works (preview, live training panels) use solid 1 px pens:
+# Curves that redraw while the window is in use (preview, live training panels) use solid 1 px pens:
 # Qt strokes those with its cosmetic stroker, 4x faster here than wider or dashed antialiased
 # pens, whose cost grew with every epoch drawn; this keeps each repaint within the GUI's frame
 # budget (benchmarks/gui_responsiveness.py). Exports widen them to the file's dpi.
@@ -796,8 +796,8 @@ class ErrorOverTimeFigure(Figure):
 
 
 class ExtractionFigure(Figure):
-    """The model's MSE on each shifted-start test draw against the moment it starts, beside the spec's
-    test (t = 0) and the known-model estimator: a model that replays the t = 0 curve stands out at once."""
+    """The model's MSE on each shifted-start test draw against the moment it starts, beside the
+    test set (t = 0) and the known-model estimator: a model that replays the t = 0 curve stands out at once."""
 
     size_inches = (10.0, 5.0)
     file_stem = "extraction"
@@ -807,7 +807,7 @@ class ExtractionFigure(Figure):
         self.plot, self.legend = _single_plot(self, "MSE by the moment the recording starts", "start t0", "s", "MSE")
         self.model = self.plot.plot(pen=None, symbol="o", symbolSize=8, symbolBrush=pg.mkBrush(color(0)), name="model, shifted starts")
         self.spec_test = self.plot.plot(
-            pen=None, symbol="s", symbolSize=9, symbolBrush=pg.mkBrush(color(1)), name="model, the spec's test (t0 = 0)"
+            pen=None, symbol="s", symbolSize=9, symbolBrush=pg.mkBrush(color(1)), name="model, the test set (t0 = 0)"
         )
         self.known = self.plot.plot(
             pen=None, symbol="x", symbolSize=8, symbolPen=pen("#555555", 1.5), name="known-model estimator, same draws"
@@ -815,7 +815,7 @@ class ExtractionFigure(Figure):
         self.zeros = self.plot.plot(pen=pen("#777777", 1.2, Qt.PenStyle.DashDotLine), name="outputs zeros")
 
     def set_metrics(self, metrics: dict) -> None:
-        """Model and known-model estimator per draw, the spec's test at t0 = 0, and the trivial level."""
+        """Model and known-model estimator per draw, the test set at t0 = 0, and the trivial level."""
         shifted = metrics.get("shifted", {})
         starts = np.asarray(shifted.get("starts", []), dtype=float)
         self.model.setData(starts, _positive(shifted.get("mse_per_draw", [])))
@@ -863,8 +863,8 @@ def figures_for_run(
     sampling_rate: float,
     metrics: dict | None = None,
 ) -> Iterator[Figure]:
-    """The result figures of spec section 4 and the error analysis, filled from a run's history,
-    predictions and metrics; built one at a time, so a window can build them between its events."""
+    """The result figures (Graphs 1 and 2, loss, per-frequency MSE, FFT) and the error analysis, filled from a
+    run's history, predictions and metrics; built one at a time, so a window can build them between its events."""
     metrics = metrics or {}
     reference = metrics.get("reference")
     loss = LossFigure()

@@ -411,7 +411,7 @@ class MainWindow(QMainWindow):
         self.presets_menu.setEnabled(not running)
 
     def _prepare_training_process(self) -> None:
-        """Start the next run's process now: it imports torch while the user edits."""
+        """Start the next run's process now: it imports torch while the form is edited."""
         if self.spare is None and not self.closing:
             spare = TrainingProcess()
             try:
@@ -531,7 +531,7 @@ class MainWindow(QMainWindow):
             self._launch(self.queued.pop(0))
 
     def import_checkpoint(self, path: str | None = None) -> Path | None:
-        """A checkpoint of the user's own program as a run folder, evaluated on the editor's config."""
+        """A plain PyTorch checkpoint as a run folder, evaluated on the editor's config."""
         if self.config is None or self.thread is not None:
             QMessageBox.information(self, "Import checkpoint", "Import needs a valid experiment in the editor and no run training.")
             return None
@@ -556,7 +556,7 @@ class MainWindow(QMainWindow):
         return run.folder
 
     def write_report(self, folders: list[Path], out: str | None = None) -> Path | None:
-        """The configuration-evolution record of ``folders`` (report.md and its PNGs) into a folder the user picks."""
+        """The configuration-evolution record of ``folders`` (report.md and its PNGs) into a chosen folder."""
         if not out:
             out = QFileDialog.getExistingDirectory(self, "Write the report into", str(self.runs.runs_dir))
         if not out:

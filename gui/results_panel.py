@@ -1,4 +1,4 @@
-"""Results of one run: the spec's graphs (shared with the headless export) and a metrics table."""
+"""Results of one run: the result graphs (shared with the headless export) and a metrics table."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ FIGURE_TITLES = {
 
 
 class ResultsPanel(QWidget):
-    """One run's figures and numbers; quality, the user's generalization rule and memorisation apart."""
+    """One run's figures and numbers; quality, the generalization rule (train vs test gap ≤ threshold) and memorisation apart."""
 
     exported = Signal(str)  # a sentence saying where the files went
 
@@ -207,7 +207,7 @@ def metrics_csv(metrics: dict) -> str:
 
 
 def verdict_lines(m: dict) -> list[str]:
-    """Quality, the user's generalization rule, memorisation and best.pt, each said apart."""
+    """Quality, the generalization rule, memorisation and best.pt, each said apart."""
     lines = []
     zero = m.get("reference", {}).get("zero_output_mse")
     if zero:
@@ -219,20 +219,21 @@ def verdict_lines(m: dict) -> list[str]:
     if known:
         lines.append(
             f"<b>Limit</b>: an estimator that knows the signal model scores {known:.5f} on this test set, reading S one "
-            "sample at a time and searching the one start all components share (README: quality references)."
+            "sample at a time and searching the one start all components share (docs/background.md: the references)."
         )
     shifted = m.get("shifted")
     if shifted:
         lines.append(
             f"<b>Extraction</b>: MSE {shifted['mse']:.5f} on {shifted['draws']} test draws whose recording starts at a random "
-            f"moment (the known-model estimator: {shifted['known_model_mse']:.5f}). Every spec set starts at t = 0, so a model can "
+            f"moment (the known-model estimator: {shifted['known_model_mse']:.5f}). The test set starts at t = 0, so a model can "
             "replay that one curve; far above the test MSE, it does."
         )
     threshold = m.get("generalization_threshold", 0.1)
     verdict = "PASS" if m.get("generalization_pass") else "FAIL"
     lines.append(
-        f"<b>Generalization</b> (the user's rule): <b>{verdict}</b>, gap {m['generalization_gap']:.2%} against {threshold:.0%}, "
-        "overall and at every frequency. It compares one train and one test noise draw; it says nothing of quality."
+        f"<b>Generalization</b> (train vs test gap ≤ threshold): <b>{verdict}</b>, gap {m['generalization_gap']:.2%} "
+        f"against {threshold:.0%}, overall and at every frequency. It compares one train and one test noise draw; "
+        "it says nothing of quality."
     )
     check = m.get("memorisation")
     if check:

@@ -1,5 +1,5 @@
 """The figures of a sweep, drawn from its trial rows (engine.sweep_runner.trial_rows): objective by
-trial with the best so far, one sensitivity plot per parameter (as the user drew them), parallel
+trial with the best so far, one sensitivity plot per parameter (the objective against its values), parallel
 coordinates and parameter importance. The window's Sweeps tab and the PNG export share them."""
 
 from __future__ import annotations
