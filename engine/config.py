@@ -89,8 +89,9 @@ class DataConfig:
     amp_max: float = _f(1.2, "Upper bound of the per-sample amplitude noise.", label="Highest amplitude", min=0.0, max=100.0)
     start_time: str = _f(
         "zero",
-        "When the training and validation recordings start: zero (every recording at t = 0, as in the reference method) or random (each draw "
-        "at its own random moment, so a model must extract the sines, not replay one curve). The test set always starts at 0.",
+        "When the training and validation recordings start: zero (every recording at t = 0, as in the reference method) "
+        "or random (each draw at its own random moment, so a model must extract the sines, not replay one curve). The test "
+        "set always starts at 0.",
         label="Recording start",
         choices=("zero", "random"),
     )
@@ -207,7 +208,8 @@ class TrainingConfig:
     selection: str = _f(
         "validation",
         "What picks best.pt: validation (lowest MSE of the frozen weights on a set with its own noise seed) or "
-        "train_loss (the lowest training loss, the reference method's pick; the loss is measured while the weights move). The test set never chooses.",
+        "train_loss (the lowest training loss, the reference method's pick; the loss is measured while the weights move). "
+        "The test set never chooses.",
         label="Best checkpoint chosen by",
         choices=SELECTIONS,
     )
