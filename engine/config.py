@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import io
+import itertools
 import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -22,7 +23,7 @@ from engine.files import atomic_write_text, system_folder
 
 MODES = ("interleaved", "streams")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-LR_SCHEDULES = ("constant", "cosine")
+LR_SCHEDULES = ("constant", "cosine", "step", "plateau")
 SELECTIONS = ("train_loss", "validation")
 TRAINING_NOISE = ("fixed", "fresh")
 
@@ -122,8 +123,42 @@ class TrainingConfig:
     )
     learning_rate: float = _f(0.0001, "Adam learning rate.", label="Learning rate", min=1e-9, max=100.0)
     lr_schedule: str = _f(
-        "constant", "Learning-rate schedule over the run: constant or cosine decay.", label="Learning-rate schedule", choices=LR_SCHEDULES
+        "constant",
+        "Learning-rate schedule after any warm-up: constant; cosine (decays to 0 over the remaining epochs); step "
+        "(multiplied by the step factor after each milestone epoch); plateau (multiplied by the plateau factor once the "
+        "validation MSE has not improved for more than the plateau patience, in scored epochs).",
+        label="Learning-rate schedule",
+        choices=LR_SCHEDULES,
     )
+    lr_warmup_epochs: int = _f(
+        0,
+        "Epochs the rate rises linearly before the schedule starts: epoch k of W trains at k/(W+1) of the learning rate (0: no warm-up).",
+        label="Warm-up",
+        min=0,
+        max=1_000_000,
+        unit="epochs",
+    )
+    lr_milestones: list[int] = _f(
+        [],
+        "step schedule: the epochs after which the rate is multiplied by the step factor, in increasing order "
+        "(e.g. [50, 80]: epochs 51 and 81 start the lower rates).",
+        label="Step milestones",
+        min=0,
+        whole=True,
+        unit="epochs",
+    )
+    lr_gamma: float = _f(0.1, "step schedule: what each milestone multiplies the rate by.", label="Step factor", min=1e-6, max=1.0)
+    lr_patience: int = _f(
+        10,
+        "plateau schedule: scored epochs without a lower validation MSE that the rate waits through; the next one "
+        "without improvement lowers it (as torch's ReduceLROnPlateau).",
+        label="Plateau patience",
+        min=0,
+        max=1_000_000,
+        unit="scored epochs",
+    )
+    lr_factor: float = _f(0.1, "plateau schedule: what each reduction multiplies the rate by.", label="Plateau factor", min=1e-6, max=1.0)
+    lr_min: float = _f(0.0, "plateau schedule: the lowest rate a reduction goes to.", label="Lowest learning rate", min=0.0, max=100.0)
     num_epochs: int = _f(100, "Passes over the training set.", label="Epochs", min=1, max=1_000_000)
     batch_size: int = _f(
         32,
@@ -394,17 +429,7 @@ def _check_value(key: str, f: dataclasses.Field, value: Any) -> tuple[Any, list[
     kind = type(f.default) if f.default is not dataclasses.MISSING else list
     meta = f.metadata
     if kind is list:
-        if not isinstance(value, list) or not value:
-            return None, [ConfigProblem(key, f"{value!r} is not allowed; allowed: a non-empty list of numbers, e.g. [1, 3, 5, 7]")]
-        items, problems = [], []
-        for item in value:
-            if not is_number(item) or not _finite(item):
-                problems.append(ConfigProblem(key, f"item {item!r} is not allowed; allowed: finite numbers > 0"))
-            elif item <= meta.get("min", -math.inf):
-                problems.append(ConfigProblem(key, f"item {item!r} is not allowed; allowed: numbers > {meta['min']}"))
-            else:
-                items.append(float(item))
-        return items, problems
+        return _check_list(key, meta, value)
     bad = [ConfigProblem(key, f"{value!r} is not allowed; allowed: {_allowed(f, kind)}")]
     if kind is str:
         if not isinstance(value, str) or (value == "" and "choices" not in meta) or "\x00" in value:
@@ -425,6 +450,24 @@ def _check_value(key: str, f: dataclasses.Field, value: Any) -> tuple[Any, list[
     if value < meta.get("min", -math.inf) or value > meta.get("max", math.inf):
         return None, bad
     return value, []
+
+
+def _check_list(key: str, meta: Any, value: Any) -> tuple[Any, list[ConfigProblem]]:
+    """A list of numbers (frequencies: at least one), or with ``whole`` of whole numbers (epochs: may be empty)."""
+    whole = meta.get("whole", False)
+    if not isinstance(value, list) or not (value or whole):
+        shape = "a list of whole numbers, e.g. [50, 80], or []" if whole else "a non-empty list of numbers, e.g. [1, 3, 5, 7]"
+        return None, [ConfigProblem(key, f"{value!r} is not allowed; allowed: {shape}")]
+    word = "whole numbers" if whole else "numbers"
+    items, problems = [], []
+    for item in value:
+        if not is_number(item) or not _finite(item) or (whole and not float(item).is_integer()):
+            problems.append(ConfigProblem(key, f"item {item!r} is not allowed; allowed: finite {word} > 0"))
+        elif item <= meta.get("min", -math.inf):
+            problems.append(ConfigProblem(key, f"item {item!r} is not allowed; allowed: {word} > {meta['min']}"))
+        else:
+            items.append(int(item) if whole else float(item))
+    return items, problems
 
 
 def error_line(exc: BaseException, limit: int = 200) -> str:
@@ -557,6 +600,7 @@ def cross_check(config: Config) -> list[ConfigProblem]:
                 f"{t.selection}, or set training.selection to validation",
             )
         )
+    errors.extend(schedule_problems(t))
     for key, value in (("data.data_dir", d.data_dir), ("training.runs_dir", config.training.runs_dir)):
         inside = system_folder(value)
         if inside is not None:
@@ -567,6 +611,48 @@ def cross_check(config: Config) -> list[ConfigProblem]:
                     "allowed: a folder of your own (relative paths start at the working directory)",
                 )
             )
+    return errors
+
+
+def schedule_problems(t: TrainingConfig) -> list[ConfigProblem]:
+    """Rules of the learning-rate schedule: milestones in order and after the warm-up, a warm-up that ends,
+    a plateau that has a validation MSE to watch."""
+    errors = []
+    milestones = t.lr_milestones
+    if any(b <= a for a, b in itertools.pairwise(milestones)):
+        errors.append(ConfigProblem("training.lr_milestones", f"{milestones} is not increasing; allowed: epochs in increasing order"))
+    if t.lr_schedule == "step" and not milestones:
+        errors.append(ConfigProblem("training.lr_milestones", "[] gives the step schedule nothing to do; allowed: one epoch or more"))
+    if t.lr_schedule == "step" and milestones and milestones[0] <= t.lr_warmup_epochs:
+        errors.append(
+            ConfigProblem(
+                "training.lr_milestones",
+                f"{milestones[0]} falls in the warm-up (training.lr_warmup_epochs {t.lr_warmup_epochs}); "
+                f"allowed: epochs above {t.lr_warmup_epochs}",
+            )
+        )
+    if t.lr_warmup_epochs >= t.num_epochs:
+        errors.append(
+            ConfigProblem(
+                "training.lr_warmup_epochs",
+                f"{t.lr_warmup_epochs} leaves no epoch at the learning rate; allowed: 0 to {t.num_epochs - 1} (below training.num_epochs)",
+            )
+        )
+    if t.lr_schedule == "plateau" and t.selection != "validation":
+        errors.append(
+            ConfigProblem(
+                "training.lr_schedule",
+                f"plateau watches the validation MSE, which training.selection {t.selection} does not measure; "
+                "allowed: constant, cosine or step, or set training.selection to validation",
+            )
+        )
+    if t.lr_schedule == "plateau" and t.lr_min > t.learning_rate:
+        errors.append(
+            ConfigProblem(
+                "training.lr_min",
+                f"{t.lr_min:g} is above training.learning_rate ({t.learning_rate:g}); allowed: 0 to the learning rate",
+            )
+        )
     return errors
 
 
