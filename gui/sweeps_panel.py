@@ -46,6 +46,16 @@ from gui.sweep_figures import ImportanceFigure, ObjectiveFigure, ParallelCoordin
 from gui.widgets import button_row
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def headless_command(arguments: list[str]) -> tuple[str, list[str]]:
+    """(program, arguments) that run this workbench's command line: a frozen bundle is itself the
+    program (its main.py is built in, not shipped); from source, this Python runs main.py."""
+    if getattr(sys, "frozen", False):
+        return sys.executable, list(arguments)
+    return sys.executable, [str(ROOT / "main.py"), *arguments]
+
+
 POLL_MS = 2000
 RUN_DIR_ROLE = Qt.ItemDataRole.UserRole + 1  # a trials-table cell's run folder(s)
 SPACE_HINT = "one per line:  key: [choice, choice]   or   key: low..high   (add  log  for a log scale)"
@@ -324,8 +334,9 @@ class SweepsPanel(QWidget):
         self.process.finished.connect(self._finished)
         workers = self.workers.value()
         threads = max(1, ((os.cpu_count() or 1) - 1) // workers)  # the cores but one, shared: the window keeps its own
-        arguments = [str(ROOT / "main.py"), "sweep", "--spec", str(self.spec_path), "--workers", str(workers), "--threads", str(threads)]
-        self.process.start(sys.executable, [*arguments, "--sweeps-dir", str(self.sweeps_dir)])
+        sweep = ["sweep", "--spec", str(self.spec_path), "--workers", str(workers), "--threads", str(threads)]
+        program, arguments = headless_command([*sweep, "--sweeps-dir", str(self.sweeps_dir)])
+        self.process.start(program, arguments)
         self._set_running(True)
         self.timer.start()
         self.message.emit(f"sweep {self.spec.study} started with {self.workers.value()} worker(s)")

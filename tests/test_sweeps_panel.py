@@ -3,8 +3,11 @@ fill the table and figures, and the best trial's settings go back into the edito
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from engine.config import dump_config
-from gui.sweeps_panel import SweepsPanel, space_lines
+from gui.sweeps_panel import ROOT, SweepsPanel, headless_command, space_lines
 from tests.conftest import small_config
 
 
@@ -125,3 +128,16 @@ def test_the_tab_comes_back_with_its_settings_and_the_last_sweep_read_off_the_wi
     qtbot.waitUntil(lambda: again.table.rowCount() == 1, timeout=30_000)
     assert again.rows[0]["model.hidden_size"] == 12 and again.rows[0]["validation_mse"] == 0.25
     again.shutdown()
+
+
+def test_a_frozen_bundle_starts_its_sweeps_as_itself_with_no_main_py(tmp_path, monkeypatch):
+    """A bundle is the program and has main.py built in: the command must not name a main.py beside it."""
+    bundle = tmp_path / "lstm-workbench"  # stands in for the bundle: its entry point is main.py
+    bundle.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{ROOT / "main.py"}" "$@"\n')
+    bundle.chmod(0o755)
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(bundle))
+    program, arguments = headless_command(["--version"])
+    assert program == str(bundle) and not any("main.py" in a for a in arguments)
+    result = subprocess.run([program, *arguments], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.startswith("lstm-workbench")
