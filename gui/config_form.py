@@ -67,6 +67,19 @@ class NumberEdit(QLineEdit):
         super().keyPressEvent(event)
 
 
+class ListEdit(QLineEdit):
+    """A list of numbers typed with or without brackets (``50, 80``; empty for none); the engine judges it."""
+
+    def setValue(self, value: list[Any]) -> None:  # noqa: N802 - the name NumberEdit's callers know
+        self.setText(format_number(value)[1:-1])
+
+    def value(self) -> Any:
+        """The typed list, or the text when it does not read as one (for the engine to refuse)."""
+        text = self.text().strip()
+        parsed = parse_value(text if text.startswith("[") else f"[{text}]")
+        return parsed if isinstance(parsed, list) else text
+
+
 class FrequencySpin(QDoubleSpinBox):
     """A frequency in Hz, shown in its shortest form (3, 2.5), never padded to fixed decimals."""
 
@@ -286,6 +299,9 @@ class ConfigForm(QWidget):
         elif is_number(default):
             editor = NumberEdit(integer=isinstance(default, int))
             editor.textChanged.connect(self._changed)
+        elif default is None:  # a list (its default is a factory)
+            editor = ListEdit()
+            editor.textChanged.connect(self._changed)
         else:
             editor = QLineEdit()
             editor.textChanged.connect(self._changed)
@@ -329,7 +345,7 @@ class ConfigForm(QWidget):
                     editor.setCurrentText(str(value))
                 elif isinstance(editor, FrequencyListEditor):
                     editor.set_values(value)
-                elif isinstance(editor, NumberEdit):
+                elif isinstance(editor, (NumberEdit, ListEdit)):
                     editor.setValue(value)
                 else:
                     editor.setText(str(value))
@@ -347,7 +363,7 @@ class ConfigForm(QWidget):
                 value: Any = editor.currentText()
             elif isinstance(editor, FrequencyListEditor):
                 value = editor.values()
-            elif isinstance(editor, NumberEdit):
+            elif isinstance(editor, (NumberEdit, ListEdit)):
                 value = editor.value()
             else:
                 value = editor.text().strip()

@@ -200,7 +200,8 @@ class TrainingPanel(QWidget):
         eta = f"   ETA {format_seconds(report.eta_seconds)}" if self.state in ETA_STATES else ""
         return (
             f"epoch {report.epoch}/{report.num_epochs}   train loss {report.train_loss:.5f}   test MSE {report.test_mse:.5f}   "
-            f"{report.epoch_seconds:.2f} s/epoch   elapsed {format_seconds(report.wall_seconds)}{eta}"
+            f"learning rate {report.learning_rate:.3g}   {report.epoch_seconds:.2f} s/epoch   "
+            f"elapsed {format_seconds(report.wall_seconds)}{eta}"
         )
 
     def _mark(self, *parts: str) -> None:

@@ -56,3 +56,17 @@ def test_a_problem_in_a_closed_section_opens_it_at_the_field(form, qtbot):
     form.editors["data.sampling_rate"].setText("0")
     qtbot.waitUntil(lambda: not form.field_errors["data.sampling_rate"].isHidden())
     assert form.editors["data.sampling_rate"].isVisible() and form.field_errors["data.sampling_rate"].isVisible()
+
+
+def test_step_milestones_are_typed_as_a_list_and_read_back_as_whole_epochs(form, qtbot):
+    assert form.editors["training.lr_milestones"].text() == "" and form.validate() == Config()
+    form.editors["training.lr_schedule"].setCurrentText("step")
+    form.editors["training.lr_milestones"].setText("30, 60")
+    form.editors["training.lr_warmup_epochs"].setText("5")
+    config = form.validate()
+    assert config is not None and config.training.lr_milestones == [30, 60] and config.training.lr_warmup_epochs == 5
+    form.set_config(config)
+    assert form.editors["training.lr_milestones"].text() == "30, 60" and form.validate() == config
+    form.editors["training.lr_milestones"].setText("60, 30")
+    qtbot.waitUntil(lambda: not form.field_errors["training.lr_milestones"].isHidden())
+    assert "training.lr_milestones: [60, 30] is not increasing" in form.field_errors["training.lr_milestones"].text()

@@ -69,3 +69,9 @@ def test_a_failed_run_says_so(panel):
     panel.starting()
     panel.finished(RunFinished("failed", "the training process could not start", None))
     assert shows(panel, RunState.FAILED) and "could not start" in panel.status.text()
+
+
+def test_the_epoch_line_shows_the_rate_the_epoch_trained_at(panel):
+    panel.start(started(10))
+    panel.add_epoch(report(1, 10), None)
+    assert "learning rate 0.001 " in panel.status.text()
