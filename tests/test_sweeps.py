@@ -564,3 +564,25 @@ def test_with_repeats_trials_csv_shows_mean_std_and_n_and_the_ranking_marks_lead
     assert "| 1 | 0 | 8 | 1.000000 ± 0.2 | 2.000000 ± 0.2 | 3 | best |" in ranking
     assert "| 2 | 1 | 16 | 1.100000 ± 0.2 | 2.100000 ± 0.2 | 3 | within noise |" in ranking
     assert "| 3 | 2 | 32 | 5.000000 ± 0.1 | 6.000000 ± 0.1 | 3 | worse |" in ranking
+
+
+def test_the_schedule_settings_are_sweep_parameters_and_milestones_an_experiment_setting(tmp_path):
+    base_file(tmp_path, "training.num_epochs=20")
+    text = """
+base: base.yaml
+fixed: {training.lr_warmup_epochs: 2, training.lr_milestones: [8]}
+parameters:
+  training.lr_schedule: [step, plateau]
+  training.lr_gamma: {low: 0.1, high: 0.9}
+  training.lr_patience: {low: 1, high: 4}
+experiments:
+  - {training.lr_schedule: step, training.lr_milestones: [5, 10], training.lr_gamma: 0.5}
+"""
+    spec = parse_sweep(text, tmp_path / "s.yaml")
+    config = spec.trial_config(spec.experiments[0])
+    assert config.training.lr_milestones == [5, 10] and config.training.lr_warmup_epochs == 2 and config.training.lr_gamma == 0.5
+    assert spec.trial_config({"training.lr_schedule": "plateau", "training.lr_patience": 3}).training.lr_patience == 3
+    assert spec.trial_config({"training.lr_schedule": "step"}).training.lr_milestones == [8]
+    with pytest.raises(ConfigError) as caught:
+        parse_sweep(text.replace("{low: 0.1, high: 0.9}", "[0.5, 0]"), tmp_path / "s.yaml")
+    assert [p.key for p in caught.value.problems] == ["parameters.training.lr_gamma"]
