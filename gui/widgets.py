@@ -20,7 +20,7 @@ def button_row(buttons: list[tuple[str, Callable[[], object]]]) -> QHBoxLayout:
 
 
 class WheelGuard(QObject):
-    """Installed on the application: a wheel turned over a spin box or drop-down the user has not
+    """Installed on the application: a wheel turned over a spin box or drop-down not yet
     clicked into scrolls the page under it instead of changing the value, so scrolling a form never
     edits it (one notch over a frequency box once set 1 Hz to 1e-9 Hz)."""
 
