@@ -11,9 +11,10 @@ import torch
 from torch.optim import lr_scheduler
 
 from engine.config import Config, ConfigError, apply_overrides, config_from_dict, dump_config, parse_yaml
+from engine.data import load_splits
 from engine.runs import Run, load_run
 from engine.schedules import Plateau, learning_rate_at
-from engine.trainer import Session, TrainingControl
+from engine.trainer import Cohort, Session, TrainingControl
 from tests.conftest import small_config
 
 
@@ -217,3 +218,18 @@ def test_a_saved_schedule_loads_back_and_a_file_without_the_keys_gets_the_consta
     assert config_from_dict(parse_yaml(text)) == config
     plain = config_from_dict({"training": {"learning_rate": 0.001}})
     assert plain.training.lr_schedule == "constant" and plain.training.lr_warmup_epochs == 0
+
+
+def test_each_member_of_a_population_follows_its_own_plateau_and_warm_up(tmp_path, monkeypatch):
+    scripted_validation(monkeypatch, SCORES)
+    members = [
+        small_config(tmp_path, "training.num_threads=1", *PLATEAU, f"model.seed={seed}", f"training.learning_rate={lr}")
+        for seed, lr in ((1, 0.003), (2, 0.01))
+    ]
+    sessions = [Session(c, load_splits(c), torch.device("cpu")) for c in members]
+    rates: dict[int, list[float]] = {0: [], 1: []}
+    for session, report in Cohort(sessions).epochs():
+        rates[sessions.index(session)].append(report.learning_rate)
+    for k, config in enumerate(members):
+        alone = [r.learning_rate for r in Session(config, load_splits(config), torch.device("cpu")).epochs()]
+        assert rates[k] == alone and len(set(alone[2:])) == 3  # after the warm-up: the base and two reductions
