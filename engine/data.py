@@ -111,6 +111,20 @@ def training_draw(data: DataConfig, epoch: int, segments: int = 1) -> SignalSet:
     return generate(data, seed, segment_starts(data, seed, segments))
 
 
+def draws_anew(config: Config) -> bool:
+    """Whether training draws a new noise set every epoch (fresh noise, streams traversal); else it
+    trains on the train set itself, the one its train MSE and memorisation check score."""
+    return config.training.mode == "streams" and config.training.training_noise == "fresh"
+
+
+def first_training_set(config: Config) -> SignalSet:
+    """The set a run trains on first, starting where ``data.start_time`` says: what a preview shows."""
+    d = config.data
+    if draws_anew(config):
+        return training_draw(d, 0, config.training.segments)
+    return generate(d, d.train_seed, start_of(d, d.train_seed))
+
+
 def segment_starts(data: DataConfig, seed: int, segments: int) -> np.ndarray:
     """Per-sample time offsets that make each of ``segments`` contiguous pieces a recording that
     starts at its own random moment, drawn from the seed (the n % segments tail, which training

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from engine.config import Config
-from engine.data import SignalSet, Splits, training_draw
+from engine.data import SignalSet, Splits, draws_anew, training_draw
 from engine.evaluation import SetMetrics, predict_sets
 from engine.history import EpochReport, History
 from engine.interleaved import AdamRow, InterleavedTrainer, Member, PopulationTrainer
@@ -124,7 +124,7 @@ class Session:
         self.generator.manual_seed(config.model.seed)
         self.model = FrequencyLSTM.from_config(config.model).to(device)
         t = config.training
-        fresh = t.mode == "streams" and t.training_noise == "fresh"
+        fresh = draws_anew(config)
         self.segments = t.segments if fresh else 1  # pieces of a fresh draw may each start elsewhere
         self.draws = t.draws_per_epoch if fresh else 1  # fresh draws side by side
         # with fixed noise the model trains on exactly the set its train MSE and memorisation check score

@@ -6,8 +6,13 @@ from __future__ import annotations
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from engine.config import Config
-from engine.data import generate
+from engine.data import draws_anew, first_training_set
 from gui.figures import SignalFigure
+
+
+def _first_set_key(config: Config) -> tuple:
+    """What the first training set depends on: a learning-rate edit must not regenerate it."""
+    return config.data, draws_anew(config), config.training.segments
 
 
 class PreviewPanel(QWidget):
@@ -37,8 +42,8 @@ class PreviewPanel(QWidget):
         self.window.valueChanged.connect(self._window_chosen)
 
     def set_config(self, config: Config) -> None:
-        """Regenerate the training set preview when ``config``'s data settings changed."""
-        data_changed = self.config is None or config.data != self.config.data
+        """Regenerate the preview of the set that trains first when ``config``'s data or traversal changed."""
+        data_changed = self.config is None or _first_set_key(config) != _first_set_key(self.config)
         self.config = config
         labels = [f"{f:g} Hz" for f in config.data.frequencies]
         if [self.component.itemText(i) for i in range(self.component.count())] != labels:
@@ -48,7 +53,7 @@ class PreviewPanel(QWidget):
             self.component.setCurrentIndex(min(config.visualization.comparison_freq_idx, len(labels) - 1))
             self.component.blockSignals(False)
         if data_changed:
-            self.signals = generate(config.data, config.data.train_seed)
+            self.signals = first_training_set(config)
             self.window.blockSignals(True)  # the data's length bounds the window; the wish stays
             self.window.setMaximum(max(self.window.minimum(), self.signals.n_samples))
             self.window.setValue(self.wanted_window)

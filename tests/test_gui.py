@@ -710,3 +710,22 @@ def test_help_lists_the_guide_the_actions_shortcuts_and_where_runs_are_kept(qtbo
     assert str(window.runs.runs_dir.resolve()) in " ".join(label.text() for label in shown[-1].findChildren(QLabel))
     next(b for b in shown[-1].findChildren(QPushButton) if b.text() == "Open").click()
     assert opened[-1] == QUrl.fromLocalFile(str(window.runs.runs_dir.resolve()))
+
+
+def test_the_preview_shows_the_set_that_trains_first_including_its_random_start(qtbot, tmp_path):
+    import numpy as np
+    import torch
+
+    from engine.config import apply_overrides
+    from engine.data import load_splits
+    from engine.trainer import Session
+    from gui.preview_panel import PreviewPanel
+
+    panel = PreviewPanel()
+    qtbot.addWidget(panel)
+    for overrides in (["data.start_time=random"], ["data.start_time=random", "training.mode=streams", "training.segments=2"]):
+        config = apply_overrides(small_config(tmp_path), overrides)
+        panel.set_config(config)
+        trained = Session(config, load_splits(config), torch.device("cpu")).inputs[: panel.signals.n_samples, 0].numpy()
+        assert np.array_equal(panel.signals.mixture.astype(np.float32), trained), overrides
+        assert panel.signals.t[0] > 0  # not the t = 0 set
