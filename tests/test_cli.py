@@ -109,10 +109,20 @@ def test_the_summary_of_a_run_stopped_in_its_first_epoch(capsys):
         "status": "stopped", "epochs_completed": 0, "best_epoch": 0, "seconds_per_epoch": None,
         "train": {"mse": 0.5, "per_frequency": per}, "test": {"mse": 0.5, "per_frequency": per},
         "reference": {"zero_output_mse": 0.5}, "generalization_gap": 0.0, "generalization_pass": True,
+        "generalization_threshold": 0.1, "generalization_gap_per_frequency": [{"frequency_hz": 1.0, "gap": 0.0}],
         "memorisation": {"draws": 8, "memorised": False, "per_frequency": [{"frequency_hz": 1.0, "z": 0.1}]},
     }  # fmt: skip
     _summary(metrics)
     assert "no epoch completed" in capsys.readouterr().err
+
+
+def test_a_generalization_fail_names_the_frequency_whose_gap_fails_it(capsys):
+    from cli.commands import _generalization_line
+
+    gaps = [{"frequency_hz": 1.0, "gap": 0.02}, {"frequency_hz": 7.0, "gap": 0.31}]
+    metrics = {"generalization_gap": 0.007, "generalization_pass": False, "generalization_threshold": 0.1}
+    line = _generalization_line({**metrics, "generalization_gap_per_frequency": gaps})
+    assert "gap 0.70%" in line and "widest 31.00% at 7 Hz" in line and line.endswith("FAIL")
 
 
 @pytest.mark.parametrize(
