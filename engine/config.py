@@ -415,7 +415,9 @@ def _allowed(f: dataclasses.Field, kind: type) -> str:
     meta = f.metadata
     if "choices" in meta:
         return "one of " + ", ".join(meta["choices"])
-    word = {int: "an integer", float: "a number", str: "a text", bool: "true or false"}.get(kind, "a list of numbers")
+    if kind is list:  # as _check_list judges it: items above min, whole ones may be an empty list
+        return "a list of whole numbers > 0, or []" if meta.get("whole") else "a non-empty list of numbers > 0"
+    word = {int: "an integer", float: "a number", str: "a text", bool: "true or false"}[kind]
     lo, hi = meta.get("min"), meta.get("max")
     if lo is not None and hi is not None:
         return f"{word} from {lo} to {hi}"
