@@ -26,6 +26,8 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 LR_SCHEDULES = ("constant", "cosine", "step", "plateau")
 SELECTIONS = ("train_loss", "validation")
 TRAINING_NOISE = ("fixed", "fresh")
+CELLS = ("lstm", "gru")
+NON_CAUSAL = "non-causal reference (sees the future)"
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,36 @@ class ModelConfig:
     dropout: float = _f(
         0.0, "Dropout between stacked LSTM layers (used only when num_layers > 1).", label="Dropout between layers", min=0.0, max=0.9
     )
+    cell: str = _f(
+        "lstm",
+        "Recurrent cell: lstm (four gates, state h and c; interleaved mode trains it on a hand-written fast path) or gru "
+        "(three gates, state h only; interleaved mode trains it step by step with autograd, one seed at a time).",
+        label="Recurrent cell",
+        choices=CELLS,
+    )
+    attention_window: int = _f(
+        0,
+        "Attention over each sequence's last K top-layer states, the current one included: the current state queries them "
+        "(scaled dot product, one head) and the head reads the state beside their weighted mean. The K - 1 earlier states "
+        "are carried with the recurrent state, so an output still sees only its inputs so far. 0: off.",
+        label="Attention window",
+        min=0,
+        max=1024,
+        unit="steps",
+    )
+    bidirectional: bool = _f(
+        False,
+        "streams: run each sequence (each TBPTT window in training, the whole sequence in evaluation) forwards and "
+        "backwards, so every output sees the future: a non-causal reference, labelled as such, never an extractor.",
+        label="Bidirectional (sees the future)",
+        mode="streams",
+    )
     seed: int = _f(0, "Seed of the weight initialisation and of any training randomness.", label="Weight seed", min=0, max=2**32 - 1)
+
+    @property
+    def is_causal(self) -> bool:
+        """Whether each output depends only on inputs up to its own step (a bidirectional cell reads ahead)."""
+        return not self.bidirectional
 
 
 @dataclass
@@ -355,7 +386,9 @@ SECTION_TYPES = {
 
 
 def format_number(value: Any) -> str:
-    """The shortest text that reads back as exactly ``value``: 0.0001, 1e-5, 10, 4294967295, [1, 3]."""
+    """The shortest text that reads back as exactly ``value``: 0.0001, 1e-5, 10, 4294967295, [1, 3], true."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(format_number(v) for v in value) + "]"
     if isinstance(value, float):
@@ -439,8 +472,8 @@ def _check_value(key: str, f: dataclasses.Field, value: Any) -> tuple[Any, list[
         if "choices" in meta and value not in meta["choices"]:
             return None, bad
         return value, []
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None, bad
+    if kind is bool or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return (value, []) if kind is bool and isinstance(value, bool) else (None, bad)
     if kind is int:
         if isinstance(value, float) and not value.is_integer():
             return None, bad
@@ -603,6 +636,7 @@ def cross_check(config: Config) -> list[ConfigProblem]:
             )
         )
     errors.extend(schedule_problems(t))
+    errors.extend(model_problems(config))
     for key, value in (("data.data_dir", d.data_dir), ("training.runs_dir", config.training.runs_dir)):
         inside = system_folder(value)
         if inside is not None:
@@ -614,6 +648,34 @@ def cross_check(config: Config) -> list[ConfigProblem]:
                 )
             )
     return errors
+
+
+def model_problems(config: Config) -> list[ConfigProblem]:
+    """Rules of the model options: a bidirectional cell reads whole windows (streams only) and has no
+    causal buffer for attention to keep."""
+    m, errors = config.model, []
+    if m.bidirectional and config.training.mode != "streams":
+        errors.append(
+            ConfigProblem(
+                "model.bidirectional",
+                f"true needs training.mode streams (it reads each window ahead; {config.training.mode} trains one step "
+                f"per row); allowed: false with training.mode {config.training.mode}, or set training.mode to streams",
+            )
+        )
+    if m.bidirectional and m.attention_window:
+        errors.append(
+            ConfigProblem(
+                "model.attention_window",
+                f"{m.attention_window} keeps causal past states, which a bidirectional cell does not have; "
+                "allowed: 0 with model.bidirectional true, or set model.bidirectional to false",
+            )
+        )
+    return errors
+
+
+def non_causal_reason(config: Config) -> str | None:
+    """What to label a run whose outputs see the future (None: causal, comparable with extractors)."""
+    return None if config.model.is_causal else f"{NON_CAUSAL}: model.bidirectional reads each sequence both ways"
 
 
 def schedule_problems(t: TrainingConfig) -> list[ConfigProblem]:

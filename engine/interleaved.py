@@ -8,7 +8,8 @@ dispatch, which dominate this tiny, strictly sequential workload. A population s
 buffers on a leading axis, so each op (a batched matmul, an element-wise op) serves every member
 and the per-op dispatch is paid once; each member keeps its own learning rate, clip, dropout
 generator and Adam state, so it trains exactly as it would alone. The arithmetic is the same as
-``nn.LSTM`` + ``clip_grad_norm_`` + ``Adam``; ``tests/test_interleaved.py`` holds the proof.
+``nn.LSTM`` + ``clip_grad_norm_`` + ``Adam``; ``tests/test_interleaved.py`` holds the proof. Any other
+model (a GRU, attention) trains by the same method with autograd: ``StepwiseTrainer``, one model at a time.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from typing import Any
 
 import torch
 
+from engine.config import ModelConfig
 from engine.model import FrequencyLSTM
+from engine.streams import AutogradTrainer
 
 
 @dataclass
@@ -383,3 +386,36 @@ class InterleavedTrainer(PopulationTrainer):
         """One pass in file order; the mean batch loss, or None when stopped before the end."""
         losses = self.train_epoch_members(inputs, targets, should_continue)
         return None if losses is None else losses[0]
+
+
+def has_fast_path(model: ModelConfig) -> bool:
+    """Whether the hand-written path trains this model: a plain LSTM (no GRU, no attention)."""
+    return model.cell == "lstm" and not model.attention_window and not model.bidirectional
+
+
+class StepwiseTrainer(AutogradTrainer):
+    """The interleaved reference method for any model, by autograd: rows in order, one step per
+    optimizer step for every batch position, each position's state (attention buffer included)
+    carried and detached after each step; zeros at the start of the epoch and for a last batch of
+    another size. The same numbers as the fast path for a plain LSTM, only slower."""
+
+    def __init__(self, model: FrequencyLSTM, batch_size: int, learning_rate: float, clip_grad_norm: float):
+        super().__init__(model, learning_rate, clip_grad_norm)
+        self.batch_size = batch_size
+
+    def train_epoch(self, inputs: torch.Tensor, targets: torch.Tensor, should_continue: Callable[[], bool]) -> float | None:
+        """One pass in file order; the mean batch loss, or None when stopped before the end."""
+        self.model.train()
+        state = self.model.zero_state(self.batch_size)
+        losses = []
+        for x, y in zip(torch.split(inputs, self.batch_size), torch.split(targets, self.batch_size), strict=True):
+            if not should_continue():
+                return None
+            if x.shape[0] != self.batch_size:
+                state = self.model.zero_state(x.shape[0])
+            out, state = self.model(x.unsqueeze(1), state)
+            loss = torch.nn.functional.mse_loss(out.squeeze(1), y)
+            self._step(loss)
+            state = self.model.carried(state)
+            losses.append(loss.detach())
+        return float(torch.stack(losses).mean())

@@ -3,7 +3,8 @@
 Each block may be cut into ``segments`` contiguous pieces that run side by side as the batch.
 One sample per sequence per step, state carried; the gradient graph is cut every
 ``tbptt_steps`` samples. A call of the LSTM on a window of k samples with carried state is the
-same computation as k single-sample calls (tests/test_streams.py proves it), and much faster.
+same computation as k single-sample calls (tests/test_streams.py proves it), and much faster; a
+bidirectional model instead reads each window both ways, its backward direction from the window's end.
 """
 
 from __future__ import annotations
@@ -24,7 +25,27 @@ def segment_sequences(inputs: torch.Tensor, targets: torch.Tensor, n_freq: int, 
     return x.contiguous(), y.contiguous()
 
 
-class StreamsTrainer:
+class AutogradTrainer:
+    """Adam over the model's parameters, each optimizer step by autograd: backward, clip, step."""
+
+    def __init__(self, model: FrequencyLSTM, learning_rate: float, clip_grad_norm: float):
+        self.model = model
+        self.clip = clip_grad_norm
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate, fused=True)
+
+    def set_learning_rate(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    def _step(self, loss: torch.Tensor) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip)
+        self.optimizer.step()
+
+
+class StreamsTrainer(AutogradTrainer):
     """Truncated BPTT over windows of ``tbptt_steps`` samples with the state carried across windows."""
 
     def __init__(
@@ -38,18 +59,12 @@ class StreamsTrainer:
         input_noise: float = 0.0,
         generator: torch.Generator | None = None,
     ):
-        self.model = model
+        super().__init__(model, learning_rate, clip_grad_norm)
         self.n_freq = n_freq
         self.segments = segments
         self.tbptt_steps = tbptt_steps
-        self.clip = clip_grad_norm
         self.input_noise = input_noise
         self.generator = generator
-        self.optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate, fused=True)
-
-    def set_learning_rate(self, lr: float) -> None:
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
 
     def train_epoch(self, inputs: torch.Tensor, targets: torch.Tensor, should_continue: Callable[[], bool]) -> float | None:
         """One pass over every window; the mean window loss, or None when stopped before the end."""
@@ -66,11 +81,7 @@ class StreamsTrainer:
                 return None
             out, state = self.model(x[:, start : start + self.tbptt_steps], state)
             loss = torch.nn.functional.mse_loss(out, y[:, start : start + self.tbptt_steps])
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if self.clip > 0:
-                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip)
-            self.optimizer.step()
-            state = (state[0].detach(), state[1].detach())
+            self._step(loss)
+            state = self.model.carried(state)
             losses.append(loss.detach())
         return float(torch.stack(losses).mean())

@@ -22,7 +22,7 @@ from engine.config import Config
 from engine.data import SignalSet, Splits, draws_anew, training_draw
 from engine.evaluation import SetMetrics, predict_sets
 from engine.history import EpochReport, History
-from engine.interleaved import AdamRow, InterleavedTrainer, Member, PopulationTrainer
+from engine.interleaved import AdamRow, InterleavedTrainer, Member, PopulationTrainer, StepwiseTrainer, has_fast_path
 from engine.model import FrequencyLSTM
 from engine.schedules import Plateau, learning_rate_at
 from engine.streams import StreamsTrainer
@@ -140,7 +140,7 @@ class Session:
         if checkpoint is not None:
             self.model.load_state_dict(checkpoint["model"])
         if t.mode == "streams":
-            self.trainer: InterleavedTrainer | StreamsTrainer | _InCohort = StreamsTrainer(
+            self.trainer: InterleavedTrainer | StreamsTrainer | StepwiseTrainer | _InCohort = StreamsTrainer(
                 self.model,
                 len(config.data.frequencies) * self.draws,  # each draw's sequences are more rows of the batch
                 t.segments,
@@ -150,8 +150,10 @@ class Session:
                 t.input_noise,
                 self.generator,
             )
-        else:
+        elif has_fast_path(config.model):
             self.trainer = InterleavedTrainer(self.model, t.batch_size, t.learning_rate, t.clip_grad_norm, self.generator)
+        else:
+            self.trainer = StepwiseTrainer(self.model, t.batch_size, t.learning_rate, t.clip_grad_norm)
         if checkpoint is not None:
             self._restore(checkpoint)
 
@@ -336,6 +338,11 @@ def cohort_problem(configs: list[Config]) -> str | None:
     first = _flat(configs[0])
     if first["training.mode"] != "interleaved":
         return "a population trains the interleaved mode only"
+    if not has_fast_path(configs[0].model):
+        return (
+            f"model.cell {first['model.cell']}, model.attention_window {first['model.attention_window']}: a population "
+            "trains the hand-written LSTM path only (model.cell lstm, model.attention_window 0), so these seeds train one after another"
+        )
     if first["training.time_budget_s"] > 0:
         return "training.time_budget_s: a member would be charged its population's seconds; allowed: 0 (an epoch count)"
     for config in configs[1:]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -292,6 +293,9 @@ class ConfigForm(QWidget):
         if f.name == "frequencies":
             editor = FrequencyListEditor()
             editor.changed.connect(self._changed)
+        elif isinstance(default, bool):
+            editor = QCheckBox()
+            editor.toggled.connect(self._changed)
         elif "choices" in meta:
             editor = QComboBox()
             editor.addItems(list(meta["choices"]))
@@ -341,7 +345,9 @@ class ConfigForm(QWidget):
             for key, editor in self.editors.items():
                 section, name = key.split(".")
                 value = values[section][name]
-                if isinstance(editor, QComboBox):
+                if isinstance(editor, QCheckBox):
+                    editor.setChecked(value)
+                elif isinstance(editor, QComboBox):
                     editor.setCurrentText(str(value))
                 elif isinstance(editor, FrequencyListEditor):
                     editor.set_values(value)
@@ -359,8 +365,10 @@ class ConfigForm(QWidget):
         raw["paths"] = dataclasses.asdict(self._paths)
         for key, editor in self.editors.items():
             section, name = key.split(".")
-            if isinstance(editor, QComboBox):
-                value: Any = editor.currentText()
+            if isinstance(editor, QCheckBox):
+                value: Any = editor.isChecked()
+            elif isinstance(editor, QComboBox):
+                value = editor.currentText()
             elif isinstance(editor, FrequencyListEditor):
                 value = editor.values()
             elif isinstance(editor, (NumberEdit, ListEdit)):
