@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from engine import __version__
 from engine.checkpoints import CheckpointError, load_checkpoint, model_from_checkpoint
-from engine.config import Config, ConfigError, ConfigProblem, apply_overrides, load_config
+from engine.config import Config, ConfigError, ConfigProblem, apply_overrides, load_config, non_causal_reason
 from engine.data import export_csv, is_exported_table, load_splits
 from engine.evaluation import evaluate
 from engine.events import GraphExporter
@@ -234,7 +234,7 @@ def _conclude(run: Run, export_graphs: GraphExporter | None) -> None:
     if run.status == "diverged":
         print(f"error: {run.message}", file=sys.stderr)
         return
-    _summary(metrics)
+    _summary(metrics, run.config)
     if export_graphs is not None:
         paths = export_graphs(run.folder, run.config)
         print(f"graphs: {len(paths)} PNG files in {run.folder / 'graphs'}", file=sys.stderr)
@@ -243,7 +243,7 @@ def _conclude(run: Run, export_graphs: GraphExporter | None) -> None:
 def _import(args: argparse.Namespace, export_graphs: GraphExporter | None) -> int:
     config, template = _load(args.config)
     run, metrics = import_checkpoint(args.checkpoint, config, args.runs_dir, template, args.note)
-    _summary(metrics)
+    _summary(metrics, run.config)
     if export_graphs is not None and not args.no_graphs:
         export_graphs(run.folder, run.config)
     print(run.folder)
@@ -307,8 +307,9 @@ def _generalization_line(metrics: dict) -> str:
     )
 
 
-def _summary(metrics: dict) -> None:
-    """Quality, the generalization rule and the memorisation check, each on its own line."""
+def _summary(metrics: dict, config: Config) -> None:
+    """Quality, the generalization rule and the memorisation check, each on its own line; a model that
+    sees the future is named a non-causal reference first, so its numbers are not read as an extractor's."""
     test, train = metrics["test"], metrics["train"]
     zero = metrics["reference"]["zero_output_mse"]
     known = metrics["reference"].get("known_model_mse")
@@ -317,6 +318,7 @@ def _summary(metrics: dict) -> None:
     seconds = metrics["seconds_per_epoch"]
     best = f"best.pt: epoch {metrics['best_epoch']}" if metrics["best_epoch"] else "no epoch completed: the initial weights"
     lines = [
+        *filter(None, [non_causal_reason(config)]),
         f"status {metrics['status']}  epochs {metrics['epochs_completed']}  {best}  "
         + ("" if seconds is None else f"{seconds:.3f} s/epoch"),
         f"quality: MSE train {train['mse']:.5f}  test {test['mse']:.5f}  ({test['mse'] / zero:.1%} of {zero:.3g}, "

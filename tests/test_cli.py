@@ -11,7 +11,7 @@ from PySide6.QtGui import QImage
 
 import main
 from cli.commands import EXIT_CLOSED_PIPE
-from engine.config import dump_config
+from engine.config import Config, apply_overrides, dump_config
 from engine.runs import Run
 from tests.conftest import ROOT, small_config
 
@@ -112,8 +112,11 @@ def test_the_summary_of_a_run_stopped_in_its_first_epoch(capsys):
         "generalization_threshold": 0.1, "generalization_gap_per_frequency": [{"frequency_hz": 1.0, "gap": 0.0}],
         "memorisation": {"draws": 8, "memorised": False, "per_frequency": [{"frequency_hz": 1.0, "z": 0.1}]},
     }  # fmt: skip
-    _summary(metrics)
-    assert "no epoch completed" in capsys.readouterr().err
+    _summary(metrics, Config())
+    said = capsys.readouterr().err
+    assert "no epoch completed" in said and "non-causal" not in said
+    _summary(metrics, apply_overrides(Config(), ["training.mode=streams", "model.bidirectional=true"]))
+    assert capsys.readouterr().err.startswith("non-causal reference (sees the future)")
 
 
 def test_a_generalization_fail_names_the_frequency_whose_gap_fails_it(capsys):
