@@ -13,7 +13,6 @@ RUN/.active              locked while a process trains or evaluates the run (nev
 from __future__ import annotations
 
 import contextlib
-import errno
 import functools
 import io
 import json
@@ -27,11 +26,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-try:
-    import fcntl
-except ImportError:  # Windows: the window still refuses its own active run
-    fcntl = None
-
 import numpy as np
 import torch
 
@@ -43,6 +37,7 @@ from engine.evaluation import Evaluation, evaluate, extraction, memorisation, qu
 from engine.experiments import NOTES_FILE, RunNotes, read_notes, write_notes
 from engine.files import atomic_write_bytes, atomic_write_json, atomic_write_text
 from engine.history import EpochReport, History
+from engine.locks import exclusive, is_held
 from engine.model import DeviceError, resolve_device
 from engine.provenance import library_versions, machine, source_revision
 from engine.trainer import Cohort, DivergenceError, EndReason, Session, TrainingControl
@@ -83,43 +78,23 @@ def new_run_folder(runs_dir: Path, mode: str) -> Path:
 ACTIVE_LOCK = ".active"
 
 
-HELD = {errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES}  # flock's answers when another holds the lock
-
-
 @contextlib.contextmanager
 def active(folder: Path) -> Iterator[None]:
     """Hold the run's lock while training or evaluating; the OS drops it if the process dies."""
-    if fcntl is None:
-        yield
-        return
-    with (Path(folder) / ACTIVE_LOCK).open("a") as handle:
-        deadline = time.monotonic() + 1.0  # a probe (is_active) holds it for an instant
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in HELD or time.monotonic() > deadline:
-                    raise RunError(f"{folder}: this run is being trained by another process; stop it there first") from None
-                time.sleep(0.01)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    deadline = time.monotonic() + 1.0  # a probe (is_active) holds it for an instant
+    while True:
+        with exclusive(Path(folder) / ACTIVE_LOCK, blocking=False) as mine:
+            if mine:
+                yield
+                return
+        if time.monotonic() > deadline:
+            raise RunError(f"{folder}: this run is being trained by another process; stop it there first")
+        time.sleep(0.01)
 
 
 def is_active(folder: Path) -> bool:
     """True while some process trains or evaluates the run in ``folder``."""
-    path = Path(folder) / ACTIVE_LOCK
-    if fcntl is None or not path.exists():
-        return False
-    try:
-        with path.open("rb") as handle:
-            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            fcntl.flock(handle, fcntl.LOCK_UN)
-    except OSError as exc:
-        return exc.errno in HELD  # another error (no flock on this file system) cannot tell: not active
-    return False
+    return is_held(Path(folder) / ACTIVE_LOCK)
 
 
 def versions() -> dict[str, Any]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import fcntl
 import io
 import math
 import multiprocessing
@@ -41,7 +40,9 @@ from engine.effects import effect, summarize
 from engine.experiments import RunNotes, describe_changes
 from engine.files import atomic_write_text
 from engine.history import EpochReport
+from engine.locks import exclusive, is_held
 from engine.model import parameter_count, resolve_device
+from engine.optuna_compat import expects_heartbeats, fail_trial, is_embedded, record_heartbeat
 from engine.runs import Run, train_together
 from engine.sweeps import Parameter, SweepError, SweepSpec, base_values, settings_of, study_name_problem
 from engine.trainer import COHORT_FREE, TrainingControl, cohort_problem
@@ -164,25 +165,8 @@ def retry_lost(study: optuna.Study) -> list[int]:
     return [t.number for t in lost]
 
 
-@contextlib.contextmanager
-def held(path: Path, blocking: bool = True) -> Iterator[bool]:
-    """An exclusive flock on ``path`` for the block; yields False when ``blocking`` is off and it is taken."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def worker_alive(sweep_dir: Path, worker: str) -> bool:
-    with held(sweep_dir / "workers" / f"{worker}.lock", blocking=False) as free:
-        return not free
+    return is_held(sweep_dir / "workers" / f"{worker}.lock")
 
 
 def fail_dead_workers_trials(study: optuna.Study, sweep_dir: Path, ended: set[str] | None = None, asking: bool = False) -> list[int]:
@@ -194,8 +178,8 @@ def fail_dead_workers_trials(study: optuna.Study, sweep_dir: Path, ended: set[st
     lost = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker = trial.user_attrs.get("worker", "")
-        local = _embedded(study) and worker.startswith(f"{host}-")
-        unclaimed = _embedded(study) and asking and not worker
+        local = is_embedded(study) and worker.startswith(f"{host}-")
+        unclaimed = is_embedded(study) and asking and not worker
         if worker in (ended or set()) or unclaimed or (local and not worker_alive(sweep_dir, worker)):
             study.tell(trial.number, state=TrialState.FAIL)
             lost.append(trial.number)
@@ -211,23 +195,13 @@ def fail_unclaimed_trials(study: optuna.Study, grace_seconds: float) -> list[int
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if "worker" not in trial.user_attrs and trial.datetime_start is not None and trial.datetime_start < cutoff:
             with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):  # another worker got there first
-                study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+                fail_trial(study, trial)
                 lost.append(trial.number)
     return lost
 
 
 def worker_name(pid: int, index: int) -> str:
     return f"{socket.gethostname()}-{pid}-{index}"
-
-
-def beats(storage: optuna.storages.BaseStorage) -> bool:
-    """Whether workers must beat on this storage. Optuna wraps an RDBStorage in a caching storage, so
-    the storage is asked, as optimize() asks it, not checked for its class."""
-    return optuna.storages._heartbeat.is_heartbeat_enabled(storage)
-
-
-def _embedded(study: optuna.Study) -> bool:
-    return isinstance(study._storage, optuna.storages.JournalStorage)
 
 
 # ----- one worker ---------------------------------------------------------------------------------
@@ -281,7 +255,7 @@ class Worker:
     def run(self) -> int:
         """Trials done by this worker."""
         done = 0
-        lock = held(self.job.sweep_dir / "workers" / f"{self.name}.lock") if _embedded(self.study) else contextlib.nullcontext()
+        lock = exclusive(self.job.sweep_dir / "workers" / f"{self.name}.lock") if is_embedded(self.study) else contextlib.nullcontext()
         with lock:
             while not self.stop.is_set():
                 trials = self._next_trials()
@@ -314,8 +288,8 @@ class Worker:
         """Ask for trials unless the sweep has all it needs (under a lock shared by this machine's workers,
         on a database too: never one too many from one machine): None when enough trials have finished,
         WAIT while the rest are running elsewhere."""
-        embedded = _embedded(self.study)
-        with held(self.job.sweep_dir / ".ask.lock"):
+        embedded = is_embedded(self.study)
+        with exclusive(self.job.sweep_dir / ".ask.lock"):
             if embedded:
                 fail_dead_workers_trials(self.study, self.job.sweep_dir, asking=True)
                 retry_lost(self.study)
@@ -333,8 +307,8 @@ class Worker:
             asked = []
             for _ in range(min(room, self._population_size(trials))):
                 trial = self.study.ask()
-                if beats(self.study._storage):  # beat at once: a trial killed before its first beat could never be found stale
-                    self.study._storage.record_heartbeat(trial._trial_id)
+                if expects_heartbeats(self.study):  # beat at once: a trial killed before its first beat could never be found stale
+                    record_heartbeat(self.study, trial)
                 trial.set_user_attr("worker", self.name)
                 asked.append(trial)
             return asked
@@ -342,15 +316,14 @@ class Worker:
     @contextlib.contextmanager
     def _heartbeat(self, trial: optuna.Trial) -> Iterator[None]:
         """Optuna beats only inside optimize(); with ask/tell on a database the worker beats itself."""
-        storage = self.study._storage
-        if not beats(storage):
+        if not expects_heartbeats(self.study):
             yield
             return
         stop = threading.Event()
 
         def beat() -> None:
             while True:
-                storage.record_heartbeat(trial._trial_id)
+                record_heartbeat(self.study, trial)
                 if stop.wait(self.spec.heartbeat):
                     return
 
@@ -593,8 +566,8 @@ def sweep(
             atomic_write_text(sweep_dir / "sweep.yaml", spec_text)
     else:
         study, spec = load_study(join, storage)
-    if _embedded(study):
-        with held(sweep_dir / ".ask.lock"):
+    if is_embedded(study):
+        with exclusive(sweep_dir / ".ask.lock"):
             fail_dead_workers_trials(study, sweep_dir, asking=True)
     retry_lost(study)
     interrupted, ended = run_workers(name, storage_url, sweep_dir, workers, threads, population)
