@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import __version__
-from engine.config import SEED_KEYS, flat_values, format_number, is_execution_key
+from engine.config import NON_CAUSAL, SEED_KEYS, flat_values, format_number, is_execution_key, non_causal_reason
 from engine.effects import Effect, RunGroup, Step, Summary, Verdict, steps_of
 from engine.experiments import display_names, per_frequency_mse, varying_keys
 from engine.files import atomic_write_text
@@ -130,7 +130,14 @@ def _results(record: RunRecord) -> list[str]:
         + (f"{seconds:.3g} s of training" if isinstance(seconds, (int, float)) else "training time unknown")
         + (f"; {ended(m)}" if ended(m) else "")
     )
-    return [*_table(["", "train MSE", "test MSE", "gap"], rows), f"{facts}.", "", f"**Verdict:** {verdict(m)}.", ""]
+    reason = _non_causal(record)
+    marked = [f"**{reason[0].upper()}{reason[1:]}**: its MSE is no extractor's.", ""] if reason else []
+    return [*marked, *_table(["", "train MSE", "test MSE", "gap"], rows), f"{facts}.", "", f"**Verdict:** {verdict(m)}.", ""]
+
+
+def _non_causal(record: RunRecord) -> str | None:
+    """Why a run's outputs see the future (None: causal, or a run whose config cannot be read)."""
+    return non_causal_reason(record.config) if record.config is not None else None
 
 
 def spread(summary: Summary) -> str:
@@ -251,7 +258,12 @@ def _ranking(records: list[RunRecord], titles: list[str]) -> list[str]:
         return ["No run selected its best.pt by validation MSE, so none can be ranked by it.", ""]
     scored.sort(key=lambda r: r.metrics["validation_mse"])
     rows = [
-        [str(k + 1), titled[id(r)], mse(r.metrics["validation_mse"]), mse(r.metrics.get("test", {}).get("mse"))]
+        [
+            str(k + 1),
+            titled[id(r)] + (f", {NON_CAUSAL}" if _non_causal(r) else ""),
+            mse(r.metrics["validation_mse"]),
+            mse(r.metrics.get("test", {}).get("mse")),
+        ]
         for k, r in enumerate(scored)
     ]
     lines = _table(["rank", "run", "validation MSE", "test MSE"], rows)

@@ -13,7 +13,8 @@ from engine.config import ConfigError, config_from_dict, dump_config, non_causal
 from engine.evaluation import _run
 from engine.interleaved import InterleavedTrainer, StepwiseTrainer
 from engine.model import FrequencyLSTM, parameter_count
-from engine.runs import Run
+from engine.report import _ranking, _results
+from engine.runs import Run, RunRecord
 from engine.trainer import TrainingControl, cohort_problem
 from gui.config_form import ConfigForm
 from tests.conftest import small_config
@@ -182,3 +183,14 @@ def test_the_form_shows_the_bidirectional_switch_as_a_check_box_that_round_trips
     assert form.validate() == config
     box.setChecked(False)
     assert form.validate().model.bidirectional is False
+
+
+def test_the_report_marks_a_bidirectional_run_where_it_states_and_ranks_its_results(tmp_path):
+    per = [{"frequency_hz": 1.0, "mse": 0.1}]
+    metrics = {"train": {"mse": 0.1, "per_frequency": per}, "test": {"mse": 0.1, "per_frequency": per}, "validation_mse": 0.1}
+    seeing = small_config(tmp_path, "training.mode=streams", "model.bidirectional=true")
+    records = [RunRecord(tmp_path / name, config, metrics, None) for name, config in (("a", seeing), ("b", small_config(tmp_path)))]
+    ranked = "\n".join(_ranking(records, ["seeing", "causal"]))
+    assert "seeing, non-causal reference (sees the future)" in ranked and "causal, non-causal" not in ranked
+    assert "Non-causal reference (sees the future)" in "\n".join(_results(records[0]))
+    assert "non-causal" not in "\n".join(_results(records[1])).lower()
