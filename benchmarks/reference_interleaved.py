@@ -39,6 +39,6 @@ def train_epoch_reference(
         out, state = model(x.unsqueeze(1), state)
         loss = criterion(out.squeeze(1), y)
         plain_step(model, optimizer, loss, clip_grad_norm)
-        state = (state[0].detach(), state[1].detach())
+        state = tuple(s.detach() for s in state)  # (h, c), or a GRU's (h,), or with attention its buffer too
         losses.append(loss.item())
     return sum(losses) / len(losses)

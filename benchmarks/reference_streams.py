@@ -29,6 +29,6 @@ def train_epoch_streams_reference(
         out, state = model(x[:, start : start + tbptt], state)
         loss = torch.nn.functional.mse_loss(out, y[:, start : start + tbptt])
         plain_step(model, optimizer, loss, clip_grad_norm)
-        state = (state[0].detach(), state[1].detach())
+        state = tuple(s.detach() for s in state)  # (h, c), or a GRU's (h,), or with attention its buffer too
         losses.append(loss.item())
     return sum(losses) / len(losses)

@@ -1,13 +1,15 @@
 """Seconds per epoch across the experiment space: the engine against a plain PyTorch reference of
 the same method, side by side in one process, with the matmul floor and where each shape is bound.
 
-    python -m benchmarks.speed_table [--mode interleaved|streams|population|all] [--steps 150] [--rounds 3]
+    python -m benchmarks.speed_table [--mode interleaved|streams|population|options|all] [--steps 150] [--rounds 3]
                                      [--threads N] [--hidden 64 128 ...] [--layers 1 2 3] [--batch 32 64]
                                      [--members 8] [--population-hidden 128 ...]
 
 Interleaved rows: hidden x layers x batch on the default data (4 frequencies x 10,000 samples, so
 40,000 rows). Streams rows: segments 1, TBPTT 100, one draw (4 sequences side by side).
-Population rows: ``--members`` models at batch 32 (hidden 128 x 1 layer: the user's config),
+Option rows: a GRU and an LSTM with attention over ``--attention-window`` states (hidden
+``--option-hidden`` x 1 layer, batch 32), the engine's autograd path against the plain loop with the same
+model (nn.GRU for the GRU). Population rows: ``--members`` models at batch 32 (hidden 128 x 1 layer: the user's config),
 each its own seed and learning rate, trained one after another on the solo fast path (the
 reference column) and as one population (the engine column); the floor is all members' matmuls. Each
 measurement trains ``--steps`` optimizer steps of each path, alternating reference and engine for
@@ -35,7 +37,7 @@ from benchmarks.reference_interleaved import train_epoch_reference
 from benchmarks.reference_streams import train_epoch_streams_reference
 from engine.config import Config
 from engine.data import generate
-from engine.interleaved import InterleavedTrainer, Member, PopulationTrainer
+from engine.interleaved import InterleavedTrainer, Member, PopulationTrainer, StepwiseTrainer
 from engine.model import FrequencyLSTM
 from engine.streams import StreamsTrainer
 
@@ -66,15 +68,16 @@ class Row:
         return "matmul + Adam" if self.floor_s + self.adam_s > 0.5 * self.engine_s else "overhead"
 
 
-def interleaved_matmuls(inputs: int, hidden: int, layers: int, batch: int) -> list[MatmulShape]:
-    """The step's matmuls on the fast path: gates, weight gradient, and the gradient to the layer below."""
+def interleaved_matmuls(inputs: int, hidden: int, layers: int, batch: int, gates: int = 4) -> list[MatmulShape]:
+    """The step's matmuls on the fast path: gates, weight gradient, and the gradient to the layer below
+    (``gates``: 4 for an LSTM, 3 for a GRU)."""
     shapes = []
     for layer in range(layers):
         n_in = inputs if layer == 0 else hidden
         rows = n_in + 2 + hidden
-        shapes += [(batch, rows, 4 * hidden), (rows, batch, 4 * hidden)]
+        shapes += [(batch, rows, gates * hidden), (rows, batch, gates * hidden)]
         if layer > 0:
-            shapes.append((batch, 4 * hidden, n_in))
+            shapes.append((batch, gates * hidden, n_in))
     return shapes
 
 
@@ -142,12 +145,16 @@ def side_by_side(reference: Callable[[], None], engine: Callable[[], None], roun
     return times
 
 
-def interleaved_row(x: torch.Tensor, y: torch.Tensor, hidden: int, layers: int, batch: int, steps: int, rounds: int) -> Row:
-    """Reference and fast path on ``steps`` batches of the default data, scaled to a 40,000-row epoch."""
+def interleaved_row(
+    x: torch.Tensor, y: torch.Tensor, hidden: int, layers: int, batch: int, steps: int, rounds: int, cell: str = "lstm", window: int = 0
+) -> Row:
+    """Reference and engine on ``steps`` batches of the default data, scaled to a 40,000-row epoch: the
+    fast path for a plain LSTM, the engine's autograd path for a GRU or attention over ``window`` states."""
     torch.manual_seed(0)
-    model = FrequencyLSTM(x.shape[1], hidden, layers)
+    model = FrequencyLSTM(x.shape[1], hidden, layers, cell=cell, attention_window=window)
     reference_model = copy.deepcopy(model)
-    fast = InterleavedTrainer(model, batch, 1e-4, 1.0)
+    plain = cell == "lstm" and not window
+    fast = InterleavedTrainer(model, batch, 1e-4, 1.0) if plain else StepwiseTrainer(model, batch, 1e-4, 1.0)
     optimizer = torch.optim.Adam(reference_model.parameters(), lr=1e-4)
     xs, ys = x[: steps * batch], y[: steps * batch]
     ref_times, fast_times = side_by_side(
@@ -156,10 +163,12 @@ def interleaved_row(x: torch.Tensor, y: torch.Tensor, hidden: int, layers: int, 
         rounds,
     )
     per_epoch = math.ceil(x.shape[0] / batch) / steps
-    shapes = interleaved_matmuls(x.shape[1], hidden, layers, batch)
+    shapes = interleaved_matmuls(x.shape[1], hidden, layers, batch, 3 if cell == "gru" else 4)
+    shapes += [(batch, hidden, hidden)] * (2 if window else 0)  # the query and the newest key
     engine_step = statistics.median(fast_times) / steps
+    option = ("gru, " if cell == "gru" else "") + (f"attention {window}, " if window else "")
     return Row(
-        f"{hidden} x {layers}, batch {batch}",
+        f"{option}{hidden} x {layers}, batch {batch}",
         statistics.median(ref_times) * per_epoch,
         engine_step * steps * per_epoch,
         matmul_seconds(shapes) * steps * per_epoch,
@@ -232,17 +241,19 @@ def population_row(
 def print_table(title: str, rows: list[Row]) -> None:
     print(f"\n{title}")
     head = ("configuration", "reference s", "engine s", "ratio", "floor s", "engine/floor", "+ Adam s", "engine/(floor+Adam)")
-    print(f"{head[0]:<26}" + "".join(f" {h:>{max(8, len(h))}}" for h in head[1:]) + "  GFLOP/s  spread  bound")
+    print(f"{head[0]:<32}" + "".join(f" {h:>{max(8, len(h))}}" for h in head[1:]) + "  GFLOP/s  spread  bound")
     for r in rows:
         cells = (r.reference_s, r.engine_s, r.ratio, r.floor_s, r.engine_s / r.floor_s, r.floor_s + r.adam_s)
         cells += (r.engine_s / (r.floor_s + r.adam_s),)
         text = "".join(f" {value:>{max(8, len(h))}.3f}" for value, h in zip(cells, head[1:], strict=True))
-        print(f"{r.label:<26}{text} {r.gflops:>8.1f} {r.spread:>6.2f}x  {r.bound}")
+        print(f"{r.label:<32}{text} {r.gflops:>8.1f} {r.spread:>6.2f}x  {r.bound}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mode", choices=("interleaved", "streams", "population", "all"), default="all")
+    parser.add_argument("--mode", choices=("interleaved", "streams", "population", "options", "all"), default="all")
+    parser.add_argument("--option-hidden", type=int, default=128, help="hidden size of the gru and attention rows")
+    parser.add_argument("--attention-window", type=int, default=8, help="K of the attention row")
     parser.add_argument("--members", type=int, default=8, help="models in the population rows")
     parser.add_argument("--population-hidden", type=int, nargs="+", default=[128], help="hidden sizes of the population rows")
     parser.add_argument("--population-layers", type=int, nargs="+", default=[1], help="layers of the population rows")
@@ -268,6 +279,12 @@ def main() -> None:
             for batch in args.batch
         ]
         print_table(f"interleaved ({x.shape[0]} rows, {args.steps} steps measured per round)", rows)
+    if args.mode in ("options", "all"):
+        rows = [
+            interleaved_row(x, y, args.option_hidden, 1, 32, args.steps, args.rounds, cell, window)
+            for cell, window in (("gru", 0), ("lstm", args.attention_window))
+        ]
+        print_table(f"interleaved model options, the engine's autograd path against nn.GRU / nn.LSTM ({args.steps} steps per round)", rows)
     if args.mode in ("population", "all"):
         rows = [
             population_row(x, y, args.members, args.steps, args.rounds, hidden, layers)
