@@ -1,12 +1,13 @@
-"""Screenshots of the real app under Xvfb (1440x900), one per tab: run with docs/screenshots.sh.
+"""Screenshots of the real app under Xvfb with openbox, one or more per tab: run with ``docs/screenshots.sh tabs``.
 
-Opens the window on the user's config, trains a short run so the live and results tabs have
-content, and grabs the X screen with xwd after each tab switch. Run folders given as a third
-argument (a folder of runs) are copied in first, so the Runs tab has runs to compare."""
+Arguments: the folder the PNGs go to, a work folder (its runs/ holds the runs the Runs tab compares,
+trained beforehand by the shell script; the window's settings go there too) and the epochs of the
+run trained here. The window opens the repo's config.yaml at the size the app picks for the screen,
+trains two seeds of it so the live, results and runs tabs have content, and grabs the X screen
+after each step."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,28 +21,28 @@ from gui.app import RESOURCES, create_app  # noqa: E402
 from gui.main_window import MainWindow  # noqa: E402
 
 OUT = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "docs" / "screenshots")
+MOST_BYTES = 400_000  # above this a screenshot is stored with a 256-colour palette
 
 
-def grab(name: str) -> None:
-    xwd = OUT / f"{name}.xwd"
-    subprocess.run(["xwd", "-root", "-silent", "-out", str(xwd)], check=True)
-    subprocess.run(["/usr/bin/convert", str(xwd), str(OUT / f"{name}.png")], check=True)
-    xwd.unlink()
+def grab(name: str, out: Path = OUT) -> None:
+    """The whole X screen, window manager's frame included, as ``out/name.png``."""
+    png = out / f"{name}.png"
+    subprocess.run(["import", "-silent", "-window", "root", f"PNG24:{png}"], check=True)
+    if png.stat().st_size > MOST_BYTES:
+        subprocess.run(["/usr/bin/convert", str(png), "+dither", "-colors", "256", f"PNG8:{png}"], check=True)
 
 
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
-    if len(sys.argv) > 3 and sys.argv[3]:
-        for run in Path(sys.argv[3]).iterdir():
-            shutil.copytree(run, OUT / "runs" / run.name, dirs_exist_ok=True)
+    work = Path(sys.argv[2])
     app = create_app([])
-    settings = QSettings(str(OUT / "settings.ini"), QSettings.Format.IniFormat)
-    settings.setValue("runs_dir", str(OUT / "runs"))
+    settings = QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("runs_dir", str(work / "runs"))
     window = MainWindow(RESOURCES / "presets", settings, default_config=ROOT / "config.yaml")
     window.open_config(ROOT / "config.yaml")
-    window.setGeometry(0, 0, 1440, 900)
     window.show()
-    window.form.editors["training.num_epochs"].setValue(int(sys.argv[2]) if len(sys.argv) > 2 else 8)
+    window.form.editors["training.num_epochs"].setValue(int(sys.argv[3]) if len(sys.argv) > 3 else 8)
+    window.repeats.setValue(2)
     steps = []
 
     def later(ms: int, action) -> None:
@@ -63,20 +64,30 @@ def main() -> None:
     later(10, wait_for_epochs)
 
     def wait_for_training() -> None:
-        if window.thread is not None:
+        if window.thread is not None or window.queued:
             QTimer.singleShot(500, wait_for_training)
             return
-        window.tabs.setCurrentIndex(1)
+        window.tabs.setCurrentWidget(window.training)
         QTimer.singleShot(800, after_training)
+
+    def results_tab(title: str) -> None:
+        tabs = window.results.tabs
+        tabs.setCurrentIndex(next(k for k in range(tabs.count()) if tabs.tabText(k) == title))
 
     def after_training() -> None:
         grab("2-training")
-        window.tabs.setCurrentIndex(2)
-        QTimer.singleShot(800, lambda: (grab("3-results"), window.results.tabs.setCurrentIndex(3)))
-        QTimer.singleShot(1800, lambda: (grab("3b-results-graph2"), window.results.tabs.setCurrentIndex(5)))
-        QTimer.singleShot(2800, lambda: (grab("3c-results-error-distribution"), window.results.tabs.setCurrentIndex(7)))
-        QTimer.singleShot(3800, lambda: (grab("3d-results-train-vs-test"), window.tabs.setCurrentIndex(3), compare_runs()))
-        QTimer.singleShot(5000, lambda: (grab("4-runs"), window.shutdown(), app.exit(0)))
+        window.tabs.setCurrentWidget(window.results)
+        shots = [
+            ("3-results", lambda: results_tab("Graph 2")),
+            ("3b-results-graph2", lambda: results_tab("Error distribution")),
+            ("3c-results-error-distribution", lambda: results_tab("Train vs test")),
+            ("3d-results-train-vs-test", lambda: (window.tabs.setCurrentWidget(window.runs), compare_runs())),
+            ("4-runs", group_with_baseline),
+            ("4-runs-grouped", overlay_against_baseline),
+            ("4b-runs-overlay-baseline", lambda: (window.shutdown(), app.exit(0))),
+        ]
+        for k, (name, then) in enumerate(shots):
+            QTimer.singleShot(800 + 1200 * k, lambda name=name, then=then: (grab(name), then()))
 
     def compare_runs() -> None:
         """All groups listed by test MSE, the test MSE of all overlaid, then the first two groups overlaid."""
@@ -91,6 +102,30 @@ def main() -> None:
                 [runs.table.topLevelItem(k).setSelected(True) for k in range(min(2, runs.table.topLevelItemCount()))],
             ),
         )
+
+    def groups() -> tuple:
+        """The group trained here and the other one, from the runs folder."""
+        runs = window.runs
+        tops = [runs.table.topLevelItem(k) for k in range(runs.table.topLevelItemCount())]
+        mine = next(t for t in tops if window.last_run_folder in runs._folders(t))
+        return mine, next(t for t in tops if t is not mine)
+
+    def group_with_baseline() -> None:
+        """Every run under its group, the group trained here pinned as the baseline."""
+        runs, (mine, _) = window.runs, groups()
+        runs.table.clearSelection()
+        mine.setSelected(True)
+        runs.pin_baseline()
+        runs.table.expandAll()
+        runs.table.clearSelection()
+
+    def overlay_against_baseline() -> None:
+        """The other group selected: its test MSE overlaid on the baseline's."""
+        runs = window.runs
+        mine, other = groups()
+        mine.setExpanded(False)
+        runs.table.clearSelection()
+        other.setSelected(True)
 
     def run_steps(i: int = 0) -> None:
         if i < len(steps):

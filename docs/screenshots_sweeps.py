@@ -1,6 +1,7 @@
-"""Screenshots of the Sweeps tab during and after a sweep, from the real app under Xvfb (1440x900):
-run with ``docs/screenshots.sh OUT EPOCHS "" sweeps``. The user's config (3 epochs a trial) is the
-base; the space is hidden size and learning rate, 8 trials, 2 workers."""
+"""Screenshots of the Sweeps tab during and after a sweep, from the real app under Xvfb with openbox:
+run with ``docs/screenshots.sh tabs``. The repo's config.yaml (3 epochs a trial) is the base; the
+space is hidden size and learning rate, 8 trials, 2 workers. Arguments: the folder the PNGs go to,
+and a work folder for the sweep's config, settings, runs and studies."""
 
 from __future__ import annotations
 
@@ -21,8 +22,7 @@ OUT = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "docs" / "screenshots")
 
 
 def main() -> None:
-    work = OUT / "sweep-work"
-    shutil.rmtree(work, ignore_errors=True)
+    work = Path(sys.argv[2]) / "sweep"
     work.mkdir(parents=True)
     base = work / "config.yaml"
     shutil.copy(ROOT / "config.yaml", base)
@@ -31,7 +31,6 @@ def main() -> None:
     settings.setValue("runs_dir", str(work / "runs"))
     window = MainWindow(RESOURCES / "presets", settings)
     window.open_config(base)
-    window.setGeometry(0, 0, 1440, 900)
     window.show()
     sweeps = window.sweeps
     sweeps.study_name.setText("hidden-and-lr")
