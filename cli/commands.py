@@ -26,6 +26,7 @@ from engine.model import DeviceError, resolve_device
 from engine.repeats import start_repeats, train_repeats
 from engine.report import ReportFigures, write_report
 from engine.runs import Run, RunError, save_notes
+from engine.status import RunStatus
 from engine.sweeps import SweepError
 from engine.trainer import TrainingControl
 
@@ -205,7 +206,7 @@ def _train(args: argparse.Namespace, export_graphs: GraphExporter | None) -> int
         print(run.folder)
     if received:
         return EXIT_SIGNAL[signal.Signals(received[0])]
-    return 1 if any(run.status == "diverged" for run in runs) else 0
+    return 1 if any(run.status == RunStatus.DIVERGED for run in runs) else 0
 
 
 def _runs_to_train(args: argparse.Namespace) -> list[Run]:
@@ -227,11 +228,11 @@ def _runs_to_train(args: argparse.Namespace) -> list[Run]:
 
 def _conclude(run: Run, export_graphs: GraphExporter | None) -> None:
     """Evaluate a run that trained (or was stopped) and say how it did; one a stop left unbegun stays resumable."""
-    if run.status == "running":
+    if run.status == RunStatus.RUNNING:
         print(f"{run.folder}: not begun before the stop; continue it with train --resume {run.folder}", file=sys.stderr)
         return
     metrics = run.finish()
-    if run.status == "diverged":
+    if run.status == RunStatus.DIVERGED:
         print(f"error: {run.message}", file=sys.stderr)
         return
     _summary(metrics, run.config)

@@ -21,6 +21,7 @@ import torch
 
 from engine.events import EpochDone, RunEvaluated, RunEvent, RunFinished, RunJob, RunStarted
 from engine.runs import Run, active
+from engine.status import RunStatus
 from engine.trainer import TrainingControl
 
 CONTEXT = multiprocessing.get_context("spawn")  # fork would copy a GUI's threads and locks
@@ -59,7 +60,7 @@ def drive(job: RunJob, control: TrainingControl, emit: Callable[[RunEvent], None
             predictions = run.session.latest_test_predictions
             emit(EpochDone(report, None if predictions is None else predictions[:, :window].copy()))
         metrics = run.finish()
-        graphs = export_graphs is not None and run.status != "diverged"
+        graphs = export_graphs is not None and run.status != RunStatus.DIVERGED
         emit(RunEvaluated(run.status, run.message, metrics, graphs))
         message = run.message
         if graphs:
@@ -70,9 +71,9 @@ def drive(job: RunJob, control: TrainingControl, emit: Callable[[RunEvent], None
                 message = (message + "; " if message else "") + f"graphs could not be written: {exc.__class__.__name__}: {exc}"
         emit(RunFinished(run.status, message, metrics))
     except MemoryError:
-        emit(RunFinished("failed", "out of memory: try a smaller hidden_size, batch or segments", None))
+        emit(RunFinished(RunStatus.FAILED, "out of memory: try a smaller hidden_size, batch or segments", None))
     except Exception as exc:  # any failure must reach the front end as a message
-        emit(RunFinished("failed", f"{exc.__class__.__name__}: {exc}", None))
+        emit(RunFinished(RunStatus.FAILED, f"{exc.__class__.__name__}: {exc}", None))
 
 
 def _warm_up() -> None:
@@ -184,7 +185,7 @@ class BackgroundRun:
             worker.submit(self.job)
         except Exception as exc:  # no process could be made: still a message, never a hung front end
             worker.close()
-            yield RunFinished("failed", f"the training process could not start: {exc.__class__.__name__}: {exc}", None)
+            yield RunFinished(RunStatus.FAILED, f"the training process could not start: {exc.__class__.__name__}: {exc}", None)
             return
         try:
             while True:
@@ -192,7 +193,8 @@ class BackgroundRun:
                     event = worker.events.recv()
                 except EOFError:
                     worker.process.join()
-                    yield RunFinished("failed", f"the training process ended unexpectedly (exit code {worker.process.exitcode})", None)
+                    ended = f"the training process ended unexpectedly (exit code {worker.process.exitcode})"
+                    yield RunFinished(RunStatus.FAILED, ended, None)
                     return
                 yield event
                 if isinstance(event, RunFinished):

@@ -17,6 +17,7 @@ import numpy as np
 from engine.config import Config
 from engine.experiments import RunNotes
 from engine.history import EpochReport, History
+from engine.status import RunStatus
 
 GraphExporter = Callable[[Path, Config], list[Path]]  # writes a run folder's PNGs (a front end's, since it needs Qt)
 
@@ -63,7 +64,7 @@ class RunEvaluated:
     """The run's numbers exist (metrics.json is written): what a front end shows at once. Its graphs,
     when the job writes them, come after, and a ``RunFinished`` follows either way."""
 
-    status: str
+    status: RunStatus
     message: str
     metrics: dict[str, Any]
     graphs_follow: bool  # the job writes the run's PNGs now, before its RunFinished
@@ -73,7 +74,7 @@ class RunEvaluated:
 class RunFinished:
     """The run ended: completed, stopped, diverged or failed; metrics is None when none were written."""
 
-    status: str
+    status: RunStatus
     message: str
     metrics: dict[str, Any] | None
 

@@ -17,6 +17,7 @@ import numpy as np
 from engine.config import SEED_KEYS, Config, config_changes, configuration_values, flat_values, format_number, is_execution_key
 from engine.files import atomic_write_json
 from engine.history import History
+from engine.status import status_of
 
 NOTES_FILE = "notes.json"
 SHORT_NAMES = {
@@ -245,7 +246,7 @@ def compare(records: Sequence[Any]) -> Comparison:
         rows.append(
             [
                 name,
-                m.get("status", "unfinished"),
+                str(status_of(m)),
                 _mse(m, "test"),
                 *[per.get(f) for f in frequencies],
                 m.get("validation_mse"),
@@ -263,7 +264,7 @@ def compare(records: Sequence[Any]) -> Comparison:
 
 def matches(record: Any, text: str = "", status: str = "") -> bool:
     """The Runs tab's filter: ``text`` in the folder, name, note or a tag (``#tag`` for tags only); ``status`` exactly."""
-    if status and record.metrics.get("status", "unfinished") != status:
+    if status and status_of(record.metrics) != status:
         return False
     text = text.strip().lower()
     if not text:

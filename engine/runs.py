@@ -40,6 +40,7 @@ from engine.history import EpochReport, History
 from engine.locks import exclusive, is_held
 from engine.model import DeviceError, resolve_device
 from engine.provenance import library_versions, machine, source_revision
+from engine.status import RunStatus, status_of
 from engine.trainer import Cohort, DivergenceError, EndReason, Session, TrainingControl
 
 RUN_ARTEFACTS = ("config.yaml", "notes.json", "metrics.json", "history.csv", "predictions.npz", "checkpoints", "graphs")
@@ -134,7 +135,7 @@ class Run:
             if checkpoint is None or isinstance(exc, (ConfigError, DeviceError, torch.OutOfMemoryError)):
                 raise  # not the checkpoint's fault
             raise CheckpointError(f"{folder}: its checkpoint's training state cannot be restored ({error_line(exc, 160)})") from None
-        self.status = "running"
+        self.status: RunStatus = RunStatus.RUNNING
         self.message = ""
         self.evaluation: Evaluation | None = None
         self.best_test_predictions: np.ndarray | None = None  # best.pt's outputs on the test set, when its epoch was scored
@@ -179,7 +180,7 @@ class Run:
         run._write(lambda: atomic_write_text(folder / "history.csv", history.to_csv()))
         for name in ("best.pt", "last.pt"):
             run._save_checkpoint(name)
-        run.status = "imported"
+        run.status = RunStatus.IMPORTED
         return run
 
     @classmethod
@@ -221,13 +222,13 @@ class Run:
             with active(self.folder):
                 yield from self._epochs(control)
         except DivergenceError as exc:
-            self.status, self.message = "diverged", str(exc)
+            self.status, self.message = RunStatus.DIVERGED, str(exc)
             return
         self._settle(control)
 
     def _settle(self, control: TrainingControl) -> None:
         """A run whose training loop ended on its own: stopped, unless it had finished (why, in its message)."""
-        self.status = "stopped" if control.stop_requested and not self.session.finished else "completed"
+        self.status = RunStatus.STOPPED if control.stop_requested and not self.session.finished else RunStatus.COMPLETED
         if self.session.end_reason is EndReason.PATIENCE:
             t = self.config.training
             self.message = (
@@ -238,7 +239,7 @@ class Run:
     @property
     def ended_by(self) -> EndReason | None:
         """Why its training ended (None while it goes on)."""
-        by_status = {"stopped": EndReason.STOPPED, "diverged": EndReason.DIVERGED, "pruned": EndReason.PRUNED}
+        by_status = {RunStatus.STOPPED: EndReason.STOPPED, RunStatus.DIVERGED: EndReason.DIVERGED, RunStatus.PRUNED: EndReason.PRUNED}
         return by_status.get(self.status) or self.session.end_reason
 
     def _epochs(self, control: TrainingControl) -> Iterator[EpochReport]:
@@ -321,14 +322,14 @@ def train_together(runs: list[Run], control: TrainingControl | None = None) -> I
         for session, outcome in cohort.epochs(control):
             run = run_of[id(session)]
             if isinstance(outcome, DivergenceError):
-                run.status, run.message = "diverged", str(outcome)
+                run.status, run.message = RunStatus.DIVERGED, str(outcome)
                 continue
             run._record_epoch(outcome)
             yield run, outcome
-            if run.status != "running":
+            if run.status != RunStatus.RUNNING:
                 cohort.drop(session)
     for run in runs:
-        if run.status == "running":
+        if run.status == RunStatus.RUNNING:
             run._settle(control)
 
 
@@ -380,10 +381,13 @@ def load_run(folder: Path) -> RunRecord:
         config = None
     try:
         metrics = json.loads((folder / "metrics.json").read_text())
-    except (OSError, ValueError):
-        metrics = {}
-    if problem := metrics_problem(metrics):
-        metrics = {"status": "damaged", "damaged": f"metrics.json: {problem}"}
+        problem = metrics_problem(metrics)
+    except FileNotFoundError:
+        metrics, problem = {}, None  # not written yet: unfinished
+    except (OSError, ValueError) as exc:
+        metrics, problem = {}, f"not readable JSON ({exc.__class__.__name__})"
+    if problem:
+        metrics = {"status": RunStatus.DAMAGED.value, "damaged": f"metrics.json: {problem}"}
     return RunRecord(folder, config, metrics, History.read(folder / "history.csv"), read_notes(folder))
 
 
@@ -418,8 +422,8 @@ OPTIONAL_SHAPE = {  # present or not, of this shape
 
 def why_no_results(metrics: dict[str, Any]) -> str:
     """What a run without results is: "unfinished", "stopped", or "damaged (metrics.json: ...)"."""
-    status = metrics.get("status", "unfinished")
-    return f"{status} ({metrics['damaged']})" if metrics.get("damaged") else status
+    status = status_of(metrics)
+    return f"{status} ({metrics['damaged']})" if metrics.get("damaged") else str(status)
 
 
 def metrics_problem(metrics: Any) -> str | None:

@@ -44,6 +44,7 @@ from engine.locks import exclusive, is_held
 from engine.model import parameter_count, resolve_device
 from engine.optuna_compat import expects_heartbeats, fail_trial, is_embedded, record_heartbeat
 from engine.runs import Run, train_together
+from engine.status import RunStatus
 from engine.sweeps import Parameter, SweepError, SweepSpec, base_values, settings_of, study_name_problem
 from engine.trainer import COHORT_FREE, TrainingControl, cohort_problem
 
@@ -399,7 +400,7 @@ class Worker:
         trial.report(report.validation_mse, report.epoch)
         if not trial.should_prune():
             return False
-        run.status, run.message = "pruned", "stopped by the sweep's pruner: its validation MSE was above the median"
+        run.status, run.message = RunStatus.PRUNED, "stopped by the sweep's pruner: its validation MSE was above the median"
         return True
 
     def _conclude(self, trial: optuna.Trial, run: Run, results: list[dict[str, Any]]) -> Outcome | None:
@@ -407,10 +408,10 @@ class Worker:
         metrics = run.finish()
         results.append(metrics)
         _record(trial, results)
-        if run.status == "diverged":  # decided before any stop: such a trial is not redone
+        if run.status == RunStatus.DIVERGED:  # decided before any stop: such a trial is not redone
             trial.set_user_attr("failure", run.message)
             return Outcome(TrialState.FAIL)
-        if run.status == "pruned":
+        if run.status == RunStatus.PRUNED:
             return Outcome(TrialState.PRUNED)
         if self.stop.is_set():
             trial.set_user_attr("interrupted", True)

@@ -43,6 +43,7 @@ from engine.legacy import import_checkpoint
 from engine.repeats import repeat_configs
 from engine.report import write_report
 from engine.runs import RunError, RunRecord, load_run, versions
+from engine.status import RunStatus
 from gui.app import user_guide
 from gui.config_form import ConfigForm
 from gui.preview_panel import PreviewPanel
@@ -505,15 +506,15 @@ class MainWindow(QMainWindow):
         self.stop_action.setEnabled(False)
         self.training.evaluated(event)
         if self.last_run_folder is not None:
-            self.open_run(load_run(self.last_run_folder), switch=event.status == "completed" and not self.queued)
+            self.open_run(load_run(self.last_run_folder), switch=event.status == RunStatus.COMPLETED and not self.queued)
 
     def on_finished(self, event: RunFinished) -> None:
         self.runs.active_folder = None
-        if event.status != "completed":  # the next repeats would likely end the same way
+        if event.status != RunStatus.COMPLETED:  # the next repeats would likely end the same way
             self.queued = []
         QTimer.singleShot(0, self._prepare_training_process)  # the next run's process, now that no training competes
         self.training.finished(event)
-        if event.status in ("diverged", "failed"):  # non-modal: the window stays usable behind the message
+        if event.status in (RunStatus.DIVERGED, RunStatus.FAILED):  # non-modal: the window stays usable behind the message
             self.error_box = QMessageBox(QMessageBox.Icon.Warning, f"Training {event.status}", event.message, parent=self)
             self.error_box.open()
         folder = self.last_run_folder

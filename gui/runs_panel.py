@@ -49,12 +49,13 @@ from engine.experiments import (
 )
 from engine.files import atomic_write_text
 from engine.runs import RunRecord, is_active, list_runs, load_run
+from engine.status import RunStatus
 from engine.tables import table_csv, table_latex
 from gui.figures import PALETTE, RunsFigure, reference_levels
 from gui.run_details import RunDetails
 from gui.widgets import button_row
 
-STATUSES = ["any status", "completed", "stopped", "imported", "diverged", "failed", "unfinished"]
+STATUSES = ["any status", *RunStatus]
 RECORDS_ROLE = Qt.ItemDataRole.UserRole + 1  # a row's runs: indices into RunsPanel.records
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2  # a number cell's value (missing: infinity, so it sorts last)
 Cell = tuple[str, float | None]  # a cell's text, and the number it sorts by (None: sorted by its text)

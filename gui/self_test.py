@@ -15,6 +15,7 @@ def self_test() -> int:
     from engine.background import BackgroundRun
     from engine.config import apply_overrides, load_config
     from engine.events import EpochDone, RunFinished, RunJob, RunStarted
+    from engine.status import RunStatus
     from gui.app import RESOURCES, app_icon, create_app
     from gui.run_graphs import export_graphs
 
@@ -30,7 +31,7 @@ def self_test() -> int:
         finished = events[-1]
         assert isinstance(finished, RunFinished)
         status, message, metrics = finished.status, finished.message, finished.metrics
-        if len(losses) != 2 or not all(math.isfinite(v) for v in losses) or status != "completed":
+        if len(losses) != 2 or not all(math.isfinite(v) for v in losses) or status != RunStatus.COMPLETED:
             problems.append(f"training: {status} after {len(losses)} epochs ({message})")
         else:
             folder = next(event.folder for event in events if isinstance(event, RunStarted))

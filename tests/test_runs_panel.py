@@ -343,3 +343,23 @@ def test_set_as_baseline_with_nothing_selected_says_what_to_do(panel, qtbot):
     with qtbot.waitSignal(panel.message) as said:
         panel.pin_baseline()
     assert "Select a group or a run" in said.args[0] and not panel.baseline
+
+
+def test_the_status_filter_offers_every_status_and_finds_pruned_and_damaged_runs(qtbot, tmp_path):
+    from engine.status import RunStatus
+
+    for name, status in (("kept", None), ("cut", RunStatus.PRUNED), ("broken", None)):
+        run = Run.start(small_config(tmp_path, "training.num_epochs=1"), notes=RunNotes(name=name))
+        list(run.epochs())
+        if status is not None:
+            run.status = status
+        run.finish()
+        if name == "broken":
+            (run.folder / "metrics.json").write_text("{not json")
+    panel = shown_in(RunsPanel(), tmp_path / "runs", qtbot)
+    qtbot.addWidget(panel)
+    offered = [panel.status_filter.itemText(i) for i in range(panel.status_filter.count())]
+    assert set(RunStatus) <= set(offered)
+    for status, name in ((RunStatus.PRUNED, "cut"), (RunStatus.DAMAGED, "broken"), (RunStatus.COMPLETED, "kept")):
+        panel.status_filter.setCurrentText(status)
+        assert column(panel, "name") == [name], status

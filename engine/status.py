@@ -1,0 +1,29 @@
+"""What a run folder's run is, one enumeration for every view (metrics.json's ``status`` field,
+the Runs tab's filter, reports, the command line): a StrEnum, so it reads and writes as its word."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"  # training in this process; never written to metrics.json
+    COMPLETED = "completed"  # every epoch trained (or its time budget or patience ended it)
+    STOPPED = "stopped"  # a stop was asked for: resumable
+    DIVERGED = "diverged"  # the training loss blew up
+    PRUNED = "pruned"  # a sweep's pruner stopped it
+    FAILED = "failed"  # an error ended it; the message says which
+    IMPORTED = "imported"  # weights trained elsewhere, scored here
+    UNFINISHED = "unfinished"  # no metrics.json yet: killed, or still training elsewhere
+    DAMAGED = "damaged"  # metrics.json unreadable or of the wrong shape
+
+
+def status_of(metrics: Mapping[str, Any]) -> RunStatus:
+    """A run's status from its metrics.json: none yet is unfinished; a word this version does not
+    know counts as damaged, so no view shows a status it cannot filter by."""
+    try:
+        return RunStatus(metrics.get("status", RunStatus.UNFINISHED))
+    except ValueError:
+        return RunStatus.DAMAGED
