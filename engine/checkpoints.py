@@ -14,7 +14,7 @@ import torch
 
 from engine.config import Config, ConfigError, ModelConfig, config_from_dict, is_number
 from engine.files import atomic_write_bytes
-from engine.model import FrequencyLSTM
+from engine.model import GATES, FrequencyLSTM
 
 FORMAT = 1
 
@@ -88,25 +88,28 @@ def config_of(payload: dict[str, Any], path: str | Path = "checkpoint") -> Confi
         raise CheckpointError(f"{path}: its config does not validate: " + "; ".join(exc.messages)) from None
 
 
-ARCHITECTURE = ("input_size", "hidden_size", "num_layers")
+ARCHITECTURE = ("cell", "input_size", "hidden_size", "num_layers")
 
 
-def architecture_of(state: dict[str, Any]) -> dict[str, int] | None:
-    """The input size, hidden size and layers an LSTM's weights were made with (None when they do not say):
-    layer 0's input weights are (4 x hidden, input); one set of them per layer."""
-    first = state.get("lstm.weight_ih_l0")
-    if not isinstance(first, torch.Tensor) or first.dim() != 2 or first.shape[0] % 4:
-        return None
-    layers = next(k for k in range(len(state) + 1) if f"lstm.weight_ih_l{k}" not in state)
-    return {"input_size": int(first.shape[1]), "hidden_size": int(first.shape[0]) // 4, "num_layers": layers}
+def architecture_of(state: dict[str, Any]) -> dict[str, Any] | None:
+    """The cell, input size, hidden size and layers the weights were made with (None when they do not say):
+    layer 0's input weights are (gates x hidden, input), under the cell's own name; one set per layer."""
+    for cell, gates in GATES.items():
+        first = state.get(f"{cell}.weight_ih_l0")
+        if isinstance(first, torch.Tensor) and first.dim() == 2 and first.shape[0] % gates == 0:
+            layers = next(k for k in range(len(state) + 1) if f"{cell}.weight_ih_l{k}" not in state)
+            return {"cell": cell, "input_size": int(first.shape[1]), "hidden_size": int(first.shape[0]) // gates, "num_layers": layers}
+    return None
 
 
 def _count(value: int, noun: str, plural: str = "") -> str:
     return f"{value} {noun if value == 1 else plural or noun + 's'}"
 
 
-def _spoken(key: str, value: int, labelled: bool) -> str:
+def _spoken(key: str, value: Any, labelled: bool) -> str:
     """One architecture setting in words; unlabelled where the checkpoint's side already named it."""
+    if key == "cell":
+        return f"cell {value}" if labelled else str(value)
     if key == "input_size":
         return f"{'input size ' if labelled else ''}{value} ({_count(value - 1, 'frequency', 'frequencies')})"
     if key == "hidden_size":

@@ -8,15 +8,17 @@ import pytest
 import torch
 from PySide6.QtWidgets import QCheckBox
 
-from engine.checkpoints import load_checkpoint, model_from_checkpoint
-from engine.config import ConfigError, config_from_dict, dump_config, non_causal_reason, parse_yaml
+from engine.checkpoints import CheckpointError, load_checkpoint, model_from_checkpoint
+from engine.config import NON_CAUSAL, ConfigError, config_from_dict, dump_config, non_causal_reason, parse_yaml
 from engine.evaluation import _run
+from engine.experiments import compare
 from engine.interleaved import InterleavedTrainer, StepwiseTrainer
 from engine.model import FrequencyLSTM, parameter_count
 from engine.report import _ranking, _results
 from engine.runs import Run, RunRecord
 from engine.trainer import TrainingControl, cohort_problem
 from gui.config_form import ConfigForm
+from gui.results_panel import ResultsPanel
 from tests.conftest import small_config
 
 CAUSAL_OPTIONS = [
@@ -194,3 +196,25 @@ def test_the_report_marks_a_bidirectional_run_where_it_states_and_ranks_its_resu
     assert "seeing, non-causal reference (sees the future)" in ranked and "causal, non-causal" not in ranked
     assert "Non-causal reference (sees the future)" in "\n".join(_results(records[0]))
     assert "non-causal" not in "\n".join(_results(records[1])).lower()
+
+
+def test_the_runs_table_and_the_results_panel_mark_a_bidirectional_run(qtbot, tmp_path):
+    per = [{"frequency_hz": 1.0, "mse": 0.1}]
+    metrics = {"train": {"mse": 0.1, "per_frequency": per}, "test": {"mse": 0.1, "per_frequency": per}, "generalization_gap": 0.0}
+    seeing = small_config(tmp_path, "training.mode=streams", "model.bidirectional=true")
+    records = [RunRecord(tmp_path / name, config, metrics, None) for name, config in (("a", seeing), ("b", small_config(tmp_path)))]
+    names = [row[0] for row in compare(records).rows]
+    assert NON_CAUSAL in names[0] and NON_CAUSAL not in names[1]
+    panel = ResultsPanel()
+    qtbot.addWidget(panel)
+    for record, marked in zip(records, (True, False), strict=True):
+        panel.show_run(record)
+        assert (NON_CAUSAL in panel.title.text()) is marked
+
+
+def test_gru_weights_under_an_lstm_config_are_refused_naming_the_cell(tmp_path):
+    gru = FrequencyLSTM.from_config(small_config(tmp_path, "model.cell=gru").model)
+    payload = {"model": gru.state_dict(), "config": small_config(tmp_path).to_dict()}
+    with pytest.raises(CheckpointError) as refused:
+        model_from_checkpoint(payload)
+    assert "the checkpoint has cell gru, the config lstm" in str(refused.value)
