@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.config import SEED_KEYS, Config, config_changes, configuration_values, flat_values, format_number, is_execution_key
+from engine.config import NON_CAUSAL, SEED_KEYS, Config, config_changes, configuration_values, flat_values, format_number, is_execution_key
 from engine.files import atomic_write_json
 from engine.history import History
 from engine.status import status_of
@@ -245,7 +245,7 @@ def compare(records: Sequence[Any]) -> Comparison:
         gap = m.get("generalization_gap")
         rows.append(
             [
-                name,
+                f"{name}, {NON_CAUSAL}" if r.config is not None and not r.config.model.is_causal else name,
                 str(status_of(m)),
                 _mse(m, "test"),
                 *[per.get(f) for f in frequencies],

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.config import Config
+from engine.config import Config, non_causal_reason
 from engine.experiments import per_frequency_mse
 from engine.files import atomic_write_json, atomic_write_text
 from engine.runs import RunRecord, why_no_results
@@ -95,6 +95,8 @@ class ResultsPanel(QWidget):
         m = record.metrics
         named = f"<b>{html.escape(record.notes.name)}</b> ({record.folder.name})" if record.notes.name else f"<b>{record.folder.name}</b>"
         note = f"<br><i>{html.escape(record.notes.note)}</i>" if record.notes.note else ""
+        if record.config is not None and (reason := non_causal_reason(record.config)):
+            note = f"<br><b>{html.escape(reason)}</b>: not an extractor, a bound on what future context is worth{note}"
         self.title.setText(
             f"{named} — {m.get('mode', '?')}, {m.get('epochs_completed', '?')} epochs, "
             f"status {m.get('status', 'unknown')}, {m.get('device', '')}{note}"
