@@ -142,7 +142,7 @@ def architecture_mismatch(state: dict[str, Any], model: ModelConfig) -> tuple[st
 def model_from_checkpoint(payload: dict[str, Any], path: str | Path = "checkpoint") -> tuple[Config, FrequencyLSTM]:
     """The checkpoint's config and a model with its weights; a mismatch is a CheckpointError."""
     config = config_of(payload, path)
-    model = FrequencyLSTM.from_config(config.model)
+    model = FrequencyLSTM.for_run(config)
     try:
         model.load_state_dict(payload["model"])
     except (RuntimeError, TypeError, KeyError) as exc:

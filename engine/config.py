@@ -130,8 +130,9 @@ class ModelConfig:
     )
     bidirectional: bool = _f(
         False,
-        "streams: run each sequence (each TBPTT window in training, the whole sequence in evaluation) forwards and "
-        "backwards, so every output sees the future: a non-causal reference, labelled as such, never an extractor.",
+        "streams: read each TBPTT window of a sequence forwards (state carried) and backwards (from the window's end), "
+        "in training and evaluation alike, so every output sees up to tbptt_steps samples of the future: a non-causal "
+        "reference, labelled as such, never an extractor.",
         label="Bidirectional (sees the future)",
         mode="streams",
     )

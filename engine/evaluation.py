@@ -56,13 +56,14 @@ def _predict_pass(model: FrequencyLSTM, sets: list[SignalSet], mode: str, batch_
 def _run(model: FrequencyLSTM, sequences: torch.Tensor) -> torch.Tensor:
     """The model over (batch, steps, I) from zero state, (batch, steps) out: one call's numbers, in
     windows of steps with the state carried, so the cell's (batch, steps, hidden) never exists whole.
-    A bidirectional model reads each sequence whole: the reference it is meant to be sees all of it."""
+    A bidirectional model reads the windows it was trained on (its lookahead), each both ways."""
     batch, steps = sequences.shape[:2]
-    window = steps if model.rnn.bidirectional else max(1, WINDOW_VALUES // (batch * model.step_values))
+    window = (model.lookahead or steps) if model.rnn.bidirectional else max(1, WINDOW_VALUES // (batch * model.step_values))
     state = model.zero_state(batch)
     parts = []
     for start in range(0, steps, window):
         out, state = model(sequences[:, start : start + window], state)
+        state = model.carried(state)
         parts.append(out)
     return torch.cat(parts, dim=1)
 

@@ -44,7 +44,7 @@ def weights_of(payload: Any, path: Path) -> dict[str, torch.Tensor]:
 
 def fitted_model(weights: dict[str, torch.Tensor], config: Config, path: Path) -> FrequencyLSTM:
     """A model of the config's architecture holding ``weights``; a mismatch says what differs and the config keys that fit."""
-    model = FrequencyLSTM.from_config(config.model)
+    model = FrequencyLSTM.for_run(config)
     if mismatch := architecture_mismatch(weights, config.model):
         said, fits = mismatch
         raise _refuse(path, f"its weights do not fit the config: {said}; allowed: a config with {fits}")

@@ -8,7 +8,7 @@ import math
 import torch
 from torch import nn
 
-from engine.config import ModelConfig
+from engine.config import Config, ModelConfig
 
 State = tuple[torch.Tensor, ...]  # the cell's (h, c) or (h,), then with attention the buffer and its mask
 GATES = {"lstm": 4, "gru": 3}
@@ -48,6 +48,15 @@ class FrequencyLSTM(nn.Module):
             self.key = nn.Linear(hidden_size, hidden_size, bias=False)
             features *= 2
         self.head = nn.Linear(features, 1)
+        self.lookahead = 0  # a bidirectional model's window, both ways (0: a whole sequence); see for_run
+
+    @classmethod
+    def for_run(cls, config: Config) -> FrequencyLSTM:
+        """The model a run trains and scores: a bidirectional one reads tbptt_steps samples both ways at a
+        time in evaluation as in training, since its backward direction never learned to run longer."""
+        model = cls.from_config(config.model)
+        model.lookahead = config.training.tbptt_steps if config.model.bidirectional else 0
+        return model
 
     @classmethod
     def from_config(cls, model: ModelConfig) -> FrequencyLSTM:

@@ -122,7 +122,7 @@ class Session:
         torch.manual_seed(config.model.seed)
         self.generator = torch.Generator(device=device)
         self.generator.manual_seed(config.model.seed)
-        self.model = FrequencyLSTM.from_config(config.model).to(device)
+        self.model = FrequencyLSTM.for_run(config).to(device)
         t = config.training
         fresh = draws_anew(config)
         self.segments = t.segments if fresh else 1  # pieces of a fresh draw may each start elsewhere

@@ -100,13 +100,23 @@ def test_a_bidirectional_model_sees_the_future_and_is_labelled_non_causal(tmp_pa
     assert config_from_dict(parse_yaml(dump_config(config))).model.bidirectional is True
 
 
-def test_evaluation_reads_a_bidirectional_sequence_whole(monkeypatch):
+def test_evaluation_reads_a_bidirectional_model_in_the_windows_it_was_trained_on(tmp_path, monkeypatch):
+    """Training runs the backward direction from each TBPTT window's end; evaluation must too, or the
+    backward direction runs thousands of steps it never learned."""
     torch.manual_seed(4)
-    model = FrequencyLSTM(5, 8, bidirectional=True).eval()
-    x = torch.randn(3, 200, 5)
+    config = small_config(tmp_path, "training.mode=streams", "model.bidirectional=true", "training.tbptt_steps=10")
+    model = FrequencyLSTM.for_run(config).eval()
+    x = torch.randn(3, 30, 5)
+    changed = x.clone()
+    changed[:, 25] += 1.0
     monkeypatch.setattr("engine.evaluation.WINDOW_VALUES", 16)  # would cut a causal model's call into windows of one step
     with torch.no_grad():
-        torch.testing.assert_close(_run(model, x), model(x, model.zero_state(3))[0])
+        before, after = _run(model, x), _run(model, changed)
+        torch.testing.assert_close(before[:, :20], after[:, :20])  # the windows before the change never read it
+        assert not torch.allclose(before[:, 20:25], after[:, 20:25])  # its own window reads it backwards
+        first, state = model(x[:, :10], model.zero_state(3))
+        second, _ = model(x[:, 10:20], model.carried(state))
+        torch.testing.assert_close(before[:, :20], torch.cat([first, second], dim=1))
 
 
 def test_bidirectional_is_refused_in_the_interleaved_traversal_naming_the_keys(tmp_path):
