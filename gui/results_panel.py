@@ -58,6 +58,8 @@ class ResultsPanel(QWidget):
         self.table = QTableWidget(len(METRICS), 0)
         self.table.setVerticalHeaderLabels(METRICS)
         self.table.setMinimumWidth(420)
+        # rows one line high: all eight metrics stay in view beside the verdicts on a 720-pixel screen
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
         self.verdict = QLabel()
         self.verdict.setWordWrap(True)
         buttons = button_row(
