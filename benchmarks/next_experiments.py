@@ -36,8 +36,11 @@ VARIANTS: dict[str, list[str]] = {
     "step-50": ["training.lr_schedule=step", "training.lr_milestones=[50]", "training.lr_gamma=0.1"],  # x0.1 after epoch 50
     "gru": ["model.cell=gru"],
     "attention-16": ["model.attention_window=16"],  # the last 16 top states
+    "streams": ["training.mode=streams"],  # the traversal the bidirectional bound needs, alone: its control
     "bidirectional": ["training.mode=streams", "model.bidirectional=true"],
 }
+
+CONTROLS = {"bidirectional": "streams"}  # compared with the group that differs from it in one setting
 
 
 def train(config: Path, runs_dir: Path, repeats: int, names: list[str]) -> None:
@@ -106,20 +109,22 @@ def results_table(groups: dict[str, RunGroup]) -> list[str]:
 
 
 def effects_table(groups: dict[str, RunGroup]) -> list[str]:
-    """Each variant's change of the test MSE against the baseline, overall and per frequency, with its verdict."""
-    baseline = groups.get(BASELINE)
-    if baseline is None:
+    """Each variant's change of the test MSE against its reference (the baseline, or the control that
+    differs from it in one setting), overall and per frequency, with its verdict."""
+    if BASELINE not in groups:
         return [f"(no group named {BASELINE!r}: no effects)"]
-    frequencies = baseline.frequencies()
-    header = ["variant", "test MSE", *(f"{format_number(f)} Hz" for f in frequencies), "extraction MSE"]
+    frequencies = groups[BASELINE].frequencies()
+    header = ["variant", "against", "test MSE", *(f"{format_number(f)} Hz" for f in frequencies), "extraction MSE"]
     rows = []
     for name in ordered(groups):
         g = groups[name]
+        against = CONTROLS.get(name) if CONTROLS.get(name) in groups else BASELINE
         if name == BASELINE:
             continue
-        cells = [shown_effect(Effect(baseline.test_mse(), g.test_mse()))]
-        cells += [shown_effect(Effect(baseline.test_mse_at(f), g.test_mse_at(f))) for f in frequencies]
-        rows.append([labelled(name, g), *cells, shown_effect(Effect(extraction(baseline), extraction(g)))])
+        ref = groups[against]
+        cells = [shown_effect(Effect(ref.test_mse(), g.test_mse()))]
+        cells += [shown_effect(Effect(ref.test_mse_at(f), g.test_mse_at(f))) for f in frequencies]
+        rows.append([labelled(name, g), against, *cells, shown_effect(Effect(extraction(ref), extraction(g)))])
     return markdown(header, rows)
 
 
