@@ -10,6 +10,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from tqdm import tqdm
 
@@ -37,7 +38,7 @@ EXIT_CLOSED_PIPE = 128 + signal.SIGPIPE  # as a command killed by SIGPIPE report
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse's own errors also exit 2, without usage noise
+    def error(self, message: str) -> NoReturn:  # argparse's own errors also exit 2, without usage noise
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message}\n")
 
 

@@ -51,8 +51,10 @@ def drive(job: RunJob, control: TrainingControl, emit: Callable[[RunEvent], None
     try:
         if job.resume is not None:
             run = Run.resume(job.resume)
-        else:
+        elif job.config is not None:
             run = Run.start(job.config, job.runs_dir, template=job.template, notes=job.notes)
+        else:
+            raise ValueError("a job names a config to start or a run folder to resume")
         started = started_event(run)
         emit(started)
         window = started.t.size
@@ -63,7 +65,7 @@ def drive(job: RunJob, control: TrainingControl, emit: Callable[[RunEvent], None
         graphs = export_graphs is not None and run.status != RunStatus.DIVERGED
         emit(RunEvaluated(run.status, run.message, metrics, graphs))
         message = run.message
-        if graphs:
+        if graphs and export_graphs is not None:
             try:
                 with active(run.folder):  # still this run's: not to be deleted while its PNGs are written
                     export_graphs(run.folder, run.config)
@@ -88,7 +90,7 @@ def _child(control: TrainingControl, ready, jobs: Connection, events: Connection
     ready.set()  # the engine is imported and warm: a job starts at once
     parent = multiprocessing.parent_process()
 
-    def stop_when_parent_dies() -> None:
+    def stop_when_parent_dies(parent: multiprocessing.process.BaseProcess) -> None:
         wait([parent.sentinel])
         control.request_stop()
 
@@ -99,7 +101,7 @@ def _child(control: TrainingControl, ready, jobs: Connection, events: Connection
             control.request_stop()
 
     if parent is not None:
-        threading.Thread(target=stop_when_parent_dies, daemon=True).start()
+        threading.Thread(target=stop_when_parent_dies, args=(parent,), daemon=True).start()
     try:
         job = jobs.recv()
     except EOFError:  # a spare that was never used
@@ -143,6 +145,7 @@ class TrainingProcess:
         self.process = process
 
     def submit(self, job: RunJob) -> None:
+        assert self._jobs is not None, "start() first"
         self._jobs.send(job)
         self._jobs.close()
 
@@ -152,6 +155,7 @@ class TrainingProcess:
             return
         if self.process.is_alive():  # a dead one must not leave the stop set on a control its successor shares
             self.control.request_stop()
+        assert self._jobs is not None and self.events is not None  # start() made both pipes with the process
         for end in (self._jobs, self.events):
             end.close()
         self.process.join(timeout=timeout)
@@ -176,7 +180,7 @@ class BackgroundRun:
         """Run the job to its end; the last event is always a ``RunFinished``."""
         worker = self.worker
         try:
-            if worker.started and not worker.process.is_alive():  # a spare that died while waiting: use a new one
+            if worker.process is not None and not worker.process.is_alive():  # a spare that died while waiting: use a new one
                 worker.close()
                 worker = self.worker = TrainingProcess()
                 worker.control = self.control
@@ -188,12 +192,14 @@ class BackgroundRun:
             yield RunFinished(RunStatus.FAILED, f"the training process could not start: {exc.__class__.__name__}: {exc}", None)
             return
         try:
+            process, pipe = worker.process, worker.events
+            assert process is not None and pipe is not None  # started above
             while True:
                 try:
-                    event = worker.events.recv()
+                    event = pipe.recv()
                 except EOFError:
-                    worker.process.join()
-                    ended = f"the training process ended unexpectedly (exit code {worker.process.exitcode})"
+                    process.join()
+                    ended = f"the training process ended unexpectedly (exit code {process.exitcode})"
                     yield RunFinished(RunStatus.FAILED, ended, None)
                     return
                 yield event

@@ -535,8 +535,8 @@ def config_from_dict(raw: Any) -> Config:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        sections = ", ".join(SECTION_TYPES)
-        raise ConfigError([ConfigProblem("config", f"the document is a {type(raw).__name__}; allowed: a mapping of sections ({sections})")])
+        allowed = ", ".join(SECTION_TYPES)
+        raise ConfigError([ConfigProblem("config", f"the document is a {type(raw).__name__}; allowed: a mapping of sections ({allowed})")])
     errors: list[ConfigProblem] = []
     sections: dict[str, Any] = {}
     for name in raw:
@@ -795,18 +795,16 @@ def dump_config(config: Config, template: str | None = None) -> str:
     """YAML text of a config; with the text of an existing file, its comments and order are kept."""
     rt = _round_trip_yaml()
     try:
-        doc = rt.load(template) if template else None
+        loaded = rt.load(template) if template else None
     except YAMLError:
-        doc = None
-    if not isinstance(doc, dict):
-        doc = CommentedMap()
+        loaded = None
+    doc = loaded if isinstance(loaded, dict) else CommentedMap()
     defaults = Config().to_dict()
     fresh = not doc
     for section, values in config.to_dict().items():
         target = doc.get(section)
         for key, value in values.items():
-            present = isinstance(target, dict) and key in target
-            if present:
+            if isinstance(target, dict) and key in target:
                 if target[key] != value:
                     target[key] = _yaml_value(value)
             elif fresh or value != defaults[section][key]:

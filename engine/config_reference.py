@@ -25,8 +25,10 @@ def _cell(text: str) -> str:
 
 
 def _default(field: dataclasses.Field) -> str:
-    value = field.default_factory() if field.default is dataclasses.MISSING else field.default
-    return f"`{format_number(value)}`"
+    if field.default is not dataclasses.MISSING:
+        return f"`{format_number(field.default)}`"
+    assert field.default_factory is not dataclasses.MISSING  # every setting has a default
+    return f"`{format_number(field.default_factory())}`"
 
 
 def _meaning(field: dataclasses.Field) -> str:

@@ -62,10 +62,11 @@ def summarize(values: Sequence[float]) -> Summary:
 def welch_interval(before: Summary, after: Summary, level: float = 0.95) -> tuple[float, float, float] | None:
     """(delta, low, high): after's mean minus before's, +- t(level, nu) * its standard error, nu by
     Welch-Satterthwaite; None unless both sides have two or more values."""
-    if before.n < 2 or after.n < 2:
+    mean_before, std_before, mean_after, std_after = before.mean, before.std, after.mean, after.std
+    if mean_before is None or std_before is None or mean_after is None or std_after is None:  # a side with fewer than two values
         return None
-    delta = after.mean - before.mean
-    a, b = before.std**2 / before.n, after.std**2 / after.n
+    delta = mean_after - mean_before
+    a, b = std_before**2 / before.n, std_after**2 / after.n
     se2 = a + b
     if se2 == 0:  # no spread on either side: the difference is exact
         return delta, delta, delta
@@ -81,7 +82,7 @@ def pooled_variance(before: Summary, after: Summary) -> float | None:
     dof = before.n + after.n - 2
     if before.n < 1 or after.n < 1 or dof < 1:
         return None
-    squares = sum((s.n - 1) * s.std**2 for s in (before, after) if s.n >= 2)
+    squares = sum((s.n - 1) * std**2 for s in (before, after) if (std := s.std) is not None)  # std: two values or more
     return squares / dof
 
 
@@ -240,7 +241,7 @@ def steps_of(records: Sequence[Any]) -> list[Step]:
 STAMP_FORMAT = "%Y%m%d-%H%M%S"
 
 
-def started_at(folder: Path) -> tuple[float, int]:
+def started_at(folder: str | Path) -> tuple[float, int]:
     """When a run started, as a sort key: the stamp of its folder's name (runs_dir/YYYYmmdd-HHMMSS-mode[-k],
     k breaking ties within a second), else its config.yaml's modification time."""
     name = Path(folder).name

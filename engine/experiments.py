@@ -337,8 +337,7 @@ def run_series(
     groups = seed_groups(records) if merge_seeds else [[r] for r in records]
     for place, (group, name) in enumerate(zip(groups, display_names([group[0] for group in groups]), strict=True), 1):
         group_name = f"{place}. {name}" if numbered else name
-        curves = [(r, metric_values(r.history, metric)) for r in group if r.history is not None]
-        curves = [(r, y) for r, y in curves if y is not None and len(y)]
+        curves = [(r, y) for r in group if r.history is not None and (y := metric_values(r.history, metric)) is not None and len(y)]
         if not curves:
             continue
         if len(curves) == 1:

@@ -52,6 +52,9 @@ def _column(values: Any = ()) -> np.ndarray:
     return np.asarray(values, dtype=float).reshape(-1)
 
 
+_NO_EPOCHS = np.zeros((0, 0))  # a per-frequency table left out: no epochs, as wide as the frequencies (see __post_init__)
+
+
 @dataclass(frozen=True)
 class History:
     """Epochs × metrics as arrays (validation MSE NaN where none was measured); immutable, so it can
@@ -65,14 +68,14 @@ class History:
     learning_rate: np.ndarray = field(default_factory=_column)
     epoch_seconds: np.ndarray = field(default_factory=_column)
     wall_seconds: np.ndarray = field(default_factory=_column)
-    test_mse_per_frequency: np.ndarray | None = None  # (epochs, frequencies)
+    test_mse_per_frequency: np.ndarray = field(default_factory=lambda: _NO_EPOCHS)  # (epochs, frequencies)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "frequencies", tuple(float(f) for f in self.frequencies))
         for name in SCALARS:
             object.__setattr__(self, name, _column(getattr(self, name)))
         per = self.test_mse_per_frequency
-        per = np.zeros((0, len(self.frequencies))) if per is None else np.asarray(per, dtype=float).reshape(-1, len(self.frequencies))
+        per = np.zeros((0, len(self.frequencies))) if per is _NO_EPOCHS else np.asarray(per, dtype=float).reshape(-1, len(self.frequencies))
         object.__setattr__(self, "test_mse_per_frequency", per)
         lengths = {getattr(self, name).size for name in SCALARS} | {per.shape[0]}
         if len(lengths) != 1:
@@ -95,7 +98,7 @@ class History:
         """This history with one more epoch (a new object: earlier holders keep what they saw)."""
         row = {name: getattr(report, name) for name in SCALARS}
         row["validation_mse"] = math.nan if report.validation_mse is None else report.validation_mse
-        columns = {name: np.append(getattr(self, name), row[name]) for name in SCALARS}
+        columns: dict[str, Any] = {name: np.append(getattr(self, name), row[name]) for name in SCALARS}
         per = np.vstack([self.test_mse_per_frequency, np.asarray(report.test_mse_per_frequency, dtype=float)[None, :]])
         return replace(self, **columns, test_mse_per_frequency=per)
 

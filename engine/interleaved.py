@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from torch import nn
 
 from engine.config import ModelConfig
 from engine.model import FrequencyLSTM
@@ -154,6 +155,13 @@ class Member:
     generator: torch.Generator | None = None  # dropout masks, drawn as the member's solo run would
 
 
+def _lstm(model: FrequencyLSTM) -> nn.LSTM:
+    """The model's LSTM cell, by the name its weights carry (nn.Module's attribute lookup is typed Tensor | Module)."""
+    lstm = model.lstm
+    assert isinstance(lstm, nn.LSTM)  # only an LSTM is registered as "lstm"
+    return lstm
+
+
 class PopulationTrainer:
     """Trains models of one architecture by the reference method, side by side: rows in order, state per
     batch position, TBPTT of 1. Each member's numbers are those of its solo run."""
@@ -164,7 +172,7 @@ class PopulationTrainer:
         self.models = list(models)
         self.members = list(members)
         self.batch_size = batch_size
-        lstm = models[0].lstm
+        lstm = _lstm(models[0])
         self.device = models[0].head.weight.device
         self.hidden = lstm.hidden_size
         self.n_layers = lstm.num_layers
@@ -217,7 +225,7 @@ class PopulationTrainer:
         """(flat-buffer view, the module's tensor seen in that view's layout) for every weight of every
         member: the one table both copy directions read."""
         for p, model in enumerate(self.models):
-            lstm = model.lstm
+            lstm = _lstm(model)
             for k, layer in enumerate(self.layers):
                 w_ih, b_ih, b_hh, w_hh = layer.blocks(layer.w[p])
                 yield w_ih, getattr(lstm, f"weight_ih_l{k}").t()
@@ -288,8 +296,8 @@ class PopulationTrainer:
             torch.tanh(c_new, out=tanh_c)
             layer_input = torch.mul(o, tanh_c, out=ws.h_part[nxt][k])
             if self.dropout > 0 and k + 1 < len(self.layers):
-                ws.masks[k] = self._dropout_mask(layer_input)
-                layer_input = layer_input * ws.masks[k]
+                mask = ws.masks[k] = self._dropout_mask(layer_input)
+                layer_input = layer_input * mask
         out = torch.baddbmm(self.head_b, layer_input, self.head_w_t)
         diff = out.sub_(y)
         err.copy_(diff)
@@ -314,8 +322,8 @@ class PopulationTrainer:
             torch.bmm(ws.xh_t[now][k], d_z, out=layer.dw)
             if k > 0:
                 d_h = torch.bmm(d_z, layer.w_in_t)
-                if ws.masks[k - 1] is not None:
-                    d_h.mul_(ws.masks[k - 1])
+                if (kept := ws.masks[k - 1]) is not None:
+                    d_h.mul_(kept)
         for k in range(len(self.layers)):
             ws.c[k], ws.c_new[k] = ws.c_new[k], ws.c[k]
         self.grad_scale.copy_(clip_scales(torch.linalg.vector_norm(self.grads, dim=1), self.clips))

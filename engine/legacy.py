@@ -39,7 +39,8 @@ def weights_of(payload: Any, path: Path) -> dict[str, torch.Tensor]:
     unknown = sorted(k for k in state if not (str(k).startswith("lstm.") or k in HEAD))
     if unknown:
         raise _refuse(path, f"model_state_dict holds {', '.join(map(str, unknown[:4]))}; allowed: lstm.* and fc.weight, fc.bias")
-    return {HEAD.get(k, k): v for k, v in state.items()}
+    checked: dict[str, torch.Tensor] = state  # tensors under lstm.* and the head's names, as checked above
+    return {HEAD.get(k, k): v for k, v in checked.items()}
 
 
 def fitted_model(weights: dict[str, torch.Tensor], config: Config, path: Path) -> FrequencyLSTM:
@@ -70,7 +71,8 @@ def _numbers(values: Any) -> list[float]:
 
 def history_of(payload: dict[str, Any], frequencies: list[float]) -> tuple[History, int]:
     """Their training-loss history (test and validation MSE unknown: NaN) and best epoch, counted from 1."""
-    raw = payload.get("history") if isinstance(payload.get("history"), dict) else {}
+    saved = payload.get("history")
+    raw = saved if isinstance(saved, dict) else {}
     losses, times = _numbers(raw.get("train_loss")), _numbers(raw.get("epoch_times"))
     n = len(losses)
     seconds = np.array((times + [math.nan] * n)[:n], dtype=float)

@@ -115,7 +115,7 @@ ENDED = {
 
 def ended(metrics: dict[str, Any]) -> str:
     """Why a run's training ended, in words (what metrics.json's ended_by says; older runs have none)."""
-    return ENDED.get(metrics.get("ended_by"), "")
+    return ENDED.get(metrics.get("ended_by") or "", "")
 
 
 def _results(record: RunRecord) -> list[str]:
@@ -193,9 +193,8 @@ def _effect_row(label: str, e: Effect) -> list[str]:
     return [label, spread(e.before), spread(e.after), _signed(e.delta), percent, interval, f"**{e.verdict.value}**", needed]
 
 
-def _effects(step: Step) -> list[str]:
-    """The effect of the step on test MSE overall and per frequency, with what would resolve it."""
-    overall = step.test_mse()
+def _effects(step: Step, overall: Effect) -> list[str]:
+    """The effect of the step on test MSE overall (``overall``) and per frequency, with what would resolve it."""
     rows = [_effect_row("test MSE", overall), *[_effect_row(f"{format_number(f)} Hz", e) for f, e in step.per_frequency().items()]]
     header = ["", "before", "after", "Δ", "Δ %", "95 % interval", "verdict", "seeds a side to resolve"]
     lines = ["**Effect on test MSE** (Δ = after − before; Welch's 95 % interval; lower is better):", "", *_table(header, rows)]
@@ -315,8 +314,8 @@ def report_markdown(records: list[RunRecord], figures: list[Path]) -> str:
             if r.notes.imported_from:
                 lines += [f"Imported from `{r.notes.imported_from}`; evaluated by the workbench's own protocol.", ""]
         lines += _results(step.group.runs[0]) if len(step.group.runs) == 1 else _group_results(step.group, names)
-        if step.previous is not None:
-            lines += _effects(step)
+        if (overall := step.test_mse()) is not None:  # every step but the first
+            lines += _effects(step, overall)
     lines += ["## Parameter evolution", "", *_evolution(steps, titles)]
     lines += ["## Final configuration per frequency", "", *_final(steps[-1], titles[-1])]
     lines += ["## Ranking by validation MSE", "", "The test set never chooses: runs are ranked on the validation set.", ""]
@@ -332,8 +331,8 @@ def _side(group: RunGroup, summary: Summary) -> dict[str, Any]:
     return {"runs": [str(r.folder) for r in group.runs], **summary.to_dict()}
 
 
-def _effect_dict(step: Step, before: Summary, after: Summary) -> dict[str, Any]:
-    return {"before": _side(step.previous, before), "after": _side(step.group, after), **Effect(before, after).to_dict()}
+def _effect_dict(previous: RunGroup, group: RunGroup, before: Summary, after: Summary) -> dict[str, Any]:
+    return {"before": _side(previous, before), "after": _side(group, after), **Effect(before, after).to_dict()}
 
 
 def report_data(records: list[RunRecord]) -> dict[str, Any]:
@@ -357,12 +356,14 @@ def report_data(records: list[RunRecord]) -> dict[str, Any]:
         "steps": [],
     }
     for step in steps[1:]:
+        previous, group = step.previous, step.group
+        assert previous is not None  # only the first step has none
         entry = {
-            "note": step.group.note,
+            "note": group.note,
             "settings": {key: [old, new] for key, old, new in step.changes},
-            **_effect_dict(step, step.previous.test_mse(), step.group.test_mse()),
+            **_effect_dict(previous, group, previous.test_mse(), group.test_mse()),
             "per_frequency": [
-                {"frequency_hz": f, **_effect_dict(step, step.previous.test_mse_at(f), step.group.test_mse_at(f))}
+                {"frequency_hz": f, **_effect_dict(previous, group, previous.test_mse_at(f), group.test_mse_at(f))}
                 for f in step.per_frequency()
             ],
         }

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import enum
 import io
 import math
 import multiprocessing
@@ -33,6 +34,7 @@ from typing import Any
 
 import optuna
 from optuna.storages import RetryHeartbeatStaleTrialCallback
+from optuna.storages.journal import JournalFileBackend
 from optuna.trial import FrozenTrial, TrialState
 
 from engine.config import Config, ConfigError, ConfigProblem, error_line, format_number, is_number
@@ -70,7 +72,7 @@ def storage_for(url: str | None, sweep_dir: Path, heartbeat: int = 10) -> optuna
         except Exception as exc:  # a wrong URL, an unreachable server, a missing driver: one line, not a traceback
             raise SweepError(f"--storage: cannot open {url!r} ({error_line(exc)})") from None
     sweep_dir.mkdir(parents=True, exist_ok=True)
-    return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(sweep_dir / JOURNAL)))
+    return optuna.storages.JournalStorage(JournalFileBackend(str(sweep_dir / JOURNAL)))
 
 
 class AskTellGridSampler(optuna.samplers.GridSampler):
@@ -230,12 +232,19 @@ class WorkerJob:
 def suggest(trial: optuna.Trial, parameter: Parameter) -> Any:
     if parameter.is_choice:
         return trial.suggest_categorical(parameter.key, list(parameter.choices))
+    low, high = parameter.bounds
     if parameter.integer:
-        return trial.suggest_int(parameter.key, int(parameter.low), int(parameter.high), log=parameter.log)
-    return trial.suggest_float(parameter.key, float(parameter.low), float(parameter.high), log=parameter.log)
+        return trial.suggest_int(parameter.key, int(low), int(high), log=parameter.log)
+    return trial.suggest_float(parameter.key, float(low), float(high), log=parameter.log)
 
 
-WAIT = object()  # what _next_trials returns while the sweep's last trials run in other workers
+class _Wait(enum.Enum):
+    """What _next_trials returns while the sweep's last trials run in other workers."""
+
+    WAIT = "wait"
+
+
+WAIT = _Wait.WAIT
 
 
 class Worker:
@@ -285,7 +294,7 @@ class Worker:
             return 1  # the median pruner compares with completed trials only: let two finish first
         return min(self.job.population, math.ceil(spec.total_trials / self.job.workers))
 
-    def _next_trials(self) -> list[optuna.Trial] | object | None:
+    def _next_trials(self) -> list[optuna.Trial] | _Wait | None:
         """Ask for trials unless the sweep has all it needs (under a lock shared by this machine's workers,
         on a database too: never one too many from one machine): None when enough trials have finished,
         WAIT while the rest are running elsewhere."""
@@ -422,7 +431,8 @@ class Worker:
         return None
 
     def _train(self, trial: optuna.Trial, settings: dict[str, Any]) -> Outcome:
-        values, results = [], []
+        values: list[float] = []
+        results: list[dict[str, Any]] = []
         for repeat in range(self.spec.repeats):
             run = self._start_run(trial, settings, repeat)
             for report in run.epochs(self.control):
@@ -475,7 +485,12 @@ def _worker_main(job: WorkerJob, stop: Any) -> None:
     worker = Worker(job, stop)
     signal.signal(signal.SIGINT, lambda *_: worker.request_stop())
     signal.signal(signal.SIGTERM, lambda *_: worker.request_stop())
-    threading.Thread(target=lambda: (stop.wait(), worker.control.request_stop()), daemon=True).start()
+
+    def stop_when_asked() -> None:
+        stop.wait()
+        worker.control.request_stop()
+
+    threading.Thread(target=stop_when_asked, daemon=True).start()
     worker.run()
 
 
@@ -501,8 +516,11 @@ def run_workers(
         )
         for k in range(workers)
     ]
-    for process in processes:
+    names = set()
+    for k, process in enumerate(processes):
         process.start()
+        assert process.pid is not None  # a started process has one
+        names.add(worker_name(process.pid, k))
     interrupted = False
     with _interruptible():
         while any(p.is_alive() for p in processes):
@@ -512,7 +530,7 @@ def run_workers(
             except KeyboardInterrupt:
                 interrupted = True
                 stop.set()
-    return interrupted or stop.is_set(), {worker_name(p.pid, k) for k, p in enumerate(processes)}
+    return interrupted or stop.is_set(), names
 
 
 @contextlib.contextmanager
@@ -549,7 +567,11 @@ def sweep(
         raise ConfigError([ConfigProblem("--population", f"{population} is not allowed; allowed: 1 (no populations) or more")])
     if threads is not None and threads < 1:
         raise ConfigError([ConfigProblem("--threads", f"{threads} is not allowed; allowed: 1 or more")])
-    name = join if join is not None else spec.study
+    if join is None:
+        assert spec is not None, "a sweep runs a spec, or joins a study by name"
+        name = spec.study
+    else:
+        name = join
     if problem := study_name_problem(name):
         raise ConfigError([ConfigProblem("--study", problem)])
     name = name.strip()  # as a sweep file's study is: one name for the folder and the study
@@ -562,6 +584,7 @@ def sweep(
         ) from None
     storage = storage_for(storage_url, sweep_dir, spec.heartbeat if spec else 10)
     if join is None:
+        assert spec is not None  # as checked above
         study = create_study(spec, storage)
         if spec_text is not None:
             atomic_write_text(sweep_dir / "sweep.yaml", spec_text)
@@ -623,7 +646,7 @@ def _csv(rows: list[dict[str, Any]]) -> str:
     columns: list[str] = []
     for row in rows:
         columns += [c for c in row if c not in columns]
-    tail = [c for c in ("seconds", "run_dir") if c in columns]
+    tail: list[str] = [c for c in ("seconds", "run_dir") if c in columns]
     columns = [c for c in columns if c not in tail] + tail
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")

@@ -81,11 +81,18 @@ class Parameter:
     def is_choice(self) -> bool:
         return bool(self.choices)
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """A range's (low, high): a parameter without choices always has both."""
+        assert self.low is not None and self.high is not None, f"{self.key} is a list of choices, not a range"
+        return self.low, self.high
+
     def grid(self) -> list[Any]:
         """The values a grid search tries: the choices, or every integer of an integer range."""
         if self.is_choice:
             return list(self.choices)
-        return list(range(int(self.low), int(self.high) + 1))
+        low, high = self.bounds
+        return list(range(int(low), int(high) + 1))
 
     def describe(self) -> str:
         if self.is_choice:
@@ -263,7 +270,7 @@ def parse_sweep(text: str, source: Path) -> SweepSpec:
     study = raw.get("study", source.stem)
     if problem := study_name_problem(study):
         problems.append(ConfigProblem("study", problem))
-    spec_values = {
+    spec_values: dict[str, Any] = {  # SweepSpec's keyword arguments: text and whole numbers
         "objective": _choice(raw, "objective", OBJECTIVES, problems),
         "sampler": _choice(raw, "sampler", SAMPLERS, problems),
         "pruning": _choice(raw, "pruning", PRUNING, problems),
@@ -283,6 +290,7 @@ def parse_sweep(text: str, source: Path) -> SweepSpec:
             problems.append(ConfigProblem("parameters", f"the grid has more than {MAX_GRID} points; allowed: fewer choices"))
     if problems:
         raise ConfigError(problems)
+    assert base is not None  # _base reports a problem whenever it finds no config
     return SweepSpec(
         base=base.to_dict(),
         study=study.strip(),

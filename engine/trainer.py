@@ -248,6 +248,7 @@ class Session:
     def _train_one(self, control: TrainingControl) -> tuple[float, float] | None:
         """One epoch's optimizer steps: (learning rate, loss), or None when a stop came inside it."""
         lr = self.begin_epoch()
+        assert not isinstance(self.trainer, _InCohort)  # a session in a cohort is trained by the cohort, never alone
         loss = self.trainer.train_epoch(self.inputs, self.targets, control.should_continue)
         return None if loss is None else (lr, loss)
 
@@ -271,9 +272,9 @@ class Session:
         self.plateau.observe(t, self.epoch, validation)
         self.elapsed += train_seconds + (time.perf_counter() - scoring if scored else 0.0)
         score = loss if t.selection == "train_loss" else validation
-        is_best = score is not None and score < self.best_value
-        if is_best:
-            self.best_value, self.best_epoch = score, self.epoch
+        is_best = False
+        if score is not None and score < self.best_value:
+            is_best, self.best_value, self.best_epoch = True, score, self.epoch
         remaining = t.num_epochs - self.epoch
         eta = self.elapsed / self.epoch * remaining if self.epoch else 0.0
         if t.time_budget_s > 0:
