@@ -71,6 +71,7 @@ def app_icon() -> QIcon:
 
 def create_app(argv: list[str]) -> QApplication:
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
+    assert isinstance(app, QApplication)  # the window's application, made here or by a test harness before
     app.setApplicationName("LSTM Workbench")
     app.setOrganizationName(APP_NAME)
     app.setDesktopFileName(APP_NAME)  # lets Wayland match the window to its .desktop icon

@@ -5,7 +5,7 @@ first; the rest wait in closed sections, one per schema section."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, TypeAlias, TypeVar
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -135,10 +135,15 @@ class FrequencyListEditor(QWidget):
     def _remove(self, spin: QDoubleSpinBox, emit: bool = True) -> None:
         self.spins.remove(spin)
         row = spin.parentWidget()
+        assert row is not None  # add() puts every spin in a row of its own
         self.rows.removeWidget(row)
         row.deleteLater()
         if emit:
             self.changed.emit()
+
+
+Editor: TypeAlias = QCheckBox | QComboBox | FrequencyListEditor | QLineEdit  # a setting's field (NumberEdit, ListEdit: line edits)
+EditorKind = TypeVar("EditorKind", bound=QWidget)
 
 
 def _form_layout(parent: QWidget) -> QFormLayout:
@@ -193,8 +198,8 @@ class FormScrollArea(QScrollArea):
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
         hint = super().minimumSizeHint()
-        if self.widget() is not None:
-            hint.setWidth(self.widget().minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width())
+        if (widget := self.widget()) is not None:
+            hint.setWidth(widget.minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width())
         return hint
 
 
@@ -205,7 +210,7 @@ class ConfigForm(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.editors: dict[str, QWidget] = {}
+        self.editors: dict[str, Editor] = {}
         self.labels: dict[str, QLabel] = {}
         self.field_errors: dict[str, QLabel] = {}
         self.help: dict[str, str] = {}
@@ -245,8 +250,15 @@ class ConfigForm(QWidget):
         self._paths = Config().paths
         self._debounce = QTimer(self, singleShot=True, interval=150)
         self._debounce.timeout.connect(self.validate)
-        self.editors["training.mode"].currentTextChanged.connect(self._follow_mode)
-        self._follow_mode(self.editors["training.mode"].currentText())
+        mode = self._editor("training.mode", QComboBox)
+        mode.currentTextChanged.connect(self._follow_mode)
+        self._follow_mode(mode.currentText())
+
+    def _editor(self, key: str, kind: type[EditorKind]) -> EditorKind:
+        """The field of ``key``, of the kind its setting's default made it."""
+        editor = self.editors[key]
+        assert isinstance(editor, kind), f"{key} is edited in a {type(editor).__name__}"
+        return editor
 
     def _make_row(self, key: str, f: dataclasses.Field) -> tuple[QLabel, QWidget]:
         """Label, editor (with its unit, folder picker or hint) and a line for the field's own message."""
@@ -261,7 +273,7 @@ class ConfigForm(QWidget):
         line.setContentsMargins(0, 0, 0, 0)
         line.addWidget(editor, 1)
         if f.name in FOLDER_KEYS:
-            line.addWidget(self._picker(editor))
+            line.addWidget(self._picker(self._editor(key, QLineEdit)))
         if "unit" in meta and f.name != "frequencies":
             line.addWidget(QLabel(meta["unit"]))
         if key == "visualization.comparison_freq_idx":
@@ -287,29 +299,31 @@ class ConfigForm(QWidget):
             widget.setToolTip(self.help[key])
         return label, cell
 
-    def _make_editor(self, f: dataclasses.Field) -> QWidget:
+    def _make_editor(self, f: dataclasses.Field) -> Editor:
         meta = f.metadata
         default = f.default if f.default is not dataclasses.MISSING else None
         if f.name == "frequencies":
-            editor = FrequencyListEditor()
-            editor.changed.connect(self._changed)
-        elif isinstance(default, bool):
-            editor = QCheckBox()
-            editor.toggled.connect(self._changed)
-        elif "choices" in meta:
-            editor = QComboBox()
-            editor.addItems(list(meta["choices"]))
-            editor.currentIndexChanged.connect(self._changed)
-        elif is_number(default):
-            editor = NumberEdit(integer=isinstance(default, int))
-            editor.textChanged.connect(self._changed)
+            frequencies = FrequencyListEditor()
+            frequencies.changed.connect(self._changed)
+            return frequencies
+        if isinstance(default, bool):
+            check = QCheckBox()
+            check.toggled.connect(self._changed)
+            return check
+        if "choices" in meta:
+            choice = QComboBox()
+            choice.addItems(list(meta["choices"]))
+            choice.currentIndexChanged.connect(self._changed)
+            return choice
+        text: QLineEdit
+        if is_number(default):
+            text = NumberEdit(integer=isinstance(default, int))
         elif default is None:  # a list (its default is a factory)
-            editor = ListEdit()
-            editor.textChanged.connect(self._changed)
+            text = ListEdit()
         else:
-            editor = QLineEdit()
-            editor.textChanged.connect(self._changed)
-        return editor
+            text = QLineEdit()
+        text.textChanged.connect(self._changed)
+        return text
 
     def _picker(self, editor: QLineEdit) -> QPushButton:
         button = QPushButton("…")
@@ -404,8 +418,8 @@ class ConfigForm(QWidget):
 
     def _show_selected_frequency(self) -> None:
         """comparison_freq_idx with the frequency it picks: "→ f2 = 3 Hz"."""
-        frequencies = self.editors["data.frequencies"].values()
-        index = self.editors["visualization.comparison_freq_idx"].value()
+        frequencies = self._editor("data.frequencies", FrequencyListEditor).values()
+        index = self._editor("visualization.comparison_freq_idx", NumberEdit).value()
         if isinstance(index, int) and 0 <= index < len(frequencies):
             self.frequency_hint.setText(f"→ f{index + 1} = {frequencies[index]:g} Hz")
         else:

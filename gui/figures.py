@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from math import ceil, floor, log10
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QBuffer, QIODevice, QRectF, QSize, Qt
+from numpy.typing import ArrayLike
+from PySide6.QtCore import QBuffer, QCoreApplication, QIODevice, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QApplication, QGraphicsItem, QSizePolicy
@@ -44,7 +45,7 @@ def color(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
 
 
-def ensure_app() -> QApplication:
+def ensure_app() -> QCoreApplication:
     """The QApplication, created offscreen when there is no display (headless export)."""
     app = QApplication.instance()
     if app is None:
@@ -201,8 +202,8 @@ class Figure(pg.GraphicsLayoutWidget):
         image.setDotsPerMeterY(dots_per_metre)
         buffer = QBuffer()
         buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-        image.save(buffer, "PNG")
-        atomic_write_bytes(Path(path), bytes(buffer.data()))
+        image.save(buffer, "PNG")  # type: ignore[call-overload]  # PySide6's stub says bytes; the call takes only str
+        atomic_write_bytes(Path(path), bytes(buffer.data().data()))
         return pixels
 
     def export_svg(self, path: Path) -> None:
@@ -222,7 +223,7 @@ class Figure(pg.GraphicsLayoutWidget):
             painter = QPainter(generator)
             self.scene().render(painter, QRectF(0, 0, *logical), QRectF(0, 0, *logical))
             painter.end()
-        atomic_write_bytes(Path(path), bytes(buffer.data()))
+        atomic_write_bytes(Path(path), bytes(buffer.data().data()))
 
     def export(self, path: Path, dpi: int) -> None:
         """PNG at ``dpi`` or SVG, by the file's suffix."""
@@ -408,7 +409,7 @@ class CurveFigure(Figure):
         for item, _ in self.levels:  # the legend was cleared: name the reference levels again, last
             self.legend.addItem(item, item.name())
 
-    def set_levels(self, levels: list[tuple[str, float]]) -> None:
+    def set_levels(self, levels: Sequence[tuple[str, float]]) -> None:
         """Horizontal reference lines (name, MSE), e.g. what a model outputting zeros scores; kept until replaced."""
         for item, _ in self.levels:
             self.plot.removeItem(item)
@@ -549,7 +550,7 @@ class RunsFigure(Figure):
         metric: str,
         wall_time: bool = False,
         title: str | None = None,
-        levels: list[tuple[str, float]] = (),
+        levels: Sequence[tuple[str, float]] = (),
         baseline: RunSeries | None = None,
     ) -> None:
         """``levels``: reference MSEs (name, value) drawn across the curves, as on every MSE chart;
@@ -849,7 +850,7 @@ def _measured(x: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return x[keep], values[keep]
 
 
-def _positive(values: np.ndarray) -> np.ndarray:
+def _positive(values: ArrayLike) -> np.ndarray:
     """Log axes cannot show zero or negatives: those become NaN (a gap) instead of an error."""
     values = np.asarray(values, dtype=float)
     return np.where(values > 0, values, np.nan)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import os
 from pathlib import Path
+from typing import Any, cast
 
 import pyqtgraph as pg
 import PySide6
@@ -63,7 +64,7 @@ FRAME_ALLOWANCE = QSize(16, 48)  # a window manager's borders and title bar, unk
 
 def migrate_settings(settings: QSettings) -> None:
     """Settings carry a version; older layouts are upgraded here (none differ yet)."""
-    version = int(settings.value("version", 0))
+    version = int(cast(Any, settings.value("version", 0)))  # PySide6 types a stored value as object
     if version < SETTINGS_VERSION:
         settings.setValue("version", SETTINGS_VERSION)
 
@@ -118,12 +119,14 @@ class MainWindow(QMainWindow):
         self.presets_dir = presets_dir
         self.settings = settings or QSettings()
         migrate_settings(self.settings)
-        QApplication.instance().installEventFilter(WheelGuard(self))  # removed with the window
+        app = QApplication.instance()
+        assert app is not None  # a window is made inside its application
+        app.installEventFilter(WheelGuard(self))  # removed with the window
         self.config_path: Path | None = None
         self.config_text: str | None = None  # the file's text, to keep its comments on save
         self.saved_config: Config | None = None
         self.config: Config | None = None
-        self.thread: QThread | None = None
+        self.training_thread: QThread | None = None
         self.worker: TrainingWorker | None = None
         self.last_run_folder: Path | None = None
         self.error_box: QMessageBox | None = None
@@ -177,7 +180,7 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self._prepare_training_process)
 
     # ----- actions -------------------------------------------------------------------------
-    def _action(self, text: str, slot, shortcut: QKeySequence | str | None = None) -> QAction:
+    def _action(self, text: str, slot, shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None) -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
@@ -339,7 +342,7 @@ class MainWindow(QMainWindow):
     def on_edited(self, config: Config | None, errors: list[str]) -> None:
         self.config = config
         self.sweeps.current = config
-        self.start_action.setEnabled(config is not None and self.thread is None)
+        self.start_action.setEnabled(config is not None and self.training_thread is None)
         if config is not None:
             self.preview.set_config(config)
             self.statusBar().showMessage("")
@@ -387,7 +390,7 @@ class MainWindow(QMainWindow):
         self._refresh_recent()
 
     def _recent(self) -> list[str]:
-        value = self.settings.value("recent", [])
+        value = cast(Any, self.settings.value("recent", []))  # PySide6 types a stored value as object
         return [value] if isinstance(value, str) else list(value or [])
 
     def _refresh_recent(self) -> None:
@@ -426,7 +429,7 @@ class MainWindow(QMainWindow):
         return spare
 
     def start_training(self) -> None:
-        if self.config is None or self.thread is not None:
+        if self.config is None or self.training_thread is not None:
             return
         started_from = self.config_path.name if self.config_path else "untitled"
         config = copy.deepcopy(self.config)
@@ -451,7 +454,7 @@ class MainWindow(QMainWindow):
         self._launch(jobs[0])
 
     def resume_run(self, folder: Path) -> None:
-        if self.thread is not None:
+        if self.training_thread is not None:
             return
         self._launch(RunJob(resume=folder, export_graphs=export_graphs))
 
@@ -465,8 +468,8 @@ class MainWindow(QMainWindow):
         worker.epoch_done.connect(self.on_epoch)
         worker.evaluated.connect(self.on_evaluated)
         worker.finished.connect(self.on_finished)
-        self.thread = start_worker(worker)
-        self.thread.finished.connect(self._thread_done)
+        self.training_thread = start_worker(worker)
+        self.training_thread.finished.connect(self._thread_done)
         self._set_running(True)
         self.tabs.setCurrentWidget(self.training)
 
@@ -523,17 +526,17 @@ class MainWindow(QMainWindow):
         self.runs.refresh()
 
     def _thread_done(self) -> None:
-        if self.thread is None:  # already ended by shutdown()
+        if self.training_thread is None:  # already ended by shutdown()
             return
-        join_worker(self.thread)
-        self.thread, self.worker = None, None
+        join_worker(self.training_thread)
+        self.training_thread, self.worker = None, None
         self._set_running(False)
         if self.queued and not self.closing:
             self._launch(self.queued.pop(0))
 
     def import_checkpoint(self, path: str | None = None) -> Path | None:
         """A plain PyTorch checkpoint as a run folder, evaluated on the editor's config."""
-        if self.config is None or self.thread is not None:
+        if self.config is None or self.training_thread is not None:
             QMessageBox.information(self, "Import checkpoint", "Import needs a valid experiment in the editor and no run training.")
             return None
         if not path:
@@ -596,7 +599,8 @@ class MainWindow(QMainWindow):
         """The menus' actions in the order the menus show them, submenus' included."""
         actions = []
         for action in (menu or self.menuBar()).actions():
-            actions += self.menu_actions(action.menu()) if action.menu() else [action]
+            submenu = action.menu()  # PySide6 types it QObject: a menu's action opens a QMenu
+            actions += self.menu_actions(submenu) if isinstance(submenu, QMenu) else [action]
         return actions
 
     def show_shortcuts(self) -> None:
@@ -659,7 +663,7 @@ class MainWindow(QMainWindow):
         if not self.keep_or_discard_edits():
             event.ignore()
             return
-        if self.thread is not None:
+        if self.training_thread is not None:
             answer = QMessageBox.question(self, "Training is running", "Stop the run (its last checkpoint is kept) and quit?")
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
@@ -672,7 +676,8 @@ class MainWindow(QMainWindow):
         """Stop a running training and sweep, wait for them to end, and end the spare process."""
         self.closing = True
         self.sweeps.shutdown()
-        if self.thread is not None:
+        if self.training_thread is not None:
+            assert self.worker is not None  # a training thread runs its worker
             self.worker.control.request_stop()
             self._thread_done()
         spare = self._take_training_process()

@@ -20,26 +20,26 @@ class PreviewPanel(QWidget):
         super().__init__(parent)
         self.figure = SignalFigure()
         self.component = QComboBox()
-        self.window = QSpinBox()
-        self.window.setRange(10, 10_000_000)
-        self.window.setValue(1000)
-        self.window.setSuffix(" samples")
-        self.window.setToolTip("Time window shown in the two upper plots")
+        self.window_size = QSpinBox()
+        self.window_size.setRange(10, 10_000_000)
+        self.window_size.setValue(1000)
+        self.window_size.setSuffix(" samples")
+        self.window_size.setToolTip("Time window shown in the two upper plots")
         controls = QHBoxLayout()
         controls.addWidget(QLabel("Component:"))
         controls.addWidget(self.component)
         controls.addSpacing(16)
         controls.addWidget(QLabel("Window:"))
-        controls.addWidget(self.window)
+        controls.addWidget(self.window_size)
         controls.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(controls)
         layout.addWidget(self.figure, 1)
         self.config: Config | None = None
-        self.wanted_window = self.window.value()  # what the user asked for; shown as far as the data reaches
+        self.wanted_window = self.window_size.value()  # what the user asked for; shown as far as the data reaches
         self.component.currentIndexChanged.connect(self.redraw)
-        self.window.valueChanged.connect(self._window_chosen)
+        self.window_size.valueChanged.connect(self._window_chosen)
 
     def set_config(self, config: Config) -> None:
         """Regenerate the preview of the set that trains first when ``config``'s data or traversal changed."""
@@ -54,10 +54,10 @@ class PreviewPanel(QWidget):
             self.component.blockSignals(False)
         if data_changed:
             self.signals = first_training_set(config)
-            self.window.blockSignals(True)  # the data's length bounds the window; the wish stays
-            self.window.setMaximum(max(self.window.minimum(), self.signals.n_samples))
-            self.window.setValue(self.wanted_window)
-            self.window.blockSignals(False)
+            self.window_size.blockSignals(True)  # the data's length bounds the window; the wish stays
+            self.window_size.setMaximum(max(self.window_size.minimum(), self.signals.n_samples))
+            self.window_size.setValue(self.wanted_window)
+            self.window_size.blockSignals(False)
             self.redraw()
 
     def _window_chosen(self, samples: int) -> None:
@@ -69,5 +69,5 @@ class PreviewPanel(QWidget):
             return
         s = self.signals
         index = max(self.component.currentIndex(), 0)
-        shown = slice(0, self.window.value())
+        shown = slice(0, self.window_size.value())
         self.figure.set_data(s, shown, index)

@@ -124,7 +124,8 @@ class ResultsPanel(QWidget):
         known = {row["frequency_hz"]: row.get("known_model_mse") for row in m.get("reference", {}).get("per_frequency", [])}
         known[None] = m.get("reference", {}).get("known_model_mse")
         memorisation = {row["frequency_hz"]: row for row in m.get("memorisation", {}).get("per_frequency", [])}
-        shifted: dict[float | None, float | None] = {**per_frequency_mse(m, "shifted"), None: m.get("shifted", {}).get("mse")}
+        shifted: dict[float | None, float | None] = {f: mse for f, mse in per_frequency_mse(m, "shifted").items()}
+        shifted[None] = m.get("shifted", {}).get("mse")
         gaps = {g["frequency_hz"]: g["gap"] for g in m.get("generalization_gap_per_frequency", [])}
         rows = [("overall", None, m["train"]["mse"], m["test"]["mse"], m["generalization_gap"])]
         for train, test in zip(m["train"]["per_frequency"], m["test"]["per_frequency"], strict=True):
@@ -180,7 +181,9 @@ class ResultsPanel(QWidget):
 
     def _fresh_figures(self) -> list[Figure]:
         """Newly built figures of the run, for exports, so they never disturb the figures on view."""
-        return list(figures_for_record(self.record, self.record.config or Config()))
+        record = self.record
+        assert record is not None  # figures are on view, and exported, only while a run is shown
+        return list(figures_for_record(record, record.config or Config()))
 
     def export_metrics(self, path: str | None = None) -> None:
         if self.record is None:

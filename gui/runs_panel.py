@@ -110,8 +110,9 @@ def pair(value: float, spread: float, column: ComparisonColumn) -> str:
 def spread(values: Sequence[Any], column: ComparisonColumn) -> tuple[str, float | None]:
     """A group's cell of a number column: "mean ± std" over its runs (the mean alone for one run), and the mean."""
     summary = summarize([v for v in values if v is not None])
-    text = shown(summary.mean, column) if summary.std is None else pair(summary.mean, summary.std, column)
-    return text, summary.mean
+    mean, std = summary.mean, summary.std
+    text = shown(mean, column) if mean is None or std is None else pair(mean, std, column)
+    return text, mean
 
 
 def effect_text(effect: Effect, column: ComparisonColumn) -> str:
@@ -144,6 +145,12 @@ def read_runs(runs_dir: Path) -> list[RunRecord]:
         return [load_run(folder) for folder in list_runs(runs_dir)]
     except OSError:
         return []
+
+
+def _children(item: QTreeWidgetItem) -> list[QTreeWidgetItem]:
+    """An item's rows in the order shown (a table's groups, for its invisible root)."""
+    children = [item.child(k) for k in range(item.childCount())]
+    return [child for child in children if child is not None]  # every index below childCount() has one
 
 
 class RunsLoader(QObject):
@@ -183,7 +190,7 @@ class RunsPanel(QWidget):
         self.table.itemSelectionChanged.connect(self.on_selection)
         self.table.itemDoubleClicked.connect(lambda *_: self.open_selected())
         self.table.itemExpanded.connect(lambda _: self.table.resizeColumnToContents(0))  # the runs' names are indented
-        self.metric = QComboBox()
+        self.metric_choice = QComboBox()
         self.x_axis = QComboBox()
         self.x_axis.addItems(["epoch", "wall time"])
         self.merge_seeds = QCheckBox("seeds as mean and spread")
@@ -191,7 +198,7 @@ class RunsPanel(QWidget):
         self.merge_seeds.setToolTip(
             "Runs that differ only in their seeds are drawn as their mean, with the lowest and highest value as a band"
         )
-        for signal in (self.metric.currentIndexChanged, self.x_axis.currentIndexChanged, self.merge_seeds.toggled):
+        for signal in (self.metric_choice.currentIndexChanged, self.x_axis.currentIndexChanged, self.merge_seeds.toggled):
             signal.connect(lambda *_: self.overlay_selected())
         self.overlay = RunsFigure()
         self.details = RunDetails()
@@ -228,7 +235,7 @@ class RunsPanel(QWidget):
         filters.addWidget(self.status_filter)
         overlay_controls = QHBoxLayout()
         overlay_controls.addWidget(QLabel("Overlay"))
-        overlay_controls.addWidget(self.metric, 1)
+        overlay_controls.addWidget(self.metric_choice, 1)
         overlay_controls.addWidget(QLabel("x:"))
         overlay_controls.addWidget(self.x_axis)
         overlay_controls.addWidget(self.merge_seeds)
@@ -279,12 +286,12 @@ class RunsPanel(QWidget):
         self.loaded.emit()
 
     def _fill_metrics(self) -> None:
-        current = self.metric.currentText()
-        self.metric.blockSignals(True)
-        self.metric.clear()
-        self.metric.addItems(metric_names(self.records))
-        self.metric.setCurrentText(current or "train loss")
-        self.metric.blockSignals(False)
+        current = self.metric_choice.currentText()
+        self.metric_choice.blockSignals(True)
+        self.metric_choice.clear()
+        self.metric_choice.addItems(metric_names(self.records))
+        self.metric_choice.setCurrentText(current or "train loss")
+        self.metric_choice.blockSignals(False)
 
     # ----- the table ---------------------------------------------------------------------------
     def apply_filter(self, selected: set[Path] | None = None) -> None:
@@ -319,7 +326,7 @@ class RunsPanel(QWidget):
     def _fill_table(self, selected: set[Path]) -> None:
         table = self.table
         sort_column, order = table.sortColumn(), table.header().sortIndicatorOrder()
-        expanded = {self._folders(table.topLevelItem(k)) for k in range(table.topLevelItemCount()) if table.topLevelItem(k).isExpanded()}
+        expanded = {self._folders(top) for top in _children(table.invisibleRootItem()) if top.isExpanded()}
         table.blockSignals(True)
         table.setSortingEnabled(False)
         table.clear()
@@ -417,17 +424,16 @@ class RunsPanel(QWidget):
 
     def _items(self) -> list[QTreeWidgetItem]:
         """Every row in the order shown: each group, then its runs."""
-        table, items = self.table, []
-        for k in range(table.topLevelItemCount()):
-            top = table.topLevelItem(k)
-            items += [top, *[top.child(j) for j in range(top.childCount())]]
+        items = []
+        for top in _children(self.table.invisibleRootItem()):
+            items += [top, *_children(top)]
         return items
 
     def _select(self, folders: set[Path]) -> None:
         """Select the rows whose runs are all among ``folders`` (a group only when none of its runs is selected alone)."""
         for item in self._items():
             mine = self._folders(item)
-            if mine and mine <= folders and not (item.parent() is not None and self._folders(item.parent()) <= folders):
+            if mine and mine <= folders and not ((parent := item.parent()) is not None and self._folders(parent) <= folders):
                 item.setSelected(True)
 
     def selected(self) -> list[RunRecord]:
@@ -479,7 +485,7 @@ class RunsPanel(QWidget):
         self.details.show_records(self.selected())
 
     def overlay_selected(self) -> None:
-        metric, wall_time = self.metric.currentText(), self.x_axis.currentText() == "wall time"
+        metric, wall_time = self.metric_choice.currentText(), self.x_axis.currentText() == "wall time"
         baseline = self.baseline_group()
         records = [r for r in self.selected() if r.folder not in self.baseline]
         levels = reference_levels(metric_references([*records, *(baseline.runs if baseline else ())], metric))
@@ -524,9 +530,8 @@ class RunsPanel(QWidget):
     def shown_rows(self) -> list[list[str]]:
         """The table's text as shown: each group's row, then its runs' rows where it is expanded."""
         rows = []
-        for k in range(self.table.topLevelItemCount()):
-            top = self.table.topLevelItem(k)
-            members = [top.child(j) for j in range(top.childCount())] if top.isExpanded() else []
+        for top in _children(self.table.invisibleRootItem()):
+            members = _children(top) if top.isExpanded() else []
             rows += [[item.text(c) for c in range(self.table.columnCount())] for item in (top, *members)]
         return rows
 

@@ -41,6 +41,7 @@ def self_test() -> int:
     if problems:
         print("self-test FAIL: " + "; ".join(problems))
         return 1
+    assert metrics is not None  # a completed run has its metrics
     seconds = time.perf_counter() - started
     print(f"self-test OK: 2 epochs on cpu (test MSE {metrics['test']['mse']:.4f}), {len(pngs)} PNGs exported, {seconds:.1f} s")
     return 0

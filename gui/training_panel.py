@@ -125,7 +125,7 @@ class TrainingPanel(QWidget):
         self._set_state(RunState.IDLE, self.status.text())
         self.dpi = 300
         self.predictions: np.ndarray | None = None
-        self.window: int | None = None  # samples shown in the output grid; None before the first run
+        self.shown_samples: int | None = None  # samples shown in the output grid; None before the first run
         self._pending: list[str] = []  # parts to redraw, in order
         self.timer = QTimer(self, interval=REDRAW_MS)
         self.timer.timeout.connect(self.redraw)
@@ -139,7 +139,7 @@ class TrainingPanel(QWidget):
 
     def starting(self) -> None:
         """Between Start and the run's first event: say so, and clear the previous run."""
-        self.history, self.predictions, self.window, self.folder, self.last_report = History(()), None, None, None, None
+        self.history, self.predictions, self.shown_samples, self.folder, self.last_report = History(()), None, None, None, None
         self.paused = False
         self.progress.setRange(0, 0)  # a busy bar until the run reports its epochs
         self._set_state(RunState.STARTING, "Starting the run: preparing the training process and data…")
@@ -152,7 +152,7 @@ class TrainingPanel(QWidget):
         self.folder = event.folder
         self.history = event.history
         self.predictions = None
-        self.window = event.t.size
+        self.shown_samples = event.t.size
         self.outputs.set_targets(event.t, event.targets, list(event.frequencies))
         for figure in (self.loss, self.per_frequency):
             figure.set_epoch_span(event.num_epochs)
@@ -225,7 +225,7 @@ class TrainingPanel(QWidget):
     def redraw(self, everything: bool = False) -> None:
         """Draw one pending part per timer tick, so no single repaint holds the event loop long;
         ``everything`` draws all that is pending (before an export)."""
-        while self._pending and self.window is not None:
+        while self._pending and self.shown_samples is not None:
             draw = self._draw_curves if self._pending.pop(0) == CURVES else self._draw_outputs
             draw()
             if not everything:
@@ -237,7 +237,7 @@ class TrainingPanel(QWidget):
         self.per_frequency.show_history(self.history, smoothing, wall_time)
 
     def _draw_outputs(self) -> None:
-        self.outputs.set_outputs(None if self.predictions is None else self.predictions[:, : self.window])
+        self.outputs.set_outputs(None if self.predictions is None else self.predictions[:, : self.shown_samples])
 
     def _hover(self, figure, pos) -> None:
         """Read out the exact epoch and values nearest the mouse."""

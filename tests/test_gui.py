@@ -92,7 +92,7 @@ def test_a_two_epoch_training_delivers_each_epoch_and_the_results_and_exports_cu
     event = finished.args[0]
     assert event.status == "completed" and event.metrics["epochs_completed"] == 2
     assert window.training.history.epoch.tolist() == [1, 2]
-    qtbot.waitUntil(lambda: window.thread is None)
+    qtbot.waitUntil(lambda: window.training_thread is None)
     csv_files = window.training.export_curves(str(tmp_path / "curves.csv"))
     assert [p.name for p in csv_files] == ["curves.csv", "curves_per_frequency.csv"]
     assert len(csv_files[0].read_text().splitlines()) == 3  # header and one row per epoch
@@ -127,7 +127,7 @@ def test_pause_parks_the_run_and_stop_ends_it_stopped_leaving_last_pt(qtbot, win
     assert finished.args[0].status == "stopped" and window.training.status.text().startswith("Run stopped.")
     assert window.training.state is RunState.STOPPED and "ETA" not in window.training.status.text()
     assert (window.last_run_folder / "checkpoints" / "last.pt").exists()
-    qtbot.waitUntil(lambda: window.thread is None)
+    qtbot.waitUntil(lambda: window.training_thread is None)
 
 
 def held_export(folder: Path, config) -> list[Path]:
@@ -149,7 +149,7 @@ def test_results_are_shown_while_the_graphs_are_still_being_written(qtbot, windo
     with qtbot.waitSignal(worker.finished, timeout=60_000), (tmp_path / "release").open("wb"):
         pass  # opening the pipe for writing lets the graphs be written
     assert list((window.last_run_folder / "graphs").glob("*.png"))
-    qtbot.waitUntil(lambda: window.thread is None)
+    qtbot.waitUntil(lambda: window.training_thread is None)
 
 
 def torch_epoch(folder: Path) -> int:
@@ -164,7 +164,7 @@ def test_a_diverging_run_is_shown_and_the_window_stays_usable(qtbot, window):
     with qtbot.waitSignal(worker.finished, timeout=60_000) as finished:
         pass
     assert finished.args[0].status == "diverged"
-    qtbot.waitUntil(lambda: window.thread is None)
+    qtbot.waitUntil(lambda: window.training_thread is None)
     assert window.error_box is not None and window.error_box.isVisible()
     assert "diverged at epoch 1" in window.error_box.text()
     assert (window.last_run_folder / "checkpoints" / "last.pt").exists()
@@ -174,7 +174,7 @@ def test_a_diverging_run_is_shown_and_the_window_stays_usable(qtbot, window):
     with qtbot.waitSignal(worker.finished, timeout=60_000) as finished:
         pass
     assert finished.args[0].status == "completed"
-    qtbot.waitUntil(lambda: window.thread is None)
+    qtbot.waitUntil(lambda: window.training_thread is None)
 
 
 def test_export_a_graph_at_the_configured_dpi_and_open_a_past_run(qtbot, window, tmp_path):
@@ -183,7 +183,7 @@ def test_export_a_graph_at_the_configured_dpi_and_open_a_past_run(qtbot, window,
         pass
     from gui.results_panel import FIGURE_TITLES
 
-    qtbot.waitUntil(lambda: window.thread is None and window.results.tabs.count() == len(FIGURE_TITLES))  # built one per turn
+    qtbot.waitUntil(lambda: window.training_thread is None and window.results.tabs.count() == len(FIGURE_TITLES))  # built one per turn
     window.results.tabs.setCurrentIndex(3)  # Graph 2: 12 x 8 inches
     path = window.results.export_current(str(tmp_path / "g2.png"))
     image = QImage(str(path))
@@ -225,7 +225,7 @@ def one_epoch_run_selected(qtbot, window) -> None:
     worker = start(qtbot, window, 1)
     with qtbot.waitSignal(worker.finished, timeout=60_000):
         pass
-    qtbot.waitUntil(lambda: window.thread is None)
+    qtbot.waitUntil(lambda: window.training_thread is None)
     select_first_run(qtbot, window)
 
 
@@ -363,7 +363,7 @@ def test_a_window_run_writes_its_graphs_and_a_training_run_cannot_be_deleted(qtb
     assert asked == [] and "training" in warned[0] and window.last_run_folder.exists()
     with qtbot.waitSignal(worker.finished, timeout=60_000):
         window.stop_training()
-    qtbot.waitUntil(lambda: window.thread is None)
+    qtbot.waitUntil(lambda: window.training_thread is None)
     graphs = {p.name for p in (window.last_run_folder / "graphs").glob("*.png")}
     assert {"loss_curve.png", "graph2_all_frequencies.png"} <= graphs
     assert window.results.record.folder == window.last_run_folder
@@ -374,14 +374,14 @@ def test_a_resumed_run_shows_and_exports_its_whole_history_with_the_best_epoch(q
     qtbot.waitUntil(lambda: len(window.training.history) >= 2, timeout=60_000)
     with qtbot.waitSignal(worker.finished, timeout=60_000):
         window.stop_training()
-    qtbot.waitUntil(lambda: window.thread is None)
+    qtbot.waitUntil(lambda: window.training_thread is None)
     before = torch_epoch(window.last_run_folder)
     window.resume_run(window.last_run_folder)
     qtbot.waitUntil(lambda: len(window.training.history) >= before + 1, timeout=60_000)
     assert window.training.history.epoch[: before + 1].tolist() == list(range(1, before + 2))
     with qtbot.waitSignal(window.worker.finished, timeout=60_000):
         window.stop_training()
-    qtbot.waitUntil(lambda: window.thread is None)
+    qtbot.waitUntil(lambda: window.training_thread is None)
     csv_path, _ = window.training.export_curves(str(tmp_path / "curves.csv"))
     rows = csv_path.read_text().splitlines()
     assert rows[0].startswith("epoch,") and "validation MSE" in rows[0]
@@ -492,8 +492,8 @@ def test_runs_started_and_ended_many_times_free_their_thread_safely(qtbot, windo
     monkeypatch.setattr(MainWindow, "_prepare_training_process", lambda self: None)  # no process: only the thread's life cycle
     for _ in range(200):
         window.start_training()
-        assert window.thread is not None
-        qtbot.waitUntil(lambda: window.thread is None, timeout=10_000)
+        assert window.training_thread is not None
+        qtbot.waitUntil(lambda: window.training_thread is None, timeout=10_000)
     assert window.start_action.isEnabled()
     assert "completed" in window.statusBar().currentMessage()
 
@@ -585,13 +585,13 @@ def test_the_preview_window_never_claims_more_samples_than_the_data_has(qtbot, t
     qtbot.addWidget(panel)
     long = apply_overrides(small_config(tmp_path), ["data.sampling_rate=1000", "data.duration=2.0"])  # 2000 samples
     panel.set_config(long)
-    assert panel.window.value() == 1000
+    assert panel.window_size.value() == 1000
     short = apply_overrides(long, ["data.sampling_rate=250"])  # 500 samples
     panel.set_config(short)
-    assert panel.window.value() == 500 and panel.window.maximum() == 500
+    assert panel.window_size.value() == 500 and panel.window_size.maximum() == 500
     assert panel.figure.time_plot.listDataItems()[0].xData.size == 500
     panel.set_config(long)
-    assert panel.window.value() == 1000  # the window asked for comes back with the data
+    assert panel.window_size.value() == 1000  # the window asked for comes back with the data
 
 
 def test_the_form_is_never_squeezed_behind_a_sideways_scroll_in_a_small_window(qtbot, window):

@@ -188,9 +188,9 @@ def test_the_table_as_shown_is_exported_as_csv_and_latex(panel, tmp_path):
 def test_overlay_any_metric_and_seeds_as_mean_and_spread(panel):
     select(panel, "wide")
     assert len(panel.selected()) == 2  # a group's row selects its runs
-    assert "test MSE 1 Hz" in [panel.metric.itemText(i) for i in range(panel.metric.count())]
+    assert "test MSE 1 Hz" in [panel.metric_choice.itemText(i) for i in range(panel.metric_choice.count())]
     panel.merge_seeds.setChecked(False)
-    panel.metric.setCurrentText("test MSE 1 Hz")
+    panel.metric_choice.setCurrentText("test MSE 1 Hz")
     assert [s.name for s in panel.overlay.series] and len(panel.overlay.series) == 2
     reference = panel.selected()[0].metrics["reference"]["per_frequency"][0]
     levels = {item.name(): item.yData[0] for item in panel.overlay.items if item.name() in ("outputs zeros", "known-model estimator")}
@@ -309,7 +309,7 @@ def test_repeats_train_the_seeds_one_after_another_and_show_as_one_group(qtbot, 
     window.repeats.setValue(2)
     window.start_training()
     assert len(window.queued) == 1 and not window.repeats.isEnabled()
-    qtbot.waitUntil(lambda: window.thread is None and not window.queued, timeout=120_000)
+    qtbot.waitUntil(lambda: window.training_thread is None and not window.queued, timeout=120_000)
     qtbot.waitUntil(lambda: len(window.runs.records) == 2, timeout=10_000)
     assert sorted(r.config.model.seed for r in window.runs.records) == [5, 6]
     assert [item.text(1) for item in rows(window.runs)] == ["2"]
