@@ -451,8 +451,9 @@ class SweepsPanel(QWidget):
     def open_dashboard(self) -> None:
         """The study in optuna-dashboard (when installed), served from its journal file."""
         journal = self.sweeps_dir / self.spec.study / "study.journal" if self.spec else None
-        if journal is not None and journal.exists():
-            QProcess.startDetached(dashboard_command(), [str(journal)])  # type: ignore[arg-type]  # fixed in the next commit
+        command = dashboard_command()
+        if journal is not None and journal.exists() and command is not None:
+            QProcess.startDetached(command, [str(journal)])
             self.message.emit(f"optuna-dashboard started on {journal}")
 
     def best_config(self) -> Config | None:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 from engine.config import dump_config
+from gui import sweeps_panel
 from gui.sweeps_panel import ROOT, SweepsPanel, headless_command, space_lines
 from tests.conftest import small_config
 
@@ -141,3 +142,23 @@ def test_a_frozen_bundle_starts_its_sweeps_as_itself_with_no_main_py(tmp_path, m
     assert program == str(bundle) and not any("main.py" in a for a in arguments)
     result = subprocess.run([program, *arguments], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.startswith("lstm-workbench")
+
+
+def test_the_dashboard_is_not_said_to_start_once_it_is_no_longer_installed(qtbot, tmp_path, monkeypatch):
+    """The button is made while optuna-dashboard is installed; removed since, nothing starts and nothing claims it did."""
+    base = tmp_path / "experiment.yaml"
+    base.write_text(dump_config(small_config(tmp_path)))
+    panel = SweepsPanel()
+    qtbot.addWidget(panel)
+    panel.base_path, panel.sweeps_dir = base, tmp_path / "sweeps"
+    panel.study_name.setText("tab")
+    panel.space.setPlainText("model.hidden_size: [8, 12]\n")
+    assert panel.build_from_form() is not None
+    journal = tmp_path / "sweeps" / "tab" / "study.journal"
+    journal.parent.mkdir(parents=True)
+    journal.touch()
+    monkeypatch.setattr(sweeps_panel, "dashboard_command", lambda: None)
+    messages: list[str] = []
+    panel.message.connect(messages.append)
+    panel.open_dashboard()
+    assert messages == []
