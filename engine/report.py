@@ -21,6 +21,7 @@ from engine.experiments import display_names, per_frequency_mse, varying_keys
 from engine.files import atomic_write_text
 from engine.runs import RunError, RunRecord, load_run, why_no_results
 from engine.tables import table_csv, table_latex
+from engine.trainer import EndReason
 
 ReportFigures = Callable[[list[RunRecord], Path, int], list[Path]]  # (runs, folder, dpi) -> the PNGs written
 REPORT_FILE = "report.md"
@@ -103,13 +104,13 @@ def _frequency_rows(m: dict[str, Any], known: bool = False) -> list[list[str]]:
     ]
 
 
-ENDED = {
-    "epochs": "trained all its epochs",
-    "time budget": "its time budget ran out",
-    "patience": "ended early by training.patience (no better validation MSE)",
-    "stopped": "stopped before its end (resumable)",
-    "diverged": "diverged",
-    "pruned": "stopped by a sweep's pruner",
+ENDED: dict[str, str] = {  # keyed by the enumeration metrics.json's ended_by is written from, so a new reason cannot go unnamed here
+    EndReason.EPOCHS: "trained all its epochs",
+    EndReason.TIME_BUDGET: "its time budget ran out",
+    EndReason.PATIENCE: "ended early by training.patience (no better validation MSE)",
+    EndReason.STOPPED: "stopped before its end (resumable)",
+    EndReason.DIVERGED: "diverged",
+    EndReason.PRUNED: "stopped by a sweep's pruner",
 }
 
 
