@@ -37,7 +37,7 @@ class PreviewPanel(QWidget):
         layout.addLayout(controls)
         layout.addWidget(self.figure, 1)
         self.config: Config | None = None
-        self.wanted_window = self.window_size.value()  # what the user asked for; shown as far as the data reaches
+        self.wanted_window = self.window_size.value()  # the window asked for; shown as far as the data reaches
         self.component.currentIndexChanged.connect(self.redraw)
         self.window_size.valueChanged.connect(self._window_chosen)
 
