@@ -103,8 +103,8 @@ def results_table(groups: dict[str, RunGroup]) -> list[str]:
     rows = []
     for name in ordered(groups):
         g = groups[name]
-        rows.append([labelled(name, g), str(g.test_mse().n), shown(g.test_mse()), *(shown(g.test_mse_at(f)) for f in frequencies)])
-        rows[-1].append(shown(extraction(g)))
+        per_frequency = [shown(g.test_mse_at(f)) for f in frequencies]
+        rows.append([labelled(name, g), str(g.test_mse().n), shown(g.test_mse()), *per_frequency, shown(extraction(g))])
     return markdown(header, rows)
 
 
@@ -116,11 +116,9 @@ def effects_table(groups: dict[str, RunGroup]) -> list[str]:
     frequencies = groups[BASELINE].frequencies()
     header = ["variant", "against", "test MSE", *(f"{format_number(f)} Hz" for f in frequencies), "extraction MSE"]
     rows = []
-    for name in ordered(groups):
+    for name in ordered(groups)[1:]:  # the baseline leads
         g = groups[name]
         against = CONTROLS.get(name) if CONTROLS.get(name) in groups else BASELINE
-        if name == BASELINE:
-            continue
         ref = groups[against]
         cells = [shown_effect(Effect(ref.test_mse(), g.test_mse()))]
         cells += [shown_effect(Effect(ref.test_mse_at(f), g.test_mse_at(f))) for f in frequencies]
