@@ -24,7 +24,7 @@ def _command(argv: list[str]) -> int:
 
         return self_test()
     from cli.commands import main
-    from gui.run_graphs import export_graphs, export_report_figures, export_sweep_figures  # Qt only when graphs are written
+    from gui.plots.run_graphs import export_graphs, export_report_figures, export_sweep_figures  # Qt only when graphs are written
 
     return main(argv, export_graphs=export_graphs, report_figures=export_report_figures, sweep_figures=export_sweep_figures)
 

@@ -20,10 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from engine.background import BackgroundRun, TrainingProcess
-from engine.config import Config, apply_overrides, load_config
-from engine.events import EpochDone, RunEvaluated, RunFinished, RunJob
-from gui.run_graphs import export_graphs
+from engine.config.schema import Config, apply_overrides, load_config
+from engine.process.events import EpochDone, RunEvaluated, RunFinished, RunJob
+from engine.process.training_process import BackgroundRun, TrainingProcess
+from gui.plots.run_graphs import export_graphs
 
 ROOT = Path(__file__).resolve().parent.parent
 

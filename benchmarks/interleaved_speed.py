@@ -14,11 +14,11 @@ import time
 
 import torch
 
-from benchmarks.reference_interleaved import train_epoch_reference
-from engine.config import Config
-from engine.data import generate
-from engine.interleaved import InterleavedTrainer
-from engine.model import FrequencyLSTM
+from engine.config.schema import Config
+from engine.signals.dataset import generate
+from engine.training.interleaved import InterleavedTrainer
+from engine.training.model import FrequencyLSTM
+from engine.training.reference import train_epoch_reference
 
 
 def main() -> None:

@@ -20,9 +20,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine.config import NON_CAUSAL, format_number
-from engine.effects import Effect, RunGroup, Summary, summarize
-from engine.runs import list_runs, load_run
+from engine.analysis.effects import Effect, RunGroup, Summary, summarize
+from engine.config.schema import NON_CAUSAL, format_number
+from engine.runs.run import list_runs, load_run
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = "baseline"

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.checkpoints import load_checkpoint, model_from_checkpoint
-from engine.config import DataConfig
-from engine.data import generate
-from engine.evaluation import SetMetrics, predict
+from engine.signals.dataset import generate
+from engine.signals.noise import band_noise_power
+from engine.training.checkpoints import load_checkpoint, model_from_checkpoint
+from engine.training.evaluation import SetMetrics, predict
 
 
 def per_frequency_mse(folder: Path, seeds: range) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray], object]:
@@ -39,19 +39,6 @@ def per_frequency_mse(folder: Path, seeds: range) -> tuple[dict[int, np.ndarray]
         scores[seed] = np.asarray(SetMetrics.of(outputs, signals.targets).per_frequency)
         steady[seed] = np.asarray(SetMetrics.of(outputs[:, settled:], signals.targets[:, settled:]).per_frequency)
     return scores, steady, config
-
-
-def band_noise_power(data: DataConfig, seed: int, half_width_hz: float = 2.0) -> np.ndarray:
-    """Power of S's noise (S minus its expectation) within half_width_hz of each frequency."""
-    signals = generate(data, seed)
-    half_span = data.phase_multiplier * np.pi
-    omega_t = 2.0 * np.pi * np.outer(signals.frequencies, signals.t)
-    # E[A sin(wt + phi)] for A ~ U(amp_min, amp_max), phi ~ U(0, 2 half_span)
-    mean_amplitude = (data.amp_min + data.amp_max) / 2
-    expected = mean_amplitude * np.sinc(half_span / np.pi) * np.sin(omega_t + half_span)
-    power = np.abs(np.fft.rfft(signals.mixture - expected.mean(axis=0))) ** 2
-    bins = np.fft.rfftfreq(signals.n_samples, 1.0 / data.sampling_rate)
-    return np.array([power[np.abs(bins - f) <= half_width_hz].sum() for f in signals.frequencies])
 
 
 def spread(values: list[np.ndarray]) -> np.ndarray:

@@ -33,13 +33,12 @@ from dataclasses import dataclass
 
 import torch
 
-from benchmarks.reference_interleaved import train_epoch_reference
-from benchmarks.reference_streams import train_epoch_streams_reference
-from engine.config import Config
-from engine.data import generate
-from engine.interleaved import InterleavedTrainer, Member, PopulationTrainer, StepwiseTrainer
-from engine.model import FrequencyLSTM
-from engine.streams import StreamsTrainer
+from engine.config.schema import Config
+from engine.signals.dataset import generate
+from engine.training.interleaved import InterleavedTrainer, Member, PopulationTrainer, StepwiseTrainer
+from engine.training.model import FrequencyLSTM
+from engine.training.reference import train_epoch_reference, train_epoch_streams_reference
+from engine.training.streams import StreamsTrainer
 
 MatmulShape = tuple[int, int, int]  # (m, k, n): an (m, k) @ (k, n) product
 

@@ -16,9 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from engine.background import BackgroundRun, TrainingProcess
-from engine.config import apply_overrides, load_config
-from engine.events import EpochDone, RunJob, RunStarted
+from engine.config.schema import apply_overrides, load_config
+from engine.process.events import EpochDone, RunJob, RunStarted
+from engine.process.training_process import BackgroundRun, TrainingProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 

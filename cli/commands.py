@@ -15,21 +15,21 @@ from typing import NoReturn
 from tqdm import tqdm
 
 from engine import __version__
-from engine.checkpoints import CheckpointError, load_checkpoint, model_from_checkpoint
-from engine.config import Config, ConfigError, ConfigProblem, apply_overrides, load_config, non_causal_reason
-from engine.data import export_csv, is_exported_table, load_splits
-from engine.evaluation import evaluate
-from engine.events import GraphExporter
-from engine.experiments import notes_for, read_notes
-from engine.history import History
-from engine.legacy import import_checkpoint
-from engine.model import DeviceError, resolve_device
-from engine.repeats import start_repeats, train_repeats
-from engine.report import ReportFigures, write_report
-from engine.runs import Run, RunError, save_notes
-from engine.status import RunStatus
-from engine.sweeps import SweepError
-from engine.trainer import TrainingControl
+from engine.analysis.report import ReportFigures, write_report
+from engine.config.schema import Config, ConfigError, ConfigProblem, apply_overrides, load_config, non_causal_reason
+from engine.process.events import GraphExporter
+from engine.runs.checkpoint_import import import_checkpoint
+from engine.runs.notes import notes_for, read_notes
+from engine.runs.repeats import start_repeats, train_repeats
+from engine.runs.run import Run, RunError, save_notes
+from engine.runs.status import RunStatus
+from engine.signals.dataset import export_csv, is_exported_table, load_splits
+from engine.sweeps.space import SweepError
+from engine.training.checkpoints import CheckpointError, load_checkpoint, model_from_checkpoint
+from engine.training.evaluation import evaluate
+from engine.training.history import History
+from engine.training.model import DeviceError, resolve_device
+from engine.training.trainer import TrainingControl
 
 USER_ERRORS = (ConfigError, DeviceError, CheckpointError, RunError, SweepError)
 EXIT_BAD_INPUT = 2
@@ -254,8 +254,8 @@ def _import(args: argparse.Namespace, export_graphs: GraphExporter | None) -> in
 
 def _sweep(args: argparse.Namespace, figures: Callable | None) -> int:
     """Check everything first (nothing is written for a bad sweep), then run; the folder is the last line."""
-    from engine.sweep_runner import sweep
-    from engine.sweeps import describe, load_sweep
+    from engine.sweeps.runner import sweep
+    from engine.sweeps.space import describe, load_sweep
 
     if args.join:
         if not args.storage or not args.study or args.spec:

@@ -80,7 +80,7 @@ def create_app(argv: list[str]) -> QApplication:
 
 
 def run_app(argv: list[str]) -> int:
-    from gui import system_check
+    from gui.panels import system_check
 
     if not system_check.check_qt_system_libraries(argv):  # a clear apt/dnf hint, not Qt's abort on missing xcb libraries
         return 1

@@ -35,24 +35,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.background import BackgroundRun, TrainingProcess
-from engine.checkpoints import CheckpointError
-from engine.config import Config, ConfigError, load_config, save_config
-from engine.events import EpochDone, RunEvaluated, RunFinished, RunJob, RunStarted
-from engine.experiments import notes_for
-from engine.legacy import import_checkpoint
-from engine.repeats import repeat_configs
-from engine.report import write_report
-from engine.runs import RunError, RunRecord, load_run, versions
-from engine.status import RunStatus
+from engine.analysis.report import write_report
+from engine.config.schema import Config, ConfigError, load_config, save_config
+from engine.process.events import EpochDone, RunEvaluated, RunFinished, RunJob, RunStarted
+from engine.process.training_process import BackgroundRun, TrainingProcess
+from engine.runs.checkpoint_import import import_checkpoint
+from engine.runs.notes import notes_for
+from engine.runs.repeats import repeat_configs
+from engine.runs.run import RunError, RunRecord, load_run, versions
+from engine.runs.status import RunStatus
+from engine.training.checkpoints import CheckpointError
 from gui.app import user_guide
-from gui.config_form import ConfigForm
-from gui.preview_panel import PreviewPanel
-from gui.results_panel import ResultsPanel
-from gui.run_graphs import export_graphs, export_report_figures
-from gui.runs_panel import RunsPanel
-from gui.sweeps_panel import SweepsPanel
-from gui.training_panel import TrainingPanel
+from gui.panels.config_form import ConfigForm
+from gui.panels.preview import PreviewPanel
+from gui.panels.results import ResultsPanel
+from gui.panels.runs import RunsPanel
+from gui.panels.sweeps import SweepsPanel
+from gui.panels.training import TrainingPanel
+from gui.plots.run_graphs import export_graphs, export_report_figures
 from gui.widgets import WheelGuard
 from gui.worker import TrainingWorker, join_worker, start_worker
 

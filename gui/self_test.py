@@ -12,12 +12,12 @@ import time
 def self_test() -> int:
     """Print OK and return 0 when resources load, 2 epochs train and the graphs export; else FAIL, 1."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from engine.background import BackgroundRun
-    from engine.config import apply_overrides, load_config
-    from engine.events import EpochDone, RunFinished, RunJob, RunStarted
-    from engine.status import RunStatus
+    from engine.config.schema import apply_overrides, load_config
+    from engine.process.events import EpochDone, RunFinished, RunJob, RunStarted
+    from engine.process.training_process import BackgroundRun
+    from engine.runs.status import RunStatus
     from gui.app import RESOURCES, app_icon, create_app
-    from gui.run_graphs import export_graphs
+    from gui.plots.run_graphs import export_graphs
 
     started = time.perf_counter()
     create_app([])

@@ -1,6 +1,6 @@
 """The training thread: a QObject in a QThread that relays a BackgroundRun's events as signals.
 
-The training itself runs in a child process (engine.background), so this thread only waits on
+The training itself runs in a child process (engine.process.training_process), so this thread only waits on
 a pipe and the GUI never competes with the training loop for the GIL. Stop and pause go through
 the run's TrainingControl; no Qt object crosses into the engine."""
 
@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from engine.background import BackgroundRun
-from engine.events import EpochDone, RunEvaluated, RunFinished, RunStarted
+from engine.process.events import EpochDone, RunEvaluated, RunFinished, RunStarted
+from engine.process.training_process import BackgroundRun
 
 
 class TrainingWorker(QObject):
     """Relays one BackgroundRun's events, in a thread of their own, as Qt signals."""
 
-    started = Signal(object)  # engine.events.RunStarted
-    epoch_done = Signal(object)  # engine.events.EpochDone
-    evaluated = Signal(object)  # engine.events.RunEvaluated
-    finished = Signal(object)  # engine.events.RunFinished
+    started = Signal(object)  # engine.process.events.RunStarted
+    epoch_done = Signal(object)  # engine.process.events.EpochDone
+    evaluated = Signal(object)  # engine.process.events.RunEvaluated
+    finished = Signal(object)  # engine.process.events.RunFinished
 
     def __init__(self, run: BackgroundRun):
         super().__init__()

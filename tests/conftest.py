@@ -10,8 +10,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np
 import pytest
 
-from engine.config import Config, apply_overrides
-from engine.history import History
+from engine.config.schema import Config, apply_overrides
+from engine.training.history import History
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,4 +1,4 @@
-"""A run in a child process (engine.background): same numbers as in-process, stoppable, and a
+"""A run in a child process (engine.process.training_process): same numbers as in-process, stoppable, and a
 child that dies is reported instead of hanging the front end. No Qt involved."""
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.kill_resume import wait_for
-from engine.background import CONTEXT, BackgroundRun, TrainingProcess, drive
-from engine.events import EpochDone, RunEvaluated, RunFinished, RunJob, RunStarted
-from engine.runs import Run
-from engine.trainer import TrainingControl
-from gui.run_graphs import export_graphs
+from engine.process.events import EpochDone, RunEvaluated, RunFinished, RunJob, RunStarted
+from engine.process.training_process import CONTEXT, BackgroundRun, TrainingProcess, drive
+from engine.runs.run import Run
+from engine.training.trainer import TrainingControl
+from gui.plots.run_graphs import export_graphs
 from tests.conftest import ROOT, small_config
+from tests.kill_resume import wait_for
 
 
 def test_a_child_process_run_reports_each_epoch_and_matches_an_in_process_run(tmp_path):
@@ -133,8 +133,8 @@ def test_a_run_the_engine_cannot_resume_comes_back_as_a_message(tmp_path):
 FRONT_END = """
 import sys
 from pathlib import Path
-from engine.background import CONTEXT, BackgroundRun
-from engine.events import RunJob
+from engine.process.training_process import CONTEXT, BackgroundRun
+from engine.process.events import RunJob
 from tests.conftest import small_config
 run = BackgroundRun(RunJob(small_config(Path(sys.argv[1]), "training.num_epochs=100000")))
 for event in run.events():

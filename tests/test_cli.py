@@ -11,8 +11,8 @@ from PySide6.QtGui import QImage
 
 import main
 from cli.commands import EXIT_CLOSED_PIPE
-from engine.config import Config, apply_overrides, dump_config
-from engine.runs import Run
+from engine.config.schema import Config, apply_overrides, dump_config
+from engine.runs.run import Run
 from tests.conftest import ROOT, small_config
 
 
@@ -93,7 +93,7 @@ def test_no_graphs_writes_no_png_and_the_summary_keeps_quality_apart_from_genera
 
 
 def test_a_run_being_trained_cannot_be_resumed_by_another_process(tmp_path):
-    from engine.runs import Run, active
+    from engine.runs.run import Run, active
 
     run = Run.start(small_config(tmp_path))
     with active(run.folder):

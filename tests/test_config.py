@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.config import Config, ConfigError, apply_overrides, config_from_dict, dump_config, load_config, parse_yaml, save_config
-from engine.data import generate
+from engine.config.schema import Config, ConfigError, apply_overrides, config_from_dict, dump_config, load_config, parse_yaml, save_config
+from engine.signals.dataset import generate
 from tests.conftest import ROOT
 
 
@@ -94,7 +94,7 @@ def test_unreadable_and_non_yaml_files(tmp_path: Path):
 
 
 def test_a_repeated_key_or_a_second_document_is_named_for_what_it_is(tmp_path: Path):
-    from engine.sweeps import parse_sweep
+    from engine.sweeps.space import parse_sweep
 
     repeated = tmp_path / "repeated.yaml"
     repeated.write_text("model:\n  hidden_size: 16\n  hidden_size: 32\n")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.config import Config, schema_fields
-from gui.config_form import BASIC_KEYS, EDITED_SECTIONS, ConfigForm
+from engine.config.schema import Config, schema_fields
+from gui.panels.config_form import BASIC_KEYS, EDITED_SECTIONS, ConfigForm
 
 
 @pytest.fixture

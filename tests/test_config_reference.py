@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.config import SECTION_TYPES, schema_fields
-from engine.config_reference import reference_markdown
+from engine.config.reference import reference_markdown
+from engine.config.schema import SECTION_TYPES, schema_fields
 
 REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
 
 
 def test_configuration_reference_is_up_to_date() -> None:
     assert REFERENCE.read_text(encoding="utf-8") == reference_markdown(), (
-        "docs/configuration.md is out of date with engine/config.py; regenerate it: "
-        "python -m engine.config_reference > docs/configuration.md"
+        "docs/configuration.md is out of date with engine/config/schema.py; regenerate it: "
+        "python -m engine.config.reference > docs/configuration.md"
     )
 
 

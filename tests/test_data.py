@@ -4,8 +4,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.config import Config, apply_overrides
-from engine.data import cache_key, export_csv, generate, load_or_generate, training_draw
+from engine.config.schema import Config, apply_overrides
+from engine.signals.dataset import cache_key, export_csv, generate, load_or_generate, training_draw
 
 
 def test_same_seed_same_data_other_seed_other_noise():

@@ -10,10 +10,10 @@ from types import SimpleNamespace
 import pytest
 from scipy import stats
 
-from engine.config import apply_overrides
-from engine.effects import Verdict, by_start, effect, group_runs, seeds_to_resolve, steps_of, summarize, welch_interval
-from engine.experiments import RunNotes
-from engine.tables import table_csv, table_latex
+from engine.analysis.effects import Verdict, by_start, effect, group_runs, seeds_to_resolve, steps_of, summarize, welch_interval
+from engine.analysis.tables import table_csv, table_latex
+from engine.config.schema import apply_overrides
+from engine.runs.notes import RunNotes
 from tests.conftest import small_config
 
 
@@ -148,7 +148,7 @@ def test_any_table_renders_as_csv_and_booktabs_latex():
 
 
 def test_the_overlay_numbers_each_curve_by_its_place_groups_of_repeats_included(tmp_path):
-    from engine.experiments import run_series
+    from engine.analysis.comparison import run_series
     from tests.conftest import history_of
 
     base = small_config(tmp_path)

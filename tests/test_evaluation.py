@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from engine import evaluation
-from engine.config import Config, apply_overrides, load_config
-from engine.data import SignalSet, generate, shifted_draws, start_of
-from engine.evaluation import (
+from engine.config.schema import Config, apply_overrides, load_config
+from engine.runs.run import Run
+from engine.signals.dataset import SignalSet, generate, shifted_draws, start_of
+from engine.signals.known_model import known_model_estimate
+from engine.training import evaluation
+from engine.training.evaluation import (
     Memorisation,
     SetMetrics,
     evaluate,
@@ -20,9 +22,7 @@ from engine.evaluation import (
     quality_references,
     unseen_seeds,
 )
-from engine.known_model import known_model_estimate
-from engine.model import FrequencyLSTM
-from engine.runs import Run
+from engine.training.model import FrequencyLSTM
 from tests.conftest import ROOT, small_config
 
 
@@ -95,7 +95,7 @@ def test_the_final_evaluation_reuses_best_pt_s_scored_test_outputs_and_scores_as
 
 
 def test_a_best_epoch_that_was_not_scored_has_its_test_outputs_computed_afresh(tmp_path, monkeypatch):
-    from engine.trainer import Session
+    from engine.training.trainer import Session
 
     monkeypatch.setattr(Session, "scores_epoch", lambda self, epoch, seconds: epoch == 1)
     run = Run.start(small_config(tmp_path, "training.num_epochs=2", "training.selection=train_loss"))
@@ -109,7 +109,7 @@ def test_a_best_epoch_that_was_not_scored_has_its_test_outputs_computed_afresh(t
 
 
 def test_the_estimator_s_score_is_kept_in_the_data_folder_for_the_next_run(tmp_path, monkeypatch):
-    import engine.known_model as known_model
+    import engine.signals.known_model as known_model
 
     data = apply_overrides(Config(), ["data.sampling_rate=100", "data.duration=2"]).data
     calls = []

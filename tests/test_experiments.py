@@ -8,11 +8,12 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import main
-from engine.config import apply_overrides
-from engine.experiments import RunNotes, compare, display_names, matches, notes_for, read_notes, run_series, varying_keys, write_notes
-from engine.report import report_markdown
-from engine.runs import Run, RunRecord, load_run
-from gui.run_details import diff_text
+from engine.analysis.comparison import compare, matches, run_series
+from engine.analysis.report import report_markdown
+from engine.config.schema import apply_overrides
+from engine.runs.notes import RunNotes, display_names, notes_for, read_notes, varying_keys, write_notes
+from engine.runs.run import Run, RunRecord, load_run
+from gui.panels.run_details import diff_text
 from tests.conftest import ROOT, history_of, small_config
 from tests.test_cli import small_args
 
@@ -156,7 +157,7 @@ def test_a_chosen_name_stays_and_seeds_name_runs_only_where_they_are_what_differ
 
 
 def test_the_runs_tabs_groups_are_named_by_the_settings_that_differ_among_them(tmp_path):
-    from engine.effects import group_runs
+    from engine.analysis.effects import group_runs
 
     wide_file = small_config(tmp_path, "model.hidden_size=128")
     narrow_file = small_config(tmp_path, "model.hidden_size=64")

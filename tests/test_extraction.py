@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-import engine.evaluation as evaluation
-from engine.config import Config, apply_overrides
-from engine.data import common_period, generate, shifted_draws
-from engine.evaluation import SetMetrics, extraction
-from engine.known_model import known_model_estimate
-from engine.runs import Run
+import engine.training.evaluation as evaluation
+from engine.config.schema import Config, apply_overrides
+from engine.runs.run import Run
+from engine.signals.dataset import common_period, generate, shifted_draws
+from engine.signals.known_model import known_model_estimate
+from engine.training.evaluation import SetMetrics, extraction
 from tests.conftest import small_config
 
 
@@ -98,7 +98,7 @@ def test_metrics_carry_the_extraction_check_and_zero_turns_it_off(tmp_path):
 
 
 def test_start_time_zero_keeps_the_users_data_and_random_starts_train_and_validation_elsewhere(tmp_path):
-    from engine.data import load_splits, start_of, training_draw
+    from engine.signals.dataset import load_splits, start_of, training_draw
 
     config = small_config(tmp_path)
     zero = load_splits(config, tmp_path / "data")
@@ -126,9 +126,9 @@ def test_a_run_with_random_starts_trains_and_reports_its_extraction(tmp_path):
 
 
 def test_with_random_starts_each_streams_segment_is_a_recording_of_its_own(tmp_path):
-    from engine.data import load_splits, training_draw
-    from engine.streams import segment_sequences
-    from engine.trainer import Session
+    from engine.signals.dataset import load_splits, training_draw
+    from engine.training.streams import segment_sequences
+    from engine.training.trainer import Session
 
     config = small_config(tmp_path, "data.start_time=random", "training.mode=streams", "training.segments=4")
     whole = training_draw(config.data, 2)
@@ -156,8 +156,8 @@ def test_with_random_starts_each_streams_segment_is_a_recording_of_its_own(tmp_p
 
 
 def test_with_random_starts_the_memorisation_check_scores_unseen_draws_that_start_as_the_train_set_does(monkeypatch):
-    from engine.data import start_of
-    from engine.evaluation import memorisation, unseen_seeds
+    from engine.signals.dataset import start_of
+    from engine.training.evaluation import memorisation, unseen_seeds
 
     seen: list[float] = []
 
@@ -176,7 +176,7 @@ def test_with_random_starts_the_memorisation_check_scores_unseen_draws_that_star
 
 
 def test_the_estimator_s_score_is_remembered_by_content_so_a_sweep_s_trials_pay_once(monkeypatch):
-    import engine.known_model as known_model
+    import engine.signals.known_model as known_model
 
     data = apply_overrides(Config(), ["data.sampling_rate=100", "data.duration=2"]).data
     calls = []

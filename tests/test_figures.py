@@ -9,10 +9,10 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 
-from engine.config import Config
-from engine.data import SignalSet
-from engine.history import History
-from gui.figures import ComparisonFigure, CurveFigure, GridFigure, LossFigure, PerFrequencyFigure, SignalFigure, figures_for_record
+from engine.config.schema import Config
+from engine.signals.dataset import SignalSet
+from engine.training.history import History
+from gui.plots.figures import ComparisonFigure, CurveFigure, GridFigure, LossFigure, PerFrequencyFigure, SignalFigure, figures_for_record
 from tests.conftest import history_of
 
 
@@ -156,7 +156,7 @@ def test_exported_loss_curve_has_validation_and_the_best_epoch(qtbot):
 
 
 def test_the_error_analysis_figures_show_the_test_errors_and_the_train_test_gap(qtbot):
-    from gui.figures import ErrorDistributionFigure, ErrorOverTimeFigure, figures_for_run
+    from gui.plots.figures import ErrorDistributionFigure, ErrorOverTimeFigure, figures_for_run
 
     rng = np.random.default_rng(1)
     t = np.arange(400) / 100.0
@@ -187,7 +187,7 @@ def test_the_error_analysis_figures_show_the_test_errors_and_the_train_test_gap(
 
 
 def test_the_extraction_figure_shows_model_and_known_model_per_draw_beside_the_spec_test_and_zeros(make):
-    from gui.figures import ExtractionFigure
+    from gui.plots.figures import ExtractionFigure
 
     figure = make(ExtractionFigure)
     shifted = {"starts": [0.2, 0.7, 0.4], "mse_per_draw": [0.03, 0.01, 0.0], "known_model_mse_per_draw": [0.001, 0.0004, 0.0006]}
@@ -201,9 +201,9 @@ def test_the_extraction_figure_shows_model_and_known_model_per_draw_beside_the_s
 
 
 def test_an_empty_chart_says_so_instead_of_showing_made_up_ticks(make):
-    from engine.experiments import RunSeries
-    from gui.figures import RunsFigure
-    from gui.sweep_figures import ObjectiveFigure
+    from engine.analysis.comparison import RunSeries
+    from gui.plots.figures import RunsFigure
+    from gui.plots.sweep_figures import ObjectiveFigure
 
     def blank(plot) -> bool:
         note_shown = any(isinstance(i, pg.LabelItem) and i.isVisible() and i.text for i in plot.vb.childItems())
@@ -220,8 +220,8 @@ def test_an_empty_chart_says_so_instead_of_showing_made_up_ticks(make):
 
 
 def test_small_multiples_name_their_shared_x_axis_once_under_each_column(make):
-    from engine.sweeps import Parameter
-    from gui.sweep_figures import SensitivityFigure
+    from engine.sweeps.space import Parameter
+    from gui.plots.sweep_figures import SensitivityFigure
 
     grid = make(GridFigure)
     grid.set_targets(np.arange(10.0), np.zeros((4, 10)), [1.0, 3.0, 5.0, 7.0])
@@ -234,8 +234,8 @@ def test_small_multiples_name_their_shared_x_axis_once_under_each_column(make):
 
 
 def test_an_overlay_of_many_runs_keeps_its_plot_and_names_how_many_the_legend_leaves_out(make, qtbot):
-    from engine.experiments import RunSeries
-    from gui.figures import RunsFigure
+    from engine.analysis.comparison import RunSeries
+    from gui.plots.figures import RunsFigure
 
     figure = make(RunsFigure)
     series = [RunSeries(f"trial {k}", np.array([1.0, 2.0]), np.array([0.3, 0.2 + k / 100])) for k in range(30)]

@@ -14,11 +14,11 @@ from PySide6.QtCore import QPoint, QPointF, QRect, QSettings, Qt, QThread
 from PySide6.QtGui import QImage, QKeySequence, QWheelEvent
 from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox, QLabel, QPushButton
 
-from engine.config import load_config
+from engine.config.schema import load_config
 from gui.app import RESOURCES
 from gui.main_window import MainWindow
-from gui.run_graphs import export_graphs
-from gui.training_panel import RunState
+from gui.panels.training import RunState
+from gui.plots.run_graphs import export_graphs
 from tests.conftest import small_config
 
 
@@ -181,7 +181,7 @@ def test_export_a_graph_at_the_configured_dpi_and_open_a_past_run(qtbot, window,
     worker = start(qtbot, window, 2)
     with qtbot.waitSignal(worker.finished, timeout=60_000):
         pass
-    from gui.results_panel import FIGURE_TITLES
+    from gui.panels.results import FIGURE_TITLES
 
     qtbot.waitUntil(lambda: window.training_thread is None and window.results.tabs.count() == len(FIGURE_TITLES))  # built one per turn
     window.results.tabs.setCurrentIndex(3)  # Graph 2: 12 x 8 inches
@@ -392,7 +392,7 @@ def test_a_resumed_run_shows_and_exports_its_whole_history_with_the_best_epoch(q
 
 
 def test_results_keep_quality_apart_from_the_generalization_rule(qtbot, window):
-    from gui.results_panel import FAIL, PASS
+    from gui.panels.results import FAIL, PASS
 
     metrics = {
         "train": {"mse": 0.36, "per_frequency": [{"frequency_hz": 1.0, "mse": 0.36}]},
@@ -578,8 +578,8 @@ def test_starting_a_sweep_over_unsaved_edits_of_its_base_offers_save_save_as_or_
 
 
 def test_the_preview_window_never_claims_more_samples_than_the_data_has(qtbot, tmp_path):
-    from engine.config import apply_overrides
-    from gui.preview_panel import PreviewPanel
+    from engine.config.schema import apply_overrides
+    from gui.panels.preview import PreviewPanel
 
     panel = PreviewPanel()
     qtbot.addWidget(panel)
@@ -652,7 +652,7 @@ def test_a_written_report_is_said_in_a_bar_in_view_with_a_button_that_opens_it(q
 def test_the_best_trial_loaded_from_a_sweep_is_unsaved_and_shows_short_numbers(qtbot, window, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
-    from engine.config import apply_overrides
+    from engine.config.schema import apply_overrides
 
     best = apply_overrides(small_config(tmp_path), ["training.learning_rate=0.0016051911333587634"])
     window.sweeps.load_config.emit(best)
@@ -716,10 +716,10 @@ def test_the_preview_shows_the_set_that_trains_first_including_its_random_start(
     import numpy as np
     import torch
 
-    from engine.config import apply_overrides
-    from engine.data import load_splits
-    from engine.trainer import Session
-    from gui.preview_panel import PreviewPanel
+    from engine.config.schema import apply_overrides
+    from engine.signals.dataset import load_splits
+    from engine.training.trainer import Session
+    from gui.panels.preview import PreviewPanel
 
     panel = PreviewPanel()
     qtbot.addWidget(panel)

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.config import format_number
-from engine.history import EpochReport, History
-from engine.runs import Run
+from engine.config.schema import format_number
+from engine.runs.run import Run
+from engine.training.history import EpochReport, History
 from tests.conftest import history_of, small_config
 
 finite = st.floats(min_value=1e-12, max_value=1e3, allow_nan=False)

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmarks.reference_interleaved import train_epoch_reference
-from engine.config import Config
-from engine.data import generate
-from engine.evaluation import predict
-from engine.interleaved import InterleavedTrainer, Member, PopulationTrainer
-from engine.model import FrequencyLSTM, parameter_count
+from engine.config.schema import Config
+from engine.signals.dataset import generate
+from engine.training.evaluation import predict
+from engine.training.interleaved import InterleavedTrainer, Member, PopulationTrainer
+from engine.training.model import FrequencyLSTM, parameter_count
+from engine.training.reference import train_epoch_reference
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -194,8 +194,8 @@ def test_an_interleaved_epoch_and_its_checkpoint_leave_torchs_compiler_stack_uni
     """Importing torch._dynamo costs most of a one-epoch command's second; only torch.optim needs it."""
     script = (
         "import sys, torch\n"
-        "from engine.interleaved import InterleavedTrainer\n"
-        "from engine.model import FrequencyLSTM\n"
+        "from engine.training.interleaved import InterleavedTrainer\n"
+        "from engine.training.model import FrequencyLSTM\n"
         "trainer = InterleavedTrainer(FrequencyLSTM(5, 8), 4, 1e-3, 1.0)\n"
         "trainer.train_epoch(torch.randn(20, 5), torch.randn(20), lambda: True)\n"
         "trainer.optimizer.state_dict()\n"

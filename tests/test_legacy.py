@@ -11,12 +11,12 @@ import pytest
 import torch
 
 import main
-from engine.config import dump_config
-from engine.data import load_splits
-from engine.evaluation import evaluate
-from engine.experiments import read_notes
-from engine.model import FrequencyLSTM
-from engine.runs import load_run
+from engine.config.schema import dump_config
+from engine.runs.notes import read_notes
+from engine.runs.run import load_run
+from engine.signals.dataset import load_splits
+from engine.training.evaluation import evaluate
+from engine.training.model import FrequencyLSTM
 from tests.conftest import small_config
 
 

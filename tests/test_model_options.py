@@ -8,17 +8,17 @@ import pytest
 import torch
 from PySide6.QtWidgets import QCheckBox
 
-from engine.checkpoints import CheckpointError, load_checkpoint, model_from_checkpoint
-from engine.config import NON_CAUSAL, ConfigError, config_from_dict, dump_config, non_causal_reason, parse_yaml
-from engine.evaluation import _run
-from engine.experiments import compare
-from engine.interleaved import InterleavedTrainer, StepwiseTrainer
-from engine.model import FrequencyLSTM, parameter_count
-from engine.report import _ranking, _results
-from engine.runs import Run, RunRecord
-from engine.trainer import TrainingControl, cohort_problem
-from gui.config_form import ConfigForm
-from gui.results_panel import ResultsPanel
+from engine.analysis.comparison import compare
+from engine.analysis.report import _ranking, _results
+from engine.config.schema import NON_CAUSAL, ConfigError, config_from_dict, dump_config, non_causal_reason, parse_yaml
+from engine.runs.run import Run, RunRecord
+from engine.training.checkpoints import CheckpointError, load_checkpoint, model_from_checkpoint
+from engine.training.evaluation import _run
+from engine.training.interleaved import InterleavedTrainer, StepwiseTrainer
+from engine.training.model import FrequencyLSTM, parameter_count
+from engine.training.trainer import TrainingControl, cohort_problem
+from gui.panels.config_form import ConfigForm
+from gui.panels.results import ResultsPanel
 from tests.conftest import small_config
 
 CAUSAL_OPTIONS = [
@@ -109,7 +109,7 @@ def test_evaluation_reads_a_bidirectional_model_in_the_windows_it_was_trained_on
     x = torch.randn(3, 30, 5)
     changed = x.clone()
     changed[:, 25] += 1.0
-    monkeypatch.setattr("engine.evaluation.WINDOW_VALUES", 16)  # would cut a causal model's call into windows of one step
+    monkeypatch.setattr("engine.training.evaluation.WINDOW_VALUES", 16)  # would cut a causal model's call into windows of one step
     with torch.no_grad():
         before, after = _run(model, x), _run(model, changed)
         torch.testing.assert_close(before[:, :20], after[:, :20])  # the windows before the change never read it

@@ -1,4 +1,4 @@
-"""The model-free noise check of benchmarks.noise_draws: it must measure noise, not the signal."""
+"""The model-free noise check (engine.signals.noise): it must measure noise, not the signal."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from benchmarks.noise_draws import band_noise_power
-from engine.data import generate
+from engine.signals.dataset import generate
+from engine.signals.noise import band_noise_power
 from tests.conftest import small_config
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.numerics import ema, error_histogram, moving_mean, spectrum, spectrum_range
+from engine.analysis.numerics import ema, error_histogram, moving_mean, spectrum, spectrum_range
 
 
 def test_a_unit_sine_shows_a_peak_of_one_at_its_frequency():

@@ -11,8 +11,8 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
-from engine.locks import exclusive, is_held
-from engine.optuna_compat import expects_heartbeats, fail_trial, is_embedded, record_heartbeat, storage_of
+from engine.storage.locks import exclusive, is_held
+from engine.sweeps.optuna_compat import expects_heartbeats, fail_trial, is_embedded, record_heartbeat, storage_of
 
 
 def test_on_the_journal_no_heartbeat_is_expected_and_a_running_trial_can_be_failed(tmp_path):
@@ -36,7 +36,7 @@ def test_on_a_database_with_heartbeats_a_beat_is_recorded_and_keeps_the_trial_fr
 
 def test_a_lock_held_by_another_process_is_seen_and_not_granted(tmp_path):
     path = tmp_path / "worker.lock"
-    script = f"from pathlib import Path\nfrom engine.locks import exclusive\nwith exclusive(Path({str(path)!r})):\n"
+    script = f"from pathlib import Path\nfrom engine.storage.locks import exclusive\nwith exclusive(Path({str(path)!r})):\n"
     script += " print('held', flush=True)\n input()"
     holder = subprocess.Popen(
         [sys.executable, "-c", script],

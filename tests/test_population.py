@@ -7,10 +7,10 @@ import json
 import pytest
 import torch
 
-from engine.config import Config, apply_overrides
-from engine.data import load_splits
-from engine.runs import Run, train_together
-from engine.trainer import Cohort, Session, cohort_problem
+from engine.config.schema import Config, apply_overrides
+from engine.runs.run import Run, train_together
+from engine.signals.dataset import load_splits
+from engine.training.trainer import Cohort, Session, cohort_problem
 from tests.conftest import small_config
 
 VARIANTS = [
@@ -118,7 +118,7 @@ def test_a_cohort_draws_fresh_noise_once_an_epoch_for_all(tmp_path, monkeypatch)
 
 
 def test_a_member_without_clipping_whose_gradient_overflows_gets_a_scale_of_one():
-    from engine.interleaved import clip_scales
+    from engine.training.interleaved import clip_scales
 
     norms = torch.tensor([float("inf"), 3.0, float("inf"), 0.5])
     clips = torch.tensor([float("inf"), float("inf"), 1.0, 1.0])  # no clip: inf

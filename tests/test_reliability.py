@@ -18,13 +18,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import main
-from benchmarks.kill_resume import damaged_files, kill_campaign, only_run_folder, start_training, wait_for
-from engine.checkpoints import load_checkpoint
-from engine.config import SECTION_TYPES, Config, ConfigError, config_from_dict, dump_config, load_config, parse_yaml, schema_fields
-from engine.files import atomic_write_text
-from engine.history import History
-from engine.runs import Run, RunError
+from engine.config.schema import SECTION_TYPES, Config, ConfigError, config_from_dict, dump_config, load_config, parse_yaml, schema_fields
+from engine.runs.integrity import damaged_files
+from engine.runs.run import Run, RunError
+from engine.storage.files import atomic_write_text
+from engine.training.checkpoints import load_checkpoint
+from engine.training.history import History
 from tests.conftest import ROOT, small_config
+from tests.kill_resume import kill_campaign, only_run_folder, start_training, wait_for
 
 # ----- 1. interruption --------------------------------------------------------------------------
 

@@ -12,16 +12,17 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmarks.kill_resume import EPOCHS, damaged_files, train_command, wait_for
 from cli import commands
-from engine import provenance
-from engine.config import ConfigError, dump_config
-from engine.effects import group_runs
-from engine.experiments import RunNotes, has_given_name
-from engine.repeats import start_repeats, train_repeats
-from engine.runs import Run, load_run, versions
-from engine.trainer import EndReason, Session, TrainingControl
+from engine.analysis.effects import group_runs
+from engine.config.schema import ConfigError, dump_config
+from engine.runs import provenance
+from engine.runs.integrity import damaged_files
+from engine.runs.notes import RunNotes, has_given_name
+from engine.runs.repeats import start_repeats, train_repeats
+from engine.runs.run import Run, load_run, versions
+from engine.training.trainer import EndReason, Session, TrainingControl
 from tests.conftest import ROOT, small_config
+from tests.kill_resume import EPOCHS, train_command, wait_for
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ import pytest
 from PySide6.QtGui import QImage
 
 import main
-from engine.experiments import RunNotes
-from engine.report import REPORT_FILE, mse
-from engine.runs import Run
+from engine.analysis.report import REPORT_FILE, mse
+from engine.runs.notes import RunNotes
+from engine.runs.run import Run
 from tests.conftest import small_config
 
 
@@ -107,7 +107,7 @@ def test_an_unfinished_run_is_reported_without_results(tmp_path):
 def test_a_metrics_file_of_the_wrong_shape_is_reported_as_damaged_not_a_traceback(three_runs, tmp_path, damage):
     import shutil
 
-    from engine.runs import load_run
+    from engine.runs.run import load_run
 
     folder = tmp_path / "damaged"
     shutil.copytree(three_runs[0], folder)
@@ -122,8 +122,8 @@ def test_a_metrics_file_of_the_wrong_shape_is_reported_as_damaged_not_a_tracebac
 
 def fake_run(folder: Path, config, test: float, per: list[float], note: str = "", ended_by: str = "epochs") -> Path:
     """A finished run folder with chosen numbers: its metrics.json as the engine writes it, nothing trained."""
-    from engine.config import dump_config
-    from engine.experiments import write_notes
+    from engine.config.schema import dump_config
+    from engine.runs.notes import write_notes
 
     (folder / "checkpoints").mkdir(parents=True)
     (folder / "config.yaml").write_text(dump_config(config))
@@ -149,7 +149,7 @@ def test_repeats_given_together_are_one_step_and_report_json_holds_each_effect_c
 
     from scipy import stats
 
-    from engine.config import apply_overrides
+    from engine.config.schema import apply_overrides
 
     base = small_config(tmp_path, "data.frequencies=[1, 3]", "model.input_size=3")
     wide = apply_overrides(base, ["model.hidden_size=32"])
@@ -202,8 +202,8 @@ def test_repeats_given_together_are_one_step_and_report_json_holds_each_effect_c
 def test_a_comparison_figure_is_scaled_to_its_runs_not_to_far_reference_levels(qtbot):
     import numpy as np
 
-    from engine.experiments import RunSeries
-    from gui.figures import RunsFigure
+    from engine.analysis.comparison import RunSeries
+    from gui.plots.figures import RunsFigure
 
     figure = RunsFigure()
     qtbot.addWidget(figure)

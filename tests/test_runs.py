@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from engine.checkpoints import CheckpointError, load_checkpoint, model_from_checkpoint
-from engine.runs import Run, list_runs, load_run
-from engine.trainer import TrainingControl
+from engine.runs.run import Run, list_runs, load_run
+from engine.training.checkpoints import CheckpointError, load_checkpoint, model_from_checkpoint
+from engine.training.trainer import TrainingControl
 from tests.conftest import small_config
 
 

@@ -8,9 +8,9 @@ import statistics
 import pytest
 from PySide6.QtCore import Qt
 
-from engine.experiments import RunNotes
-from engine.runs import Run
-from gui.runs_panel import RunsPanel
+from engine.runs.notes import RunNotes
+from engine.runs.run import Run
+from gui.panels.runs import RunsPanel
 from tests.conftest import small_config
 
 
@@ -102,7 +102,7 @@ def test_the_table_shows_results_and_one_column_per_setting_that_differs(panel):
 
 
 def test_sorting_by_a_number_column_sorts_the_groups_by_their_mean(panel):
-    from engine.effects import by_start, group_runs
+    from engine.analysis.effects import by_start, group_runs
 
     c = panel.titles().index("test MSE")
     panel.table.sortItems(c, Qt.SortOrder.AscendingOrder)
@@ -127,7 +127,7 @@ def test_filters_by_text_tag_and_status_regroup_the_runs_shown(panel):
 
 
 def test_a_pinned_baseline_gives_every_other_group_its_change_with_interval_and_verdict(panel):
-    from engine.effects import effect
+    from engine.analysis.effects import effect
 
     select(panel, "baseline")
     panel.pin_baseline()
@@ -149,8 +149,8 @@ def test_a_pinned_baseline_gives_every_other_group_its_change_with_interval_and_
 
 def test_verdicts_are_coloured_by_direction(qtbot, tmp_path):
     """Better green, worse vermillion, from the same palette as the charts (made-up runs with a clear effect)."""
-    from engine.runs import RunRecord
-    from gui.figures import PALETTE
+    from engine.runs.run import RunRecord
+    from gui.plots.figures import PALETTE
 
     def record(name: str, hidden: int, seed: int, mse: float) -> RunRecord:
         config = small_config(tmp_path, f"model.hidden_size={hidden}", f"model.seed={seed}")
@@ -239,7 +239,7 @@ def test_a_runs_notes_are_edited_in_the_panel_and_saved_in_its_folder(panel, qtb
 def test_notes_that_cannot_be_saved_are_kept_in_the_panel_with_a_message(panel, qtbot, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
-    from engine.experiments import write_notes
+    from engine.runs.notes import write_notes
 
     select(panel, "baseline", runs=True)
     details = panel.details
@@ -284,8 +284,8 @@ def test_the_report_button_writes_the_selected_runs_record(qtbot, tmp_path, runs
 
 
 def test_cells_show_gaps_as_percentages_counts_whole_and_small_mse_in_scientific_notation():
-    from engine.experiments import ComparisonColumn
-    from gui.runs_panel import shown
+    from engine.analysis.comparison import ComparisonColumn
+    from gui.panels.runs import shown
 
     assert shown(0.0015, ComparisonColumn("gap", digits=2, percent=True)) == "0.15%"
     assert shown(12.0, ComparisonColumn("best epoch", digits=0)) == "12"
@@ -319,7 +319,7 @@ def test_repeats_train_the_seeds_one_after_another_and_show_as_one_group(qtbot, 
 def test_the_runs_folder_is_read_off_the_windows_thread(qtbot, runs_dir, monkeypatch):
     import threading
 
-    from gui import runs_panel
+    from gui.panels import runs as runs_panel
 
     release, readers, load_run = threading.Event(), set(), runs_panel.load_run
 
@@ -346,7 +346,7 @@ def test_set_as_baseline_with_nothing_selected_says_what_to_do(panel, qtbot):
 
 
 def test_the_status_filter_offers_every_status_and_finds_pruned_and_damaged_runs(qtbot, tmp_path):
-    from engine.status import RunStatus
+    from engine.runs.status import RunStatus
 
     for name, status in (("kept", None), ("cut", RunStatus.PRUNED), ("broken", None)):
         run = Run.start(small_config(tmp_path, "training.num_epochs=1"), notes=RunNotes(name=name))

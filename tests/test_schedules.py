@@ -10,11 +10,11 @@ import pytest
 import torch
 from torch.optim import lr_scheduler
 
-from engine.config import Config, ConfigError, apply_overrides, config_from_dict, dump_config, parse_yaml
-from engine.data import load_splits
-from engine.runs import Run, load_run
-from engine.schedules import Plateau, learning_rate_at
-from engine.trainer import Cohort, Session, TrainingControl
+from engine.config.schema import Config, ConfigError, apply_overrides, config_from_dict, dump_config, parse_yaml
+from engine.runs.run import Run, load_run
+from engine.signals.dataset import load_splits
+from engine.training.schedules import Plateau, learning_rate_at
+from engine.training.trainer import Cohort, Session, TrainingControl
 from tests.conftest import small_config
 
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engine.config import Config
-from engine.data import generate
-from engine.evaluation import predict
-from engine.model import FrequencyLSTM
-from engine.streams import StreamsTrainer, segment_sequences
+from engine.config.schema import Config
+from engine.signals.dataset import generate
+from engine.training.evaluation import predict
+from engine.training.model import FrequencyLSTM
+from engine.training.streams import StreamsTrainer, segment_sequences
 
 
 def test_a_windowed_call_equals_k_single_sample_calls():
@@ -67,9 +67,9 @@ def test_streams_training_reduces_the_loss():
 def test_several_fresh_draws_per_epoch_train_side_by_side_and_the_first_is_the_train_set(tmp_path):
     import numpy as np
 
-    from engine.config import ConfigError, apply_overrides
-    from engine.data import load_splits, training_draw
-    from engine.trainer import Session
+    from engine.config.schema import ConfigError, apply_overrides
+    from engine.signals.dataset import load_splits, training_draw
+    from engine.training.trainer import Session
     from tests.conftest import small_config
 
     config = small_config(tmp_path, "training.mode=streams", "training.training_noise=fresh", "training.draws_per_epoch=3")

@@ -17,9 +17,9 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from engine.config import ConfigError, dump_config
-from engine.sweep_runner import storage_for
-from engine.sweeps import parse_sweep
+from engine.config.schema import ConfigError, dump_config
+from engine.sweeps.runner import storage_for
+from engine.sweeps.space import parse_sweep
 from tests.conftest import ROOT, small_config
 
 
@@ -172,8 +172,8 @@ def _study_of(trials: int, parameters: int) -> optuna.Study:
 
 
 def test_parameter_importance_is_not_estimated_from_too_few_completed_trials(tmp_path):
-    from engine.sweep_runner import importance_trials_needed, parameter_importance, ranking_markdown
-    from engine.sweeps import Parameter, SweepSpec
+    from engine.sweeps.runner import importance_trials_needed, parameter_importance, ranking_markdown
+    from engine.sweeps.space import Parameter, SweepSpec
 
     spec = SweepSpec(base={}, study="s", parameters=(Parameter("p0", low=0, high=1), Parameter("p1", low=0, high=1)))
     assert importance_trials_needed(2) == 10 and importance_trials_needed(3) == 15
@@ -350,8 +350,8 @@ def test_on_postgresql_a_worker_killed_mid_trial_has_its_trial_retried_and_the_s
 
 
 def test_the_importance_figure_says_why_it_is_empty_instead_of_drawing_bars(qtbot):
-    from engine.sweep_runner import Importance
-    from gui.sweep_figures import ImportanceFigure
+    from engine.sweeps.runner import Importance
+    from gui.plots.sweep_figures import ImportanceFigure
 
     figure = ImportanceFigure()
     qtbot.addWidget(figure)
@@ -363,8 +363,8 @@ def test_the_importance_figure_says_why_it_is_empty_instead_of_drawing_bars(qtbo
 
 
 def test_the_sweep_figures_show_each_trial_the_best_so_far_and_each_parameter(qtbot, tmp_path):
-    from engine.sweeps import Parameter, SweepSpec
-    from gui.sweep_figures import ObjectiveFigure, SensitivityFigure, sweep_figures
+    from engine.sweeps.space import Parameter, SweepSpec
+    from gui.plots.sweep_figures import ObjectiveFigure, SensitivityFigure, sweep_figures
 
     spec = SweepSpec(
         base={},
@@ -416,8 +416,8 @@ def test_on_postgresql_a_healthy_trial_keeps_beating_and_is_never_taken_for_stal
 
 
 def test_on_postgresql_a_trial_lost_before_its_first_beat_is_failed_and_run_again(tmp_path, postgres_url):
-    from engine.sweep_runner import create_study
-    from engine.sweeps import load_sweep
+    from engine.sweeps.runner import create_study
+    from engine.sweeps.space import load_sweep
 
     base_file(tmp_path, "training.num_epochs=2")
     spec_file = sweep_file(
@@ -434,8 +434,8 @@ def test_on_postgresql_a_trial_lost_before_its_first_beat_is_failed_and_run_agai
 
 
 def test_on_the_embedded_storage_a_trial_asked_by_a_worker_killed_before_naming_it_is_run_again(tmp_path):
-    from engine.sweep_runner import create_study
-    from engine.sweeps import load_sweep
+    from engine.sweeps.runner import create_study
+    from engine.sweeps.space import load_sweep
 
     base_file(tmp_path, "training.num_epochs=2")
     spec_file = sweep_file(
@@ -519,8 +519,8 @@ def test_a_trial_pruned_or_diverged_before_a_stop_keeps_its_outcome(tmp_path):
     import threading
     import types
 
-    from engine.runs import Run
-    from engine.sweep_runner import Worker
+    from engine.runs.run import Run
+    from engine.sweeps.runner import Worker
 
     stopped = types.SimpleNamespace(stop=threading.Event())
     stopped.stop.set()
@@ -538,7 +538,7 @@ def test_a_trial_pruned_or_diverged_before_a_stop_keeps_its_outcome(tmp_path):
 def test_with_repeats_trials_csv_shows_mean_std_and_n_and_the_ranking_marks_leaders_within_noise_of_the_best(tmp_path):
     from optuna.distributions import IntDistribution
 
-    from engine.sweep_runner import _csv, ranking_markdown, trial_rows
+    from engine.sweeps.runner import _csv, ranking_markdown, trial_rows
 
     base_file(tmp_path)
     spec = parse_sweep(

@@ -6,9 +6,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from engine.config import dump_config
-from gui import sweeps_panel
-from gui.sweeps_panel import ROOT, SweepsPanel, headless_command, space_lines
+from engine.config.schema import dump_config
+from gui.panels import sweeps as sweeps_panel
+from gui.panels.sweeps import ROOT, SweepsPanel, headless_command, space_lines
 from tests.conftest import small_config
 
 
@@ -64,7 +64,7 @@ def test_a_bad_space_is_named_in_the_tab_and_start_stays_off(qtbot, tmp_path):
 
 
 def test_a_setting_picked_from_the_form_joins_the_space_around_its_current_value(qtbot, tmp_path):
-    from gui.sweeps_panel import searchable_keys
+    from gui.panels.sweeps import searchable_keys
 
     assert {"model.hidden_size", "training.learning_rate", "training.lr_schedule"} <= set(searchable_keys())
     assert "data.data_dir" not in searchable_keys()  # a folder is not a search dimension
@@ -100,7 +100,7 @@ def test_the_tab_comes_back_with_its_settings_and_the_last_sweep_read_off_the_wi
     import optuna
     from PySide6.QtCore import QSettings
 
-    from engine.sweep_runner import create_study, storage_for
+    from engine.sweeps.runner import create_study, storage_for
 
     base = tmp_path / "experiment.yaml"
     base.write_text(dump_config(small_config(tmp_path)))
@@ -129,6 +129,13 @@ def test_the_tab_comes_back_with_its_settings_and_the_last_sweep_read_off_the_wi
     qtbot.waitUntil(lambda: again.table.rowCount() == 1, timeout=30_000)
     assert again.rows[0]["model.hidden_size"] == 12 and again.rows[0]["validation_mse"] == 0.25
     again.shutdown()
+
+
+def test_from_source_a_sweep_starts_through_the_checkouts_main_py():
+    """The command the Sweeps tab starts runs this checkout's command line (main.py found from the panel's module)."""
+    program, arguments = headless_command(["--version"])
+    result = subprocess.run([program, *arguments], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.startswith("lstm-workbench")
 
 
 def test_a_frozen_bundle_starts_its_sweeps_as_itself_with_no_main_py(tmp_path, monkeypatch):

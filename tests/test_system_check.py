@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gui import system_check
-from gui.system_check import QT_XCB_LIBRARIES, SystemLibrary, check_qt_system_libraries, install_hint, missing_qt_libraries
+from gui.panels import system_check
+from gui.panels.system_check import QT_XCB_LIBRARIES, SystemLibrary, check_qt_system_libraries, install_hint, missing_qt_libraries
 
 ROOT = Path(__file__).resolve().parent.parent
 X11 = {"DISPLAY": ":0"}  # an X11 session: Qt starts with xcb
@@ -105,7 +105,7 @@ def test_offscreen_checks_nothing(monkeypatch):
 
 
 def test_importing_the_check_does_not_import_qt():
-    code = "import sys, gui.system_check; print(sorted(m for m in sys.modules if m.startswith('PySide6')))"
+    code = "import sys, gui.panels.system_check; print(sorted(m for m in sys.modules if m.startswith('PySide6')))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -113,7 +113,8 @@ def test_importing_the_check_does_not_import_qt():
 RUN_APP = textwrap.dedent(
     """
     import sys
-    from gui import app, system_check
+    from gui import app
+    from gui.panels import system_check
     from PySide6.QtWidgets import QApplication
 
     system_check.check_qt_system_libraries = lambda *args, **kwargs: {ok}

@@ -8,11 +8,11 @@ import os
 import pytest
 import torch
 
-from engine.data import load_splits
-from engine.interleaved import InterleavedTrainer
-from engine.model import FrequencyLSTM
-from engine.threads import ThreadChooser, thread_candidates
-from engine.trainer import Session
+from engine.signals.dataset import load_splits
+from engine.training.interleaved import InterleavedTrainer
+from engine.training.model import FrequencyLSTM
+from engine.training.threads import ThreadChooser, thread_candidates
+from engine.training.trainer import Session
 from tests.conftest import small_config
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.events import RunFinished, RunStarted
-from engine.history import EpochReport, History
-from gui.training_panel import RunState, TrainingPanel
+from engine.process.events import RunFinished, RunStarted
+from engine.training.history import EpochReport, History
+from gui.panels.training import RunState, TrainingPanel
 
 
 @pytest.fixture

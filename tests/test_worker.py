@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from engine.events import RunFinished
-from engine.trainer import TrainingControl
+from engine.process.events import RunFinished
+from engine.training.trainer import TrainingControl
 from gui.worker import TrainingWorker, join_worker, start_worker
 
 

@@ -1,0 +1,1 @@
+"""What finished runs mean: comparisons, effects with their uncertainty, reports and tables."""

@@ -1,0 +1,1 @@
+"""Run folders: a training written to disk, its status, notes, repeats and imported checkpoints."""

@@ -1,0 +1,1 @@
+"""Files that survive a crash: atomic writes and the locks that keep two writers apart."""

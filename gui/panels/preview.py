@@ -1,0 +1,73 @@
+"""Signal preview: S, its clean components, one noisy component and the FFT of S, following
+the data settings as they are edited (debounced by the form)."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+
+from engine.config.schema import Config
+from engine.signals.dataset import draws_anew, first_training_set
+from gui.plots.figures import SignalFigure
+
+
+def _first_set_key(config: Config) -> tuple:
+    """What the first training set depends on: a learning-rate edit must not regenerate it."""
+    return config.data, draws_anew(config), config.training.segments
+
+
+class PreviewPanel(QWidget):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.figure = SignalFigure()
+        self.component = QComboBox()
+        self.window_size = QSpinBox()
+        self.window_size.setRange(10, 10_000_000)
+        self.window_size.setValue(1000)
+        self.window_size.setSuffix(" samples")
+        self.window_size.setToolTip("Time window shown in the two upper plots")
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("Component:"))
+        controls.addWidget(self.component)
+        controls.addSpacing(16)
+        controls.addWidget(QLabel("Window:"))
+        controls.addWidget(self.window_size)
+        controls.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(controls)
+        layout.addWidget(self.figure, 1)
+        self.config: Config | None = None
+        self.wanted_window = self.window_size.value()  # the window asked for; shown as far as the data reaches
+        self.component.currentIndexChanged.connect(self.redraw)
+        self.window_size.valueChanged.connect(self._window_chosen)
+
+    def set_config(self, config: Config) -> None:
+        """Regenerate the preview of the set that trains first when ``config``'s data or traversal changed."""
+        data_changed = self.config is None or _first_set_key(config) != _first_set_key(self.config)
+        self.config = config
+        labels = [f"{f:g} Hz" for f in config.data.frequencies]
+        if [self.component.itemText(i) for i in range(self.component.count())] != labels:
+            self.component.blockSignals(True)
+            self.component.clear()
+            self.component.addItems(labels)
+            self.component.setCurrentIndex(min(config.visualization.comparison_freq_idx, len(labels) - 1))
+            self.component.blockSignals(False)
+        if data_changed:
+            self.signals = first_training_set(config)
+            self.window_size.blockSignals(True)  # the data's length bounds the window; the wish stays
+            self.window_size.setMaximum(max(self.window_size.minimum(), self.signals.n_samples))
+            self.window_size.setValue(self.wanted_window)
+            self.window_size.blockSignals(False)
+            self.redraw()
+
+    def _window_chosen(self, samples: int) -> None:
+        self.wanted_window = samples
+        self.redraw()
+
+    def redraw(self) -> None:
+        if self.config is None:
+            return
+        s = self.signals
+        index = max(self.component.currentIndex(), 0)
+        shown = slice(0, self.window_size.value())
+        self.figure.set_data(s, shown, index)

@@ -1,0 +1,570 @@
+"""Past runs compared, grouped by configuration: runs that differ only in their seeds form one row
+with n and each number's mean ± std, expandable to its runs; any group or run can be pinned as the
+baseline, and every other group then shows its change of test MSE against it with Welch's 95 %
+interval and a verdict. Sorted by any column, filtered by text, tag and status; an overlay of any
+metric of the selected groups; their notes and config diff; the table exported as CSV or LaTeX;
+open, load the config of, resume, report on or delete runs. The run folders are read on a thread
+of their own, so a large runs folder never holds up the window."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import shutil
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QPoint, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QMessageBox,
+    QSplitter,
+    QTableWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.analysis.comparison import (
+    Comparison,
+    ComparisonColumn,
+    RunSeries,
+    compare,
+    matches,
+    metric_names,
+    metric_references,
+    run_series,
+)
+from engine.analysis.effects import TEST_MSE, Effect, RunGroup, Verdict, by_start, group_runs, summarize
+from engine.analysis.tables import table_csv, table_latex
+from engine.runs.run import RunRecord, is_active, list_runs, load_run
+from engine.runs.status import RunStatus
+from engine.storage.files import atomic_write_text
+from gui.panels.run_details import RunDetails
+from gui.plots.figures import PALETTE, RunsFigure, reference_levels
+from gui.widgets import button_row
+
+STATUSES = ["any status", *RunStatus]
+RECORDS_ROLE = Qt.ItemDataRole.UserRole + 1  # a row's runs: indices into RunsPanel.records
+SORT_ROLE = Qt.ItemDataRole.UserRole + 2  # a number cell's value (missing: infinity, so it sorts last)
+Cell = tuple[str, float | None]  # a cell's text, and the number it sorts by (None: sorted by its text)
+# Okabe-Ito, as every chart: distinguishable for colour-blind readers
+VERDICT_COLORS = {Verdict.BETTER: PALETTE[2], Verdict.WORSE: PALETTE[1], Verdict.WITHIN_NOISE: "#777777", Verdict.CANNOT_TELL: "#777777"}
+EFFECT_TIP = (
+    "Change of the group's mean from the baseline's, ± the half-width of Welch's 95 % interval, and what the interval says: "
+    "better (below 0), worse (above 0), within noise (spans 0), cannot tell (a side has a single run)"
+)
+
+
+class NumberItem(QTableWidgetItem):
+    """A table cell that sorts by its number (missing values last), not by its text."""
+
+    def __init__(self, value: float | None, column: ComparisonColumn):
+        super().__init__(shown(value, column))
+        self.value = math.inf if value is None else float(value)
+
+    def __lt__(self, other: QTableWidgetItem) -> bool:
+        return self.value < other.value if isinstance(other, NumberItem) else super().__lt__(other)
+
+
+class RowItem(QTreeWidgetItem):
+    """A row of the runs tree: a number column sorts by its value (missing last), any other by its text."""
+
+    def __lt__(self, other: QTreeWidgetItem) -> bool:
+        column = self.treeWidget().sortColumn() if self.treeWidget() else 0
+        mine, theirs = self.data(column, SORT_ROLE), other.data(column, SORT_ROLE)
+        if mine is not None and theirs is not None:
+            return mine < theirs
+        return self.text(column).lower() < other.text(column).lower()
+
+
+def shown(value: float | None, column: ComparisonColumn) -> str:
+    """A comparison cell's text: a percentage, a count, or an MSE (small ones in scientific notation)."""
+    if value is None:
+        return "—"
+    if column.percent:
+        return f"{value:.{column.digits}%}"
+    if column.digits == 0:
+        return f"{value:.0f}"
+    return f"{value:.{column.digits}f}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
+
+
+def pair(value: float, spread: float, column: ComparisonColumn) -> str:
+    """A number and its spread in one format, chosen by the larger: "0.48654 ± 0.00051", not "0.48654 ± 5.13e-04"."""
+    if column.percent or column.digits == 0 or max(abs(value), spread) < 1e-3:
+        return f"{shown(value, column)} ± {shown(spread, column)}"
+    return f"{value:.{column.digits}f} ± {spread:.{column.digits}f}"
+
+
+def spread(values: Sequence[Any], column: ComparisonColumn) -> tuple[str, float | None]:
+    """A group's cell of a number column: "mean ± std" over its runs (the mean alone for one run), and the mean."""
+    summary = summarize([v for v in values if v is not None])
+    mean, std = summary.mean, summary.std
+    text = shown(mean, column) if mean is None or std is None else pair(mean, std, column)
+    return text, mean
+
+
+def effect_text(effect: Effect, column: ComparisonColumn) -> str:
+    """An effect as its cell shows it: "-0.01234 ± 0.00780 (-15.2%) better"."""
+    if effect.delta is None:
+        return "—"
+    sign = "+" if effect.delta > 0 else ""
+    text = sign + (
+        shown(effect.delta, column) if effect.ci95 is None else pair(effect.delta, (effect.ci95[1] - effect.ci95[0]) / 2, column)
+    )
+    if effect.delta_pct is not None:
+        text += f" ({effect.delta_pct:+.1f}%)"
+    return f"{text} {effect.verdict.value}"
+
+
+def effect_tip(effect: Effect) -> str:
+    """An effect's tooltip: its interval, and the seeds that would resolve it where it is within noise."""
+    lines = [EFFECT_TIP]
+    if effect.ci95 is not None:
+        lines.append(f"95 % interval: [{effect.ci95[0]:.3g}, {effect.ci95[1]:.3g}]")
+    lines.append(f"n: baseline {effect.before.n}, this group {effect.after.n}")
+    if effect.seeds_needed is not None:
+        lines.append(f"about {effect.seeds_needed} seeds a side would resolve an effect of this size (80 % power, two-sided 5 %)")
+    return "\n".join(lines)
+
+
+def read_runs(runs_dir: Path) -> list[RunRecord]:
+    """Every run folder in ``runs_dir``, newest first; an unreadable folder lists nothing."""
+    try:
+        return [load_run(folder) for folder in list_runs(runs_dir)]
+    except OSError:
+        return []
+
+
+def _children(item: QTreeWidgetItem) -> list[QTreeWidgetItem]:
+    """An item's rows in the order shown (a table's groups, for its invisible root)."""
+    children = [item.child(k) for k in range(item.childCount())]
+    return [child for child in children if child is not None]  # every index below childCount() has one
+
+
+class RunsLoader(QObject):
+    """Reads a runs folder on a thread of its own and hands the records back to the window's thread."""
+
+    loaded = Signal(int, object)  # (request number, list[RunRecord])
+
+    def load(self, request: int, runs_dir: Path) -> None:
+        threading.Thread(target=lambda: self.loaded.emit(request, read_runs(runs_dir)), daemon=True).start()
+
+
+class RunsPanel(QWidget):
+    open_requested = Signal(object)  # RunRecord
+    config_requested = Signal(object)  # Config
+    resume_requested = Signal(object)  # Path
+    report_requested = Signal(object)  # list[Path], in the order the runs started
+    message = Signal(str)  # a sentence for the status bar
+    loaded = Signal()  # the table shows the runs folder as it was last read
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.runs_dir = Path("runs")
+        self.folder_label = QLabel()
+        self.baseline_label = QLabel()
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter: text in name, note or folder; #tag for a tag")
+        self.filter.setClearButtonEnabled(True)
+        self.status_filter = QComboBox()
+        self.status_filter.addItems(STATUSES)
+        self.table = QTreeWidget()
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSortingEnabled(True)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.table.itemSelectionChanged.connect(self.on_selection)
+        self.table.itemDoubleClicked.connect(lambda *_: self.open_selected())
+        self.table.itemExpanded.connect(lambda _: self.table.resizeColumnToContents(0))  # the runs' names are indented
+        self.metric_choice = QComboBox()
+        self.x_axis = QComboBox()
+        self.x_axis.addItems(["epoch", "wall time"])
+        self.merge_seeds = QCheckBox("seeds as mean and spread")
+        self.merge_seeds.setChecked(True)
+        self.merge_seeds.setToolTip(
+            "Runs that differ only in their seeds are drawn as their mean, with the lowest and highest value as a band"
+        )
+        for signal in (self.metric_choice.currentIndexChanged, self.x_axis.currentIndexChanged, self.merge_seeds.toggled):
+            signal.connect(lambda *_: self.overlay_selected())
+        self.overlay = RunsFigure()
+        self.details = RunDetails()
+        self.details.saved.connect(self._notes_saved)
+        self.filter.textChanged.connect(lambda _: self.apply_filter())
+        self.status_filter.currentIndexChanged.connect(lambda _: self.apply_filter())
+        self.setLayout(self._layout())
+        self.records: list[RunRecord] = []
+        self.groups: list[RunGroup] = []  # the groups the table shows
+        self.comparison = Comparison([])  # the shown runs' own numbers and settings, one row per run
+        self._row_of: dict[Path, int] = {}  # a shown run's row in the comparison
+        self.baseline: frozenset[Path] = frozenset()  # the folders of the pinned group or run
+        self.active_folder: Path | None = None  # the run this window is training
+        self.loader = RunsLoader()
+        self.loader.loaded.connect(self._loaded)
+        self.request = 0  # the newest read asked for; older ones that arrive late are dropped
+        self._keep_selected: set[Path] = set()
+
+    def _layout(self) -> QVBoxLayout:
+        buttons = button_row(
+            [
+                ("Refresh", self.refresh),
+                ("Open", self.open_selected),
+                ("Load config", self.load_config),
+                ("Resume", self.resume_selected),
+                ("Set as baseline", self.pin_baseline),
+                ("Export table…", self.export_table),
+                ("Report…", self.report_selected),
+                ("Delete…", self.delete_selected),
+            ]
+        )
+        filters = QHBoxLayout()
+        filters.addWidget(self.filter, 1)
+        filters.addWidget(self.status_filter)
+        overlay_controls = QHBoxLayout()
+        overlay_controls.addWidget(QLabel("Overlay"))
+        overlay_controls.addWidget(self.metric_choice, 1)
+        overlay_controls.addWidget(QLabel("x:"))
+        overlay_controls.addWidget(self.x_axis)
+        overlay_controls.addWidget(self.merge_seeds)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addLayout(overlay_controls)
+        right_layout.addWidget(self.overlay, 3)
+        right_layout.addWidget(self.details, 2)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addLayout(filters)
+        left_layout.addWidget(self.baseline_label)
+        left_layout.addWidget(self.table)
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setSizes([750, 650])
+        layout = QVBoxLayout()
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.folder_label)
+        layout.addLayout(buttons)
+        layout.addWidget(splitter, 1)
+        return layout
+
+    # ----- reading the runs folder -------------------------------------------------------------
+    def set_runs_dir(self, runs_dir: Path) -> None:
+        self.runs_dir = Path(runs_dir)
+        self.baseline = frozenset()
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Read the runs folder again in the background; the selection, filter, sort order and baseline stay."""
+        self.request += 1
+        self._keep_selected |= {r.folder for r in self.selected()}
+        self.folder_label.setText(f"Runs in <b>{self.runs_dir.resolve()}</b> (reading…)")
+        self.loader.load(self.request, self.runs_dir)
+
+    def _loaded(self, request: int, records: list[RunRecord]) -> None:
+        if request != self.request:  # a newer read is on its way
+            return
+        self.folder_label.setText(f"Runs in <b>{self.runs_dir.resolve()}</b>")
+        self.records = records
+        self._fill_metrics()
+        self.apply_filter(self._keep_selected)
+        self._keep_selected = set()
+        self.loaded.emit()
+
+    def _fill_metrics(self) -> None:
+        current = self.metric_choice.currentText()
+        self.metric_choice.blockSignals(True)
+        self.metric_choice.clear()
+        self.metric_choice.addItems(metric_names(self.records))
+        self.metric_choice.setCurrentText(current or "train loss")
+        self.metric_choice.blockSignals(False)
+
+    # ----- the table ---------------------------------------------------------------------------
+    def apply_filter(self, selected: set[Path] | None = None) -> None:
+        """Group the runs the filters let through and show them, keeping the selection."""
+        status = self.status_filter.currentText()
+        status = "" if status == STATUSES[0] else status
+        shown_records = [r for r in self.records if matches(r, self.filter.text(), status)]
+        self.groups = group_runs(by_start(shown_records))  # a group is named after its first run
+        self.comparison = compare(shown_records)
+        self._row_of = {r.folder: k for k, r in enumerate(shown_records)}
+        self._fill_table({r.folder for r in self.selected()} if selected is None else selected)
+
+    def titles(self) -> list[str]:
+        """The table's column titles: the comparison's, with n after the name and the effects after the test MSEs."""
+        return [cell for cell, _ in self._arrange([(t, None) for t in self.comparison.titles()], ("n", None), "Δ {}")]
+
+    def _effect_columns(self) -> list[str]:
+        """The comparison columns an effect against the baseline is shown for: test MSE overall and per frequency."""
+        if not self.baseline:
+            return []
+        return [t for t in self.comparison.titles() if t == "test MSE" or (t.startswith("test ") and t.endswith(" Hz"))]
+
+    def _arrange(self, cells: list[Cell], n: Cell, effect: str = "") -> list[Cell]:
+        """A row's cells in the table's order: the comparison's, with n after the name and each effect
+        column (``effect`` formatted with its metric's title) after its metric."""
+        effects = set(self._effect_columns())
+        arranged = [cells[0], n]
+        for title, cell in zip(self.comparison.titles()[1:], cells[1:], strict=True):
+            arranged += [cell, (effect.format(title), None)] if title in effects else [cell]
+        return arranged
+
+    def _fill_table(self, selected: set[Path]) -> None:
+        table = self.table
+        sort_column, order = table.sortColumn(), table.header().sortIndicatorOrder()
+        expanded = {self._folders(top) for top in _children(table.invisibleRootItem()) if top.isExpanded()}
+        table.blockSignals(True)
+        table.setSortingEnabled(False)
+        table.clear()
+        table.setHeaderLabels(self.titles())
+        self._index = {r.folder: k for k, r in enumerate(self.records)}
+        baseline = self.baseline_group()
+        for group in self.groups:
+            item = self._group_item(group)
+            table.addTopLevelItem(item)
+            if len(group.runs) > 1:
+                item.addChildren([self._row_item([r], self._run_cells(r), ("", None)) for r in group.runs])
+                item.setExpanded(self._folders(item) in expanded)
+            if baseline is not None:
+                self._set_effects(item, group, baseline)
+        table.setSortingEnabled(True)
+        table.sortByColumn(max(sort_column, 0), order)
+        self._select(selected)
+        table.blockSignals(False)
+        for c in range(table.columnCount()):
+            table.resizeColumnToContents(c)
+        self._show_baseline(baseline)
+        self.on_selection()
+
+    def _run_cells(self, record: RunRecord) -> list[Cell]:
+        """A run's own cells, as the comparison has them."""
+        values = self.comparison.rows[self._row_of[record.folder]]
+        return [
+            (shown(v, c), math.inf if v is None else float(v)) if c.numeric else (str(v), None)
+            for c, v in zip(self.comparison.columns, values, strict=True)
+        ]
+
+    def _group_cells(self, group: RunGroup) -> list[Cell]:
+        """A group's cells: each number's mean ± std over its runs, each text's distinct values."""
+        rows = [self.comparison.rows[self._row_of[r.folder]] for r in group.runs]
+        cells: list[Cell] = []
+        for c, column in enumerate(self.comparison.columns):
+            values = [row[c] for row in rows]
+            if column.numeric:
+                text, mean = spread(values, column)
+                cells.append((text, math.inf if mean is None else mean))
+            elif column.title == "run" and len(group.runs) > 1:
+                cells.append((f"{len(group.runs)} runs", None))
+            elif column.title == "name":
+                cells.append((group.name, None))
+            else:
+                cells.append((", ".join(dict.fromkeys(str(v) for v in values if str(v))), None))
+        return cells
+
+    def _group_item(self, group: RunGroup) -> RowItem:
+        """A group's row (for a single run, its own numbers and n = 1)."""
+        n = len(group.runs)
+        return self._row_item(list(group.runs), self._group_cells(group), (str(n), float(n)))
+
+    def _row_item(self, records: list[RunRecord], cells: list[Cell], n: Cell) -> RowItem:
+        item = RowItem()
+        for c, (text, value) in enumerate(self._arrange(cells, n)):
+            item.setText(c, text)
+            if value is not None:
+                item.setData(c, SORT_ROLE, value)
+                item.setTextAlignment(c, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        item.setData(0, RECORDS_ROLE, [self._index[r.folder] for r in records])
+        if {r.folder for r in records} == self.baseline:
+            self._mark_baseline(item)
+        return item
+
+    def _mark_baseline(self, item: RowItem) -> None:
+        """The pinned row: bold, its effect cells saying "baseline"."""
+        font = item.font(0)
+        font.setBold(True)
+        for c in range(item.columnCount()):
+            item.setFont(c, font)
+        for c in self._effect_indices():
+            item.setText(c, "baseline")
+            item.setData(c, SORT_ROLE, 0.0)
+
+    def _effect_indices(self) -> list[int]:
+        titles = self.titles()
+        return [titles.index(f"Δ {t}") for t in self._effect_columns()]
+
+    def _set_effects(self, item: RowItem, group: RunGroup, baseline: RunGroup) -> None:
+        """The group's effect cells against ``baseline``, coloured by the verdict."""
+        if self._folders(item) == self.baseline:
+            return
+        mse = ComparisonColumn("test MSE")
+        for c, title in zip(self._effect_indices(), self._effect_columns(), strict=True):
+            metric = TEST_MSE if title == TEST_MSE else f"{TEST_MSE} {title.removeprefix('test ')}"
+            effect = Effect(baseline.metric(metric), group.metric(metric))
+            item.setText(c, effect_text(effect, mse))
+            item.setToolTip(c, effect_tip(effect))
+            item.setForeground(c, QBrush(QColor(VERDICT_COLORS[effect.verdict])))
+            item.setData(c, SORT_ROLE, math.inf if effect.delta is None else effect.delta)
+
+    def _folders(self, item: QTreeWidgetItem) -> frozenset[Path]:
+        return frozenset(self.records[k].folder for k in item.data(0, RECORDS_ROLE) or [])
+
+    def _items(self) -> list[QTreeWidgetItem]:
+        """Every row in the order shown: each group, then its runs."""
+        items = []
+        for top in _children(self.table.invisibleRootItem()):
+            items += [top, *_children(top)]
+        return items
+
+    def _select(self, folders: set[Path]) -> None:
+        """Select the rows whose runs are all among ``folders`` (a group only when none of its runs is selected alone)."""
+        for item in self._items():
+            mine = self._folders(item)
+            if mine and mine <= folders and not ((parent := item.parent()) is not None and self._folders(parent) <= folders):
+                item.setSelected(True)
+
+    def selected(self) -> list[RunRecord]:
+        """The runs of the selected rows in the order the table shows them (a group: all its runs)."""
+        chosen: dict[int, None] = {}
+        for item in self._items():
+            if item.isSelected():
+                chosen.update(dict.fromkeys(item.data(0, RECORDS_ROLE) or []))
+        return [self.records[k] for k in chosen]
+
+    def _context_menu(self, position: QPoint) -> None:
+        menu = QMenu(self)
+        menu.addAction("Set as baseline", self.pin_baseline).setEnabled(bool(self.table.selectedItems()))
+        menu.addAction("Clear baseline", lambda: self.pin_baseline([])).setEnabled(bool(self.baseline))
+        menu.exec(self.table.viewport().mapToGlobal(position))
+
+    # ----- baseline ----------------------------------------------------------------------------
+    def pin_baseline(self, records: Sequence[RunRecord] | None = None) -> None:
+        """Compare every group with ``records`` (default: the selected group or run; none: no baseline)."""
+        if records is None and not self.selected():
+            self.message.emit("Select a group or a run in the table to pin it as the baseline")
+            return
+        records = self.selected() if records is None else records
+        self.baseline = frozenset(r.folder for r in records)
+        self.apply_filter()
+
+    def baseline_group(self) -> RunGroup | None:
+        """The pinned runs as a group, under the name the table gives them."""
+        runs = tuple(r for r in by_start(self.records) if r.folder in self.baseline)
+        shown = [g for g in self.groups if {r.folder for r in g.runs} == self.baseline]
+        if shown or not runs:
+            return shown[0] if shown else None
+        alone = len(runs) == 1 and runs[0].folder in self._row_of  # a run pinned on its own, its group shown
+        return RunGroup(runs, label=self.comparison.rows[self._row_of[runs[0].folder]][0] if alone else "")
+
+    def _show_baseline(self, baseline: RunGroup | None) -> None:
+        if baseline is None:
+            self.baseline_label.setText(
+                "No baseline: select a group or run and press Set as baseline to see every other group's change against it"
+            )
+        else:
+            self.baseline_label.setText(
+                f"Baseline: <b>{baseline.name}</b> (n = {len(baseline.runs)}); Δ = group mean − baseline mean, ± Welch's 95 % interval"
+            )
+
+    # ----- overlay, notes ----------------------------------------------------------------------
+    def on_selection(self) -> None:
+        self.overlay_selected()
+        self.details.show_records(self.selected())
+
+    def overlay_selected(self) -> None:
+        metric, wall_time = self.metric_choice.currentText(), self.x_axis.currentText() == "wall time"
+        baseline = self.baseline_group()
+        records = [r for r in self.selected() if r.folder not in self.baseline]
+        levels = reference_levels(metric_references([*records, *(baseline.runs if baseline else ())], metric))
+        pinned = self._curves(baseline.name, list(baseline.runs), metric, wall_time) if baseline else []
+        folders = {r.folder for r in records}
+        if self.merge_seeds.isChecked():
+            units = [(g.name, [r for r in g.runs if r.folder in folders]) for g in self.groups]
+        else:
+            units = [(self.comparison.rows[self._row_of[r.folder]][0], [r]) for r in records]
+        series = [s for name, runs in units if runs for s in self._curves(name, runs, metric, wall_time)]
+        self.overlay.show_runs(series, metric, wall_time, levels=levels, baseline=pinned[0] if pinned else None)
+
+    @staticmethod
+    def _curves(name: str, runs: list[RunRecord], metric: str, wall_time: bool) -> list[RunSeries]:
+        """The curve of runs of one configuration (their mean and band), named as the table names them."""
+        series = run_series(runs, metric, wall_time, merge_seeds=True)
+        return [dataclasses.replace(s, name=name + (f" ({s.runs} seeds)" if s.runs > 1 else "")) for s in series]
+
+    def _notes_saved(self, folder: Path) -> None:
+        self.refresh()
+        self.message.emit(f"notes saved in {folder / 'notes.json'}")
+
+    # ----- actions -----------------------------------------------------------------------------
+    def open_selected(self) -> None:
+        for record in self.selected()[:1]:
+            self.open_requested.emit(record)
+
+    def load_config(self) -> None:
+        for record in self.selected()[:1]:
+            if record.config is not None:
+                self.config_requested.emit(record.config)
+
+    def resume_selected(self) -> None:
+        for record in self.selected()[:1]:
+            self.resume_requested.emit(record.folder)
+
+    def report_selected(self) -> None:
+        records = self.selected()
+        if records:
+            self.report_requested.emit([r.folder for r in by_start(records)])
+
+    def shown_rows(self) -> list[list[str]]:
+        """The table's text as shown: each group's row, then its runs' rows where it is expanded."""
+        rows = []
+        for top in _children(self.table.invisibleRootItem()):
+            members = _children(top) if top.isExpanded() else []
+            rows += [[item.text(c) for c in range(self.table.columnCount())] for item in (top, *members)]
+        return rows
+
+    def export_table(self, path: str | None = None) -> Path | None:
+        """The table as shown to ``path``: CSV, or LaTeX (booktabs) for a .tex name."""
+        if not path:
+            start = str(self.runs_dir / "runs.csv")
+            path, _ = QFileDialog.getSaveFileName(self, "Export the table", start, "CSV (*.csv);;LaTeX table (*.tex)")
+        if not path:
+            return None
+        target = Path(path)
+        render = table_latex if target.suffix.lower() == ".tex" else table_csv
+        try:
+            atomic_write_text(target, render(self.titles(), self.shown_rows()))
+        except OSError as exc:
+            QMessageBox.warning(self, "Cannot export the table", f"cannot write {target} ({exc.strerror or exc})")
+            return None
+        self.message.emit(f"table exported to {target}")
+        return target
+
+    def delete_selected(self, confirm: bool = True) -> None:
+        records = self.selected()
+        if not records:
+            return
+        training = [r.folder.name for r in records if r.folder == self.active_folder or is_active(r.folder)]
+        if training:
+            QMessageBox.warning(self, "Cannot delete", "These runs are training; stop them first:\n\n" + "\n".join(training))
+            return
+        names = "\n".join(f"{r.folder.name}  {r.notes.name}" for r in records)
+        if confirm:
+            answer = QMessageBox.question(self, "Delete runs", f"Delete these run folders and everything in them?\n\n{names}")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        for record in records:
+            shutil.rmtree(record.folder, ignore_errors=True)
+        self.refresh()

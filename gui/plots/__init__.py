@@ -1,0 +1,1 @@
+"""The figures: drawn once, shown in the window and exported as PNG."""
