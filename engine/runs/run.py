@@ -171,10 +171,7 @@ class Run:
         """A run folder for weights trained elsewhere (status "imported"), ready for ``finish()``."""
         folder = new_run_folder(Path(runs_dir or config.training.runs_dir), config.training.mode)
         run = cls(folder, config)
-        session = run.session
-        session.model.load_state_dict(weights)
-        session.history, session.epoch, session.best_epoch = history, len(history), best_epoch
-        session.elapsed = float(history.wall_seconds[-1]) if len(history) else 0.0
+        run.session.adopt(weights, history, best_epoch)
         run._write(lambda: atomic_write_text(folder / "config.yaml", dump_config(config, template)))
         run._write(lambda: write_notes(folder, notes))
         run._write(lambda: atomic_write_text(folder / "history.csv", history.to_csv()))
@@ -224,9 +221,9 @@ class Run:
         except DivergenceError as exc:
             self.status, self.message = RunStatus.DIVERGED, str(exc)
             return
-        self._settle(control)
+        self.settle(control)
 
-    def _settle(self, control: TrainingControl) -> None:
+    def settle(self, control: TrainingControl) -> None:
         """A run whose training loop ended on its own: stopped, unless it had finished (why, in its message)."""
         self.status = RunStatus.STOPPED if control.stop_requested and not self.session.finished else RunStatus.COMPLETED
         if self.session.end_reason is EndReason.PATIENCE:
@@ -244,10 +241,10 @@ class Run:
 
     def _epochs(self, control: TrainingControl) -> Iterator[EpochReport]:
         for report in self.session.epochs(control):
-            self._record_epoch(report)
+            self.record_epoch(report)
             yield report
 
-    def _record_epoch(self, report: EpochReport) -> None:
+    def record_epoch(self, report: EpochReport) -> None:
         """After every epoch: last.pt, best.pt when it is the best so far, and history.csv."""
         self._save_checkpoint("last.pt")
         if report.is_best:
@@ -324,13 +321,13 @@ def train_together(runs: list[Run], control: TrainingControl | None = None) -> I
             if isinstance(outcome, DivergenceError):
                 run.status, run.message = RunStatus.DIVERGED, str(outcome)
                 continue
-            run._record_epoch(outcome)
+            run.record_epoch(outcome)
             yield run, outcome
             if run.status != RunStatus.RUNNING:
                 cohort.drop(session)
     for run in runs:
         if run.status == RunStatus.RUNNING:
-            run._settle(control)
+            run.settle(control)
 
 
 def selected_validation_mse(history: History, best_epoch: int) -> float | None:

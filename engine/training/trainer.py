@@ -180,6 +180,17 @@ class Session:
         torch.set_rng_state(checkpoint["rng"]["torch"])
         self.generator.set_state(checkpoint["rng"]["generator"])
 
+    def adopt(self, weights: dict[str, torch.Tensor], history: History, best_epoch: int) -> None:
+        """Take weights trained elsewhere, with their history, as if this session had trained them."""
+        self.model.load_state_dict(weights)
+        self.history, self.epoch, self.best_epoch = history, len(history), best_epoch
+        self.elapsed = float(history.wall_seconds[-1]) if len(history) else 0.0
+
+    def join_population(self, optimizer: AdamRow) -> None:
+        """Train as a member of a population from now on: its row of the population's Adam is this
+        session's optimizer, the one its checkpoints save."""
+        self.trainer = _InCohort(optimizer)
+
     def checkpoint(self) -> dict[str, Any]:
         """Everything needed to continue exactly where this session is (plain data and tensors)."""
         return {
@@ -380,7 +391,7 @@ class Cohort:
         self.population = PopulationTrainer([s.model for s in sessions], sessions[0].config.training.batch_size, members)
         for session, optimizer in zip(sessions, self.population.optimizers, strict=True):
             optimizer.load_state_dict(session.trainer.optimizer.state_dict())  # a resumed session's Adam state
-            session.trainer = _InCohort(optimizer)
+            session.join_population(optimizer)
         self._dropped: set[int] = set()
 
     def drop(self, session: Session) -> None:
