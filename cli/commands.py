@@ -337,13 +337,13 @@ def _summary(metrics: dict, config: Config) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    payload = load_checkpoint(args.checkpoint)
-    config, model = model_from_checkpoint(payload, args.checkpoint)
+    checkpoint = load_checkpoint(args.checkpoint)
+    config, model = model_from_checkpoint(checkpoint, args.checkpoint)
     model.to(resolve_device(config.training.device))
     splits = load_splits(config, Path(config.data.data_dir))
     t = config.training
     result = evaluate(model, splits.train, splits.test, t.mode, t.batch_size, config.evaluation.generalization_threshold)
-    print(json.dumps({"mode": t.mode, "epoch": payload.get("progress", {}).get("epoch"), **result.to_dict()}, indent=2))
+    print(json.dumps({"mode": t.mode, "epoch": checkpoint.epoch if checkpoint.progress else None, **result.to_dict()}, indent=2))
     return 0
 
 

@@ -57,7 +57,7 @@ def only_run_folder(runs_dir: Path) -> Path | None:
 
 
 def final_weights(folder: Path) -> dict[str, torch.Tensor]:
-    return load_checkpoint(folder / "checkpoints" / "last.pt")["model"]
+    return load_checkpoint(folder / "checkpoints" / "last.pt").model
 
 
 def start_training(runs: Path, data_dir: Path) -> subprocess.Popen:
@@ -90,7 +90,7 @@ def kill_and_resume(work: Path, reference: Path, seconds: float, rng: random.Ran
         return True, f"kill {index}: the run had already finished; not counted as a kill"
     recorded = len(History.read(folder / "history.csv") or ())
     problems = damaged_files(folder)
-    saved_epoch = load_checkpoint(folder / "checkpoints" / "last.pt")["progress"]["epoch"] if not problems else -1
+    saved_epoch = load_checkpoint(folder / "checkpoints" / "last.pt").epoch if not problems else -1
     resumed = subprocess.run(
         [sys.executable, str(ROOT / "main.py"), "train", "--resume", str(folder), "--no-graphs"], capture_output=True, timeout=600
     )

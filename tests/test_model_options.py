@@ -12,7 +12,7 @@ from engine.analysis.comparison import compare
 from engine.analysis.report import _ranking, _results
 from engine.config.schema import NON_CAUSAL, ConfigError, config_from_dict, dump_config, non_causal_reason, parse_yaml
 from engine.runs.run import Run, RunRecord
-from engine.training.checkpoints import CheckpointError, load_checkpoint, model_from_checkpoint
+from engine.training.checkpoints import Checkpoint, CheckpointError, load_checkpoint, model_from_checkpoint
 from engine.training.evaluation import _run
 from engine.training.interleaved import InterleavedTrainer, StepwiseTrainer
 from engine.training.model import FrequencyLSTM, parameter_count
@@ -148,7 +148,7 @@ def test_the_stepwise_path_trains_a_plain_lstm_as_the_fast_path_does():
 
 
 def final_weights(run: Run) -> dict[str, torch.Tensor]:
-    return load_checkpoint(run.folder / "checkpoints" / "last.pt")["model"]
+    return load_checkpoint(run.folder / "checkpoints" / "last.pt").model
 
 
 OPTIONS = [
@@ -224,7 +224,7 @@ def test_the_runs_table_and_the_results_panel_mark_a_bidirectional_run(qtbot, tm
 
 def test_gru_weights_under_an_lstm_config_are_refused_naming_the_cell(tmp_path):
     gru = FrequencyLSTM.from_config(small_config(tmp_path, "model.cell=gru").model)
-    payload = {"model": gru.state_dict(), "config": small_config(tmp_path).to_dict()}
+    checkpoint = Checkpoint(model=gru.state_dict(), config=small_config(tmp_path).to_dict())
     with pytest.raises(CheckpointError) as refused:
-        model_from_checkpoint(payload)
+        model_from_checkpoint(checkpoint)
     assert "the checkpoint has cell gru, the config lstm" in str(refused.value)

@@ -22,7 +22,7 @@ from engine.config.schema import SECTION_TYPES, Config, ConfigError, config_from
 from engine.runs.integrity import damaged_files
 from engine.runs.run import Run, RunError
 from engine.storage.files import atomic_write_text
-from engine.training.checkpoints import load_checkpoint
+from engine.training.checkpoints import load_checkpoint, read_torch_file
 from engine.training.history import History
 from tests.conftest import ROOT, small_config
 from tests.kill_resume import kill_campaign, only_run_folder, start_training, wait_for
@@ -46,7 +46,7 @@ def test_sigint_and_sigterm_stop_at_the_next_step_save_and_exit(tmp_path, sig, c
     assert process.wait(timeout=60) == code
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["status"] == "stopped"
-    assert load_checkpoint(folder / "checkpoints" / "last.pt")["progress"]["epoch"] == metrics["epochs_completed"]
+    assert load_checkpoint(folder / "checkpoints" / "last.pt").epoch == metrics["epochs_completed"]
     assert damaged_files(folder) == []
 
 
@@ -61,8 +61,8 @@ def test_a_learning_rate_of_10_stops_as_diverged_keeping_the_last_good_checkpoin
     assert run.status == "diverged" and metrics["status"] == "diverged"
     assert f"diverged at epoch {len(reports) + 1}" in metrics["message"]
     last = load_checkpoint(run.folder / "checkpoints" / "last.pt")
-    assert last["progress"]["epoch"] == len(reports)
-    assert all(torch.isfinite(v).all() for v in last["model"].values())
+    assert last.epoch == len(reports)
+    assert all(torch.isfinite(v).all() for v in last.model.values())
 
 
 def test_the_cli_reports_divergence_with_exit_1(tmp_path, capsys):
@@ -78,7 +78,7 @@ def test_the_cli_reports_divergence_with_exit_1(tmp_path, capsys):
 
 def test_a_checkpoint_whose_config_does_not_match_its_weights_is_named(tmp_path, capsys):
     run = Run.start(small_config(tmp_path))
-    payload = load_checkpoint(run.folder / "checkpoints" / "last.pt")
+    payload = read_torch_file(run.folder / "checkpoints" / "last.pt")
     payload["config"]["model"]["hidden_size"] = 32
     bad = tmp_path / "mismatch.pt"
     torch.save(payload, bad)
@@ -100,7 +100,7 @@ def test_a_checkpoint_whose_config_does_not_match_its_weights_is_named(tmp_path,
 def test_a_checkpoint_of_the_right_format_with_a_damaged_body_is_named_by_evaluate_and_resume(tmp_path, capsys, damage):
     run = Run.start(small_config(tmp_path))
     last = run.folder / "checkpoints" / "last.pt"
-    payload = load_checkpoint(last)
+    payload = read_torch_file(last)
     damage(payload)
     torch.save(payload, last)
     for command in (["evaluate", "--checkpoint", str(last)], ["train", "--resume", str(run.folder), "--no-graphs"]):

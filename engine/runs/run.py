@@ -37,7 +37,7 @@ from engine.runs.status import RunStatus, status_of
 from engine.signals.dataset import Splits, load_splits
 from engine.storage.files import atomic_write_bytes, atomic_write_json, atomic_write_text
 from engine.storage.locks import exclusive, is_held
-from engine.training.checkpoints import CheckpointError, config_of, load_checkpoint, restore_problem, save_checkpoint
+from engine.training.checkpoints import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from engine.training.evaluation import Evaluation, evaluate, extraction, memorisation, quality_references
 from engine.training.history import EpochReport, History
 from engine.training.model import DeviceError, resolve_device
@@ -123,7 +123,7 @@ def environment(config: Config, device: torch.device) -> dict[str, Any]:
 class Run:
     """A training bound to its folder: every epoch's checkpoint, history and finally its metrics."""
 
-    def __init__(self, folder: Path, config: Config, checkpoint: dict[str, Any] | None = None, data_dir: Path | None = None):
+    def __init__(self, folder: Path, config: Config, checkpoint: Checkpoint | None = None, data_dir: Path | None = None):
         self.folder = folder
         self.config = config
         self.device = resolve_device(config.training.device)
@@ -188,13 +188,13 @@ class Run:
             raise RunError(f"--resume: {folder} has no checkpoints/last.pt; allowed: a run folder made by this workbench")
         if is_active(folder):
             raise RunError(f"--resume: {folder} is being trained by another process; allowed: a stopped or finished run")
-        payload = load_checkpoint(path)
-        config = config_of(payload, path)
-        if problem := restore_problem(payload):
+        checkpoint = load_checkpoint(path)
+        config = checkpoint.run_config(path)
+        if problem := checkpoint.restore_problem():
             raise CheckpointError(f"--resume: {path}: {problem}; allowed: a last.pt written by this workbench")
         for stale in [*Path(folder).glob(".*.tmp"), *(Path(folder) / "checkpoints").glob(".*.tmp")]:
             stale.unlink(missing_ok=True)  # a write cut short by a kill; the file it was replacing is intact
-        return cls(Path(folder), config, payload, data_dir)
+        return cls(Path(folder), config, checkpoint, data_dir)
 
     @functools.cached_property
     def reference(self) -> dict[str, Any]:
@@ -262,7 +262,7 @@ class Run:
         checkpoints = self.folder / "checkpoints"
         source = checkpoints / ("best.pt" if (checkpoints / "best.pt").exists() else "last.pt")
         model = self.session.model
-        model.load_state_dict(load_checkpoint(source)["model"])
+        model.load_state_dict(load_checkpoint(source).model)
         t = self.config.training
         known_test = self.best_test_predictions if source.name == "best.pt" else None  # scored with these very weights
         threshold = self.config.evaluation.generalization_threshold

@@ -7,6 +7,7 @@ import pickle
 import re
 import warnings
 import zipfile
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,10 @@ class CheckpointError(ValueError):
     """A checkpoint that is refused, damaged, or does not fit its own config."""
 
 
-def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
+def save_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
+    """Write ``checkpoint`` atomically: a kill mid-write leaves the previous file whole."""
     buffer = io.BytesIO()
-    torch.save({"format": FORMAT, **payload}, buffer)
+    torch.save(checkpoint.to_payload(), buffer)
     atomic_write_bytes(path, buffer.getvalue())
 
 
@@ -56,14 +58,77 @@ PROGRESS_KEYS = ("epoch", "elapsed", "best_value", "best_epoch")
 TRAINING_STATE = ("optimizer", "progress", "history", "rng")  # what a resume restores beside the weights
 
 
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Progress:
+    """Where a training stood when its checkpoint was written."""
+
+    epoch: int
+    elapsed: float
+    best_value: float
+    best_epoch: int
+    plateau: dict[str, Any] | None = None  # the plateau schedule's state, when it has one
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A workbench checkpoint (file format FORMAT), the one type every reader and writer uses: the weights
+    and the config they were trained with, and the training state a resume continues from (absent
+    where a checkpoint carries weights only)."""
+
+    model: dict[str, torch.Tensor]
+    config: dict[str, Any]
+    mode: str = ""
+    optimizer: dict[str, Any] | None = None
+    progress: Progress | None = None
+    history: dict[str, Any] | None = None
+    rng: dict[str, Any] | None = None
+
+    def to_payload(self) -> dict[str, Any]:
+        """Plain data and tensors, as torch.save writes them (a part that is absent is left out)."""
+        payload: dict[str, Any] = {"format": FORMAT, "model": self.model, "config": self.config, "mode": self.mode}
+        state = {"optimizer": self.optimizer, "progress": None if self.progress is None else asdict(self.progress)}
+        state |= {"history": self.history, "rng": self.rng}
+        return payload | {key: value for key, value in state.items() if value is not None}
+
+    @classmethod
+    def from_payload(cls, payload: Any, path: str | Path = "checkpoint") -> Checkpoint:
+        """The checkpoint in a file's payload, or a CheckpointError naming what is not as the workbench writes it."""
+        if not isinstance(payload, dict) or payload.get("format") != FORMAT or "model" not in payload or "config" not in payload:
+            raise CheckpointError(f"{path}: not a workbench checkpoint (format {FORMAT} with model and config expected)")
+        if problem := _body_problem(payload):
+            raise CheckpointError(f"{path}: a damaged workbench checkpoint: {problem} is not as the workbench writes it")
+        progress = payload.get("progress")
+        return cls(
+            model=payload["model"],
+            config=payload["config"],
+            mode=str(payload.get("mode", "")),
+            optimizer=payload.get("optimizer"),
+            progress=None if progress is None else Progress(**{k: progress[k] for k in (*PROGRESS_KEYS, "plateau") if k in progress}),
+            history=payload.get("history"),
+            rng=payload.get("rng"),
+        )
+
+    @property
+    def epoch(self) -> int:
+        """The epochs its weights trained (0 where it does not say)."""
+        return 0 if self.progress is None else int(self.progress.epoch)
+
+    def restore_problem(self) -> str | None:
+        """Why this checkpoint cannot continue a training (it lacks part of the training state), or None."""
+        missing = [key for key in TRAINING_STATE if getattr(self, key) is None]
+        return f"it has no {', '.join(missing)} to continue from" if missing else None
+
+    def run_config(self, path: str | Path = "checkpoint") -> Config:
+        """The config it was trained with, validated (a CheckpointError naming the checkpoint otherwise)."""
+        try:
+            return config_from_dict(self.config)
+        except ConfigError as exc:
+            raise CheckpointError(f"{path}: its config does not validate: " + "; ".join(exc.messages)) from None
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
     """A workbench checkpoint, read safely (``read_torch_file``) and checked for its format and shape."""
-    payload = read_torch_file(path)
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT or "model" not in payload or "config" not in payload:
-        raise CheckpointError(f"{path}: not a workbench checkpoint (format {FORMAT} with model and config expected)")
-    if problem := _body_problem(payload):
-        raise CheckpointError(f"{path}: a damaged workbench checkpoint: {problem} is not as the workbench writes it")
-    return payload
+    return Checkpoint.from_payload(read_torch_file(path), path)
 
 
 def _body_problem(payload: dict[str, Any]) -> str | None:
@@ -72,20 +137,9 @@ def _body_problem(payload: dict[str, Any]) -> str | None:
         if key in payload and not isinstance(payload[key], dict):
             return key
     progress = payload.get("progress", {})
-    return None if all(is_number(progress.get(k, 0)) for k in PROGRESS_KEYS) else "progress"
-
-
-def restore_problem(payload: dict[str, Any]) -> str | None:
-    """Why a checkpoint cannot continue a training (it lacks part of the training state), or None."""
-    missing = [key for key in TRAINING_STATE if key not in payload]
-    return f"it has no {', '.join(missing)} to continue from" if missing else None
-
-
-def config_of(payload: dict[str, Any], path: str | Path = "checkpoint") -> Config:
-    try:
-        return config_from_dict(payload["config"])
-    except ConfigError as exc:
-        raise CheckpointError(f"{path}: its config does not validate: " + "; ".join(exc.messages)) from None
+    if not all(is_number(progress.get(k, 0)) for k in PROGRESS_KEYS) or (progress and not set(PROGRESS_KEYS) <= set(progress)):
+        return "progress"
+    return None
 
 
 ARCHITECTURE = ("cell", "input_size", "hidden_size", "num_layers")
@@ -139,14 +193,14 @@ def architecture_mismatch(state: dict[str, Any], model: ModelConfig) -> tuple[st
     return said, ", ".join(fits)
 
 
-def model_from_checkpoint(payload: dict[str, Any], path: str | Path = "checkpoint") -> tuple[Config, FrequencyLSTM]:
+def model_from_checkpoint(checkpoint: Checkpoint, path: str | Path = "checkpoint") -> tuple[Config, FrequencyLSTM]:
     """The checkpoint's config and a model with its weights; a mismatch is a CheckpointError."""
-    config = config_of(payload, path)
+    config = checkpoint.run_config(path)
     model = FrequencyLSTM.for_run(config)
     try:
-        model.load_state_dict(payload["model"])
+        model.load_state_dict(checkpoint.model)
     except (RuntimeError, TypeError, KeyError) as exc:
-        mismatch = architecture_mismatch(payload["model"], config.model)
+        mismatch = architecture_mismatch(checkpoint.model, config.model)
         reason = mismatch[0] if mismatch else str(exc).splitlines()[0][:200]
         raise CheckpointError(f"{path}: its weights do not fit the architecture in its config: {reason}") from None
     return config, model

@@ -20,6 +20,7 @@ import torch
 
 from engine.config.schema import Config
 from engine.signals.dataset import SignalSet, Splits, draws_anew, training_draw
+from engine.training.checkpoints import Checkpoint, Progress
 from engine.training.evaluation import SetMetrics, predict_sets
 from engine.training.history import EpochReport, History
 from engine.training.interleaved import AdamRow, InterleavedTrainer, Member, PopulationTrainer, StepwiseTrainer, has_fast_path
@@ -111,7 +112,7 @@ def default_threads(config: Config) -> int:
 class Session:
     """Model, optimizer and progress of one training; resumable from its own checkpoint payload."""
 
-    def __init__(self, config: Config, splits: Splits, device: torch.device, checkpoint: dict[str, Any] | None = None):
+    def __init__(self, config: Config, splits: Splits, device: torch.device, checkpoint: Checkpoint | None = None):
         self.config = config
         self.splits = splits
         self.device = device
@@ -138,7 +139,7 @@ class Session:
         self.plateau = Plateau(t.learning_rate)
         self.latest_test_predictions: np.ndarray | None = None
         if checkpoint is not None:
-            self.model.load_state_dict(checkpoint["model"])
+            self.model.load_state_dict(checkpoint.model)
         if t.mode == "streams":
             self.trainer: InterleavedTrainer | StreamsTrainer | StepwiseTrainer | _InCohort = StreamsTrainer(
                 self.model,
@@ -168,17 +169,19 @@ class Session:
         self.inputs = torch.from_numpy(inputs).to(self.device)
         self.targets = torch.from_numpy(targets).to(self.device)
 
-    def _restore(self, checkpoint: dict[str, Any]) -> None:
-        self.trainer.optimizer.load_state_dict(checkpoint["optimizer"])
-        progress = checkpoint["progress"]
-        self.epoch = int(progress["epoch"])
-        self.elapsed = float(progress["elapsed"])
-        self.best_value = float(progress["best_value"])
-        self.best_epoch = int(progress["best_epoch"])
-        self.plateau = Plateau.from_payload(progress.get("plateau"), self.config.training.learning_rate)
-        self.history = History.from_payload(checkpoint["history"], self.config.data.frequencies)
-        torch.set_rng_state(checkpoint["rng"]["torch"])
-        self.generator.set_state(checkpoint["rng"]["generator"])
+    def _restore(self, checkpoint: Checkpoint) -> None:
+        if checkpoint.progress is None or checkpoint.optimizer is None or checkpoint.history is None or checkpoint.rng is None:
+            raise ValueError(checkpoint.restore_problem())
+        self.trainer.optimizer.load_state_dict(checkpoint.optimizer)
+        progress = checkpoint.progress
+        self.epoch = int(progress.epoch)
+        self.elapsed = float(progress.elapsed)
+        self.best_value = float(progress.best_value)
+        self.best_epoch = int(progress.best_epoch)
+        self.plateau = Plateau.from_payload(progress.plateau, self.config.training.learning_rate)
+        self.history = History.from_payload(checkpoint.history, self.config.data.frequencies)
+        torch.set_rng_state(checkpoint.rng["torch"])
+        self.generator.set_state(checkpoint.rng["generator"])
 
     def adopt(self, weights: dict[str, torch.Tensor], history: History, best_epoch: int) -> None:
         """Take weights trained elsewhere, with their history, as if this session had trained them."""
@@ -191,23 +194,18 @@ class Session:
         session's optimizer, the one its checkpoints save."""
         self.trainer = _InCohort(optimizer)
 
-    def checkpoint(self) -> dict[str, Any]:
+    def checkpoint(self) -> Checkpoint:
         """Everything needed to continue exactly where this session is (plain data and tensors)."""
-        return {
-            "model": {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()},
-            "optimizer": self.trainer.optimizer.state_dict(),
-            "config": self.config.to_dict(),
-            "mode": self.config.training.mode,
-            "progress": {
-                "epoch": self.epoch,
-                "elapsed": self.elapsed,
-                "best_value": self.best_value,
-                "best_epoch": self.best_epoch,
-                "plateau": self.plateau.to_payload(),
-            },
-            "history": self.history.to_payload(),
-            "rng": {"torch": torch.get_rng_state(), "generator": self.generator.get_state()},
-        }
+        progress = Progress(self.epoch, self.elapsed, self.best_value, self.best_epoch, self.plateau.to_payload())
+        return Checkpoint(
+            model={k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()},
+            config=self.config.to_dict(),
+            mode=self.config.training.mode,
+            optimizer=self.trainer.optimizer.state_dict(),
+            progress=progress,
+            history=self.history.to_payload(),
+            rng={"torch": torch.get_rng_state(), "generator": self.generator.get_state()},
+        )
 
     @property
     def finished(self) -> bool:
