@@ -20,7 +20,7 @@ import math
 import platform
 import statistics
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +31,7 @@ import torch
 
 from engine import __version__
 from engine.config.schema import Config, ConfigError, dump_config, error_line, is_number, load_config
+from engine.runs.index import ConfigIndex
 from engine.runs.notes import NOTES_FILE, RunNotes, read_notes, write_notes
 from engine.runs.provenance import library_versions, machine, source_revision
 from engine.runs.status import RunStatus, status_of
@@ -368,14 +369,18 @@ def save_notes(folder: Path, notes: RunNotes) -> None:
         raise RunError(f"cannot write {Path(folder) / NOTES_FILE} ({exc.strerror or exc}); the notes as they were are intact") from None
 
 
-def load_run(folder: Path) -> RunRecord:
+def load_run(folder: Path, configs: ConfigIndex | None = None) -> RunRecord:
     """Read a run folder; missing or damaged pieces come back empty instead of raising (metrics of
-    the wrong shape as ``{"status": "damaged", "damaged": <what>}``, so every reader can trust the rest)."""
+    the wrong shape as ``{"status": "damaged", "damaged": <what>}``, so every reader can trust the rest).
+    With ``configs``, its config comes from the runs folder's index while config.yaml is unchanged."""
     folder = Path(folder)
-    try:
-        config = load_config(folder / "config.yaml")
-    except ConfigError:
-        config = None
+    if configs is not None:
+        config = configs.config(folder)
+    else:
+        try:
+            config = load_config(folder / "config.yaml")
+        except ConfigError:
+            config = None
     try:
         metrics = json.loads((folder / "metrics.json").read_text())
         problem = metrics_problem(metrics)
@@ -435,6 +440,21 @@ def metrics_problem(metrics: Any) -> str | None:
         if key in metrics and not ok(metrics[key]):
             return f"{key} not as the engine writes it"
     return None
+
+
+def load_runs(runs_dir: Path, folders: list[Path] | None = None, progress: Callable[[int, int], bool] | None = None) -> list[RunRecord]:
+    """The runs of ``runs_dir`` (newest first, or ``folders`` of it), their configs through the folder's
+    index. ``progress(done, total)`` is called after each; returning False stops early (the records so far)."""
+    runs_dir = Path(runs_dir)
+    folders = list_runs(runs_dir) if folders is None else folders
+    index = ConfigIndex(runs_dir)
+    records = []
+    for done, folder in enumerate(folders, 1):
+        records.append(load_run(folder, index if Path(folder).parent == runs_dir else None))
+        if progress is not None and not progress(done, len(folders)):
+            break
+    index.save(keep=lambda name: (runs_dir / name / "checkpoints").is_dir())
+    return records
 
 
 def list_runs(runs_dir: Path) -> list[Path]:
