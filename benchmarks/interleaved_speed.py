@@ -1,4 +1,4 @@
-"""Seconds per epoch of the user's interleaved method: the plain PyTorch reference and the fast
+"""Seconds per epoch of the interleaved method (one step per batch): the plain PyTorch reference and the fast
 path used by the app, side by side in one process, on the default experiment (40,000 rows,
 batch 32, hidden 128). Epochs alternate so machine noise hits both alike. Last line: the ratio.
 

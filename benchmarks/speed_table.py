@@ -9,7 +9,7 @@ Interleaved rows: hidden x layers x batch on the default data (4 frequencies x 1
 40,000 rows). Streams rows: segments 1, TBPTT 100, one draw (4 sequences side by side).
 Option rows: a GRU and an LSTM with attention over ``--attention-window`` states (hidden
 ``--option-hidden`` x 1 layer, batch 32), the engine's autograd path against the plain loop with the same
-model (nn.GRU for the GRU). Population rows: ``--members`` models at batch 32 (hidden 128 x 1 layer: the user's config),
+model (nn.GRU for the GRU). Population rows: ``--members`` models at batch 32 (hidden 128 x 1 layer: config.yaml's),
 each its own seed and learning rate, trained one after another on the solo fast path (the
 reference column) and as one population (the engine column); the floor is all members' matmuls. Each
 measurement trains ``--steps`` optimizer steps of each path, alternating reference and engine for

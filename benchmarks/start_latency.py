@@ -1,5 +1,5 @@
 """Seconds from Start to the first epoch, beyond the epoch itself: a cold training process against
-one started in advance (as the window keeps one ready while the user edits).
+one started in advance (as the window keeps one ready while a config is edited).
 
     python -m benchmarks.start_latency [--repeats 5] [--config config.yaml]
 

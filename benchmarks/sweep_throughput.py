@@ -3,7 +3,7 @@ shared among them), the same trials each time, alternating which goes first.
 
     python -m benchmarks.sweep_throughput [--trials 6] [--epochs 3] [--repeats 2] [--workers 2]
 
-Each trial trains the user's config for ``--epochs`` epochs with its own hidden size (an
+Each trial trains config.yaml for ``--epochs`` epochs with its own hidden size (an
 experiments-only sweep, so every arm runs exactly the same work); the whole command is timed,
 start-up, per-trial evaluation and the sweep's outputs included (figures off)."""
 
@@ -61,7 +61,7 @@ def main() -> None:
                     flush=True,
                 )
     print(
-        f"{os.cpu_count()} cores; {args.trials} trials of the user's config, {args.epochs} epochs each; trials per hour, median (min-max):"
+        f"{os.cpu_count()} cores; {args.trials} trials of config.yaml, {args.epochs} epochs each; trials per hour, median (min-max):"
     )
     for workers, rates in arms.items():
         print(f"  {workers} worker(s): {statistics.median(rates):.0f} ({min(rates):.0f}-{max(rates):.0f})")

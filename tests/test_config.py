@@ -139,7 +139,7 @@ def test_saving_keeps_the_users_comments_and_round_trips(tmp_path: Path):
     assert "hidden_size: 64" in text and "# LSTM hidden dimension" in text
     assert "mode: streams" in text
     assert load_config(path) == config
-    assert "phase_multiplier" not in text  # untouched defaults are not added to the user's file
+    assert "phase_multiplier" not in text  # untouched defaults are not added to the file
 
 
 def test_dump_without_template_is_complete_yaml():
@@ -156,7 +156,7 @@ def test_every_float_spelling_a_person_types_is_accepted(spelling):
 
 @pytest.mark.parametrize("template", [None, "users file"])
 def test_the_users_lower_learning_rate_saves_and_loads_back(tmp_path: Path, template):
-    """The user's own experiment: lr 0.00001 was written as 1e-05 and then refused on loading."""
+    """An experiment from the configuration record: lr 0.00001 was written as 1e-05 and then refused on loading."""
     config = apply_overrides(load_config(ROOT / "config.yaml"), ["training.learning_rate=0.00001", "data.train_seed=4294967295"])
     path = tmp_path / "run.yaml"
     save_config(config, path, keep_comments_from=(ROOT / "config.yaml").read_text() if template else None)

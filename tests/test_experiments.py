@@ -41,7 +41,7 @@ def test_a_sampled_value_is_named_to_four_significant_digits_and_the_change_keep
 def test_notes_are_written_atomically_with_an_ordinary_mode_and_survive_a_resume(tmp_path):
     os.umask(0o022)
     config = small_config(tmp_path, "training.num_epochs=3")
-    run = Run.start(config, notes=RunNotes(name="baseline", note="the user's config", tags=("a",)))
+    run = Run.start(config, notes=RunNotes(name="baseline", note="the reference config", tags=("a",)))
     for report in run.epochs():
         if report.epoch == 1:
             break
@@ -51,7 +51,7 @@ def test_notes_are_written_atomically_with_an_ordinary_mode_and_survive_a_resume
     list(resumed.epochs())
     resumed.finish()
     record = load_run(run.folder)
-    assert (record.notes.name, record.notes.note, record.notes.tags) == ("baseline", "the user's config", ("a",))
+    assert (record.notes.name, record.notes.note, record.notes.tags) == ("baseline", "the reference config", ("a",))
     assert record.name == "baseline"
     write_notes(run.folder, record.notes.edited(note="edited later", tags="x, y"))
     assert read_notes(run.folder) == RunNotes(name="baseline", note="edited later", tags=("x", "y"))

@@ -67,7 +67,7 @@ def test_the_known_model_estimator_extracts_a_noise_free_shifted_signal():
 
 
 def test_the_known_model_estimator_finds_the_shared_start_within_a_tenth_of_a_second():
-    data = Config().data  # the user's noise law: amplitude and phase drawn per sample
+    data = Config().data  # the default noise law: amplitude and phase drawn per sample
     for seed, start in shifted_draws(data, 3):
         signals = generate(data, seed, start)
         error = (known_model_estimate(signals, data) - signals.targets) ** 2

@@ -528,7 +528,7 @@ def test_turning_the_wheel_over_the_form_edits_nothing_unless_a_box_was_clicked_
     window.activateWindow()
     frequency.setFocus()
     qtbot.waitUntil(frequency.hasFocus)
-    assert wheel(frequency, 1)  # a box the user clicked into still takes the wheel
+    assert wheel(frequency, 1)  # a box clicked into still takes the wheel
     assert frequency.value() != before[1]
 
 

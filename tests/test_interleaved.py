@@ -1,4 +1,4 @@
-"""The fast path is the user's method: same gradients, same losses, same traversal as evaluation."""
+"""The fast path is the interleaved method (one step per batch): same gradients, same losses, same traversal as evaluation."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Importing the user's own checkpoints: their format in, an ordinary evaluated run folder out."""
+"""Importing plain PyTorch checkpoints: their format in, an ordinary evaluated run folder out."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The configuration-evolution report: every number from the runs' metrics.json, in the user's shape."""
+"""The configuration-evolution report: every number from the runs' metrics.json, in the shape of the configuration record."""
 
 from __future__ import annotations
 

@@ -225,14 +225,14 @@ def test_a_runs_notes_are_edited_in_the_panel_and_saved_in_its_folder(panel, qtb
     select(panel, "baseline", runs=True)
     details = panel.details
     assert details.name.text() == "baseline" and not details.has_unsaved_notes
-    details.note.setPlainText("the user's own config")
+    details.note.setPlainText("the reference config")
     details.tags.setText("base, reference")
     assert details.has_unsaved_notes
     with qtbot.waitSignal(panel.loaded):
         details.save_button.click()
     (folder,) = [r.folder for r in panel.records if r.notes.name == "baseline"]
     saved = json.loads((folder / "notes.json").read_text())
-    assert saved["note"] == "the user's own config" and saved["tags"] == ["base", "reference"]
+    assert saved["note"] == "the reference config" and saved["tags"] == ["base", "reference"]
     assert [r.notes.name for r in panel.selected()] == ["baseline"]  # the selection survives the refresh
 
 
