@@ -75,3 +75,16 @@ def test_the_epoch_line_shows_the_rate_the_epoch_trained_at(panel):
     panel.start(started(10))
     panel.add_epoch(report(1, 10), None)
     assert "learning rate 0.001 " in panel.status.text()
+
+
+def test_a_hidden_panel_draws_nothing_and_catches_up_when_shown(panel, qtbot, monkeypatch):
+    """Another tab in front: epochs are stored, not drawn, so that tab's frames do not pay for these figures."""
+    drawn: list[str] = []
+    monkeypatch.setattr(panel.loss, "show_history", lambda *args: drawn.append("curves"))
+    monkeypatch.setattr(panel.outputs, "set_outputs", lambda *args: drawn.append("outputs"))
+    panel.start(started(5))
+    panel.add_epoch(report(1, 5), np.zeros((1, 10)))
+    panel.redraw()
+    assert not panel.isVisible() and drawn == []
+    panel.show()
+    qtbot.waitUntil(lambda: drawn.count("curves") >= 1 and drawn.count("outputs") >= 1, timeout=5_000)

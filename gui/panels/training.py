@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -224,12 +225,20 @@ class TrainingPanel(QWidget):
 
     def redraw(self, everything: bool = False) -> None:
         """Draw one pending part per timer tick, so no single repaint holds the event loop long;
-        ``everything`` draws all that is pending (before an export)."""
+        ``everything`` draws all that is pending (before an export). A hidden panel draws nothing: its
+        parts stay pending until it is shown, so another tab's frames never pay for it."""
+        if not everything and not self.isVisible():
+            return
         while self._pending and self.shown_samples is not None:
             draw = self._draw_curves if self._pending.pop(0) == CURVES else self._draw_outputs
             draw()
             if not everything:
                 return
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        """Shown again: draw what arrived while hidden at once, not a timer tick later."""
+        super().showEvent(event)
+        self.redraw()
 
     def _draw_curves(self) -> None:
         wall_time, smoothing = self.x_axis.currentText() == "wall time", self.smoothing.value() / 100
