@@ -1,5 +1,6 @@
 """The main window: tabs for the experiment, training, results and runs; menus and shortcuts;
-one training thread at a time; settings kept between sessions."""
+one training thread at a time; slow reads and writes on background tasks, their progress in the
+status bar; settings kept between sessions."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
+    QProgressBar,
     QPushButton,
     QSpinBox,
     QSplitter,
@@ -52,7 +54,8 @@ from gui.panels.results import ResultsPanel
 from gui.panels.runs import RunsPanel
 from gui.panels.sweeps import SweepsPanel
 from gui.panels.training import TrainingPanel
-from gui.plots.run_graphs import export_graphs, export_report_figures
+from gui.plots.run_graphs import export_graphs, export_report_figures, graph_files
+from gui.tasks import Tasks, TaskState
 from gui.widgets import WheelGuard
 from gui.worker import TrainingWorker, join_worker, start_worker
 
@@ -67,6 +70,20 @@ def migrate_settings(settings: QSettings) -> None:
     version = int(cast(Any, settings.value("version", 0)))  # PySide6 types a stored value as object
     if version < SETTINGS_VERSION:
         settings.setValue("version", SETTINGS_VERSION)
+
+
+def imported_run(state: TaskState, path: Path, config: Config, runs_dir: Path, template: str | None) -> RunRecord:
+    """A background task: their checkpoint evaluated into a run folder, its graphs drawn on the window's thread."""
+    state.set_progress(None, f"Importing {path.name}: evaluating it")
+    run, _ = import_checkpoint(path, config, runs_dir, template)
+    state.each_on_main(graph_files(run.folder, run.config), f"Importing {path.name}: graphs written")
+    return load_run(run.folder)
+
+
+def written_report(state: TaskState, folders: list[Path], out: Path) -> Path:
+    """A background task: the report of ``folders`` written into ``out``, its figures drawn on the window's thread."""
+    state.set_progress(None, f"Writing the report of {len(folders)} runs")
+    return write_report(folders, out, lambda records, folder, dpi: state.on_main(export_report_figures, records, folder, dpi))
 
 
 def open_path(path: Path) -> None:
@@ -134,13 +151,14 @@ class MainWindow(QMainWindow):
         self.queued: list[RunJob] = []  # repeats of the started experiment that train after the current one
         self.repeat_count = 1
         self.closing = False
+        self.tasks = Tasks(self)  # every panel's background reads and writes, ended when the window closes
 
         self.form = ConfigForm()
-        self.preview = PreviewPanel()
+        self.preview = PreviewPanel(self.tasks)
         self.training = TrainingPanel()
         self.results = ResultsPanel()
-        self.runs = RunsPanel()
-        self.sweeps = SweepsPanel(self.settings)
+        self.runs = RunsPanel(self.tasks)
+        self.sweeps = SweepsPanel(self.settings, self.tasks, confirm_base=self.confirm_sweep_base)
         experiment = QSplitter()
         experiment.addWidget(self.form)
         experiment.addWidget(self.preview)
@@ -161,7 +179,14 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.fitted_once = False
         self.device_label = QLabel()
-        self.statusBar().addPermanentWidget(self.device_label)
+        self.task_label = QLabel()
+        self.task_progress = QProgressBar()
+        self.task_progress.setMaximumWidth(160)
+        for widget in (self.task_label, self.task_progress, self.device_label):
+            self.statusBar().addPermanentWidget(widget)
+        self.tasks.progress.connect(self._task_progress)
+        self.tasks.ended.connect(self._task_ended)
+        self._task_ended()
 
         self._build_actions()
         self.form.edited.connect(self.on_edited)
@@ -170,10 +195,9 @@ class MainWindow(QMainWindow):
         self.runs.resume_requested.connect(self.resume_run)
         self.runs.message.connect(self.statusBar().showMessage)
         self.runs.report_requested.connect(self.write_report)
-        self.sweeps.open_run.connect(lambda folder: self.open_run(load_run(folder)))
+        self.sweeps.open_run.connect(self.open_folder)
         self.sweeps.load_config.connect(lambda config: self.load_config_object(config, ask=True, unsaved=True))
         self.sweeps.message.connect(self.statusBar().showMessage)
-        self.sweeps.confirm_base = self.confirm_sweep_base
         self.results.exported.connect(self.say)
         self.training.exported.connect(self.say)
         self._restore(default_config)
@@ -233,7 +257,7 @@ class MainWindow(QMainWindow):
         if geometry is None or not self.restoreGeometry(geometry) or not area.contains(self.frameGeometry()):
             self.setGeometry(fitted(area))  # first start, or a size saved on a larger screen
         self.runs.set_runs_dir(Path(str(self.settings.value("runs_dir", "runs"))))
-        self.sweeps.sweeps_dir = Path(str(self.settings.value("sweeps_dir", self.runs.runs_dir.parent / "sweeps")))
+        self.sweeps.set_sweeps_dir(Path(str(self.settings.value("sweeps_dir", self.runs.runs_dir.parent / "sweeps"))))
         last = self.settings.value("last_config")
         candidate = Path(str(last)) if last else default_config
         if candidate is None or not candidate.exists() or not self.open_config(candidate):
@@ -341,7 +365,6 @@ class MainWindow(QMainWindow):
 
     def on_edited(self, config: Config | None, errors: list[str]) -> None:
         self.config = config
-        self.sweeps.current = config
         self.start_action.setEnabled(config is not None and self.training_thread is None)
         if config is not None:
             self.preview.set_config(config)
@@ -352,7 +375,7 @@ class MainWindow(QMainWindow):
 
     def _update_title(self) -> None:
         name = self.config_path.name if self.config_path else "untitled"
-        self.sweeps.base_path = self.config_path  # a sweep built in the window starts from the saved experiment
+        self.sweeps.set_experiment(self.config, self.config_path)  # a sweep built in the window starts from the saved file
         self.setWindowModified(self.has_unsaved_edits)
         self.setWindowTitle(f"{name}[*] — LSTM Frequency Extraction Workbench")
 
@@ -475,7 +498,7 @@ class MainWindow(QMainWindow):
 
     def on_started(self, event: RunStarted) -> None:
         self.last_run_folder = event.folder
-        self.runs.active_folder = event.folder
+        self.runs.set_training(event.folder)
         self.training.start(event)
         repeat = f"   repeat {self.repeat_count - len(self.queued)} of {self.repeat_count}" if self.repeat_count > 1 else ""
         self.device_label.setText(f"device: {event.device}   run: {event.folder.name}{repeat}")
@@ -512,7 +535,7 @@ class MainWindow(QMainWindow):
             self.open_run(load_run(self.last_run_folder), switch=event.status == RunStatus.COMPLETED and not self.queued)
 
     def on_finished(self, event: RunFinished) -> None:
-        self.runs.active_folder = None
+        self.runs.set_training(None)
         if event.status != RunStatus.COMPLETED:  # the next repeats would likely end the same way
             self.queued = []
         QTimer.singleShot(0, self._prepare_training_process)  # the next run's process, now that no training competes
@@ -534,47 +557,55 @@ class MainWindow(QMainWindow):
         if self.queued and not self.closing:
             self._launch(self.queued.pop(0))
 
-    def import_checkpoint(self, path: str | None = None) -> Path | None:
-        """A plain PyTorch checkpoint as a run folder, evaluated on the editor's config."""
-        if self.config is None or self.training_thread is not None:
-            QMessageBox.information(self, "Import checkpoint", "Import needs a valid experiment in the editor and no run training.")
-            return None
+    def import_checkpoint(self, path: str | None = None) -> None:
+        """A plain PyTorch checkpoint as a run folder, evaluated on the editor's config in the background,
+        then opened."""
+        if self.config is None or self.training_thread is not None or self.tasks.running("import"):
+            QMessageBox.information(
+                self, "Import checkpoint", "Import needs a valid experiment in the editor, no run training and no other import."
+            )
+            return
         if not path:
             path, _ = QFileDialog.getOpenFileName(
                 self, "Import a checkpoint trained with the experiment in the editor", "", "PyTorch (*.pt *.pth);;All files (*)"
             )
         if not path:
-            return None
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            run, _ = import_checkpoint(Path(path), self.config, self.runs.runs_dir, self.config_text)
-            export_graphs(run.folder, run.config)
-        except (CheckpointError, RunError) as exc:
-            QMessageBox.warning(self, "Cannot import", str(exc))
-            return None
-        finally:
-            QApplication.restoreOverrideCursor()
-        self.runs.refresh()
-        self.open_run(load_run(run.folder))
-        self.say(f"imported {path} as {run.folder}", run.folder)
-        return run.folder
+            return
+        source, config, runs_dir, template = Path(path), self.config, self.runs.runs_dir, self.config_text
+        self.tasks.start(
+            "import",
+            lambda state: imported_run(state, source, config, runs_dir, template),
+            lambda record: self._imported(source, record),
+            lambda exc: self._warn("Cannot import", exc, (CheckpointError, RunError)),
+        )
 
-    def write_report(self, folders: list[Path], out: str | None = None) -> Path | None:
-        """The configuration-evolution record of ``folders`` (report.md and its PNGs) into a chosen folder."""
+    def _imported(self, source: Path, record: RunRecord) -> None:
+        self.runs.refresh()
+        self.open_run(record)
+        self.say(f"imported {source} as {record.folder}", record.folder)
+
+    def write_report(self, folders: list[Path], out: str | None = None) -> None:
+        """The configuration-evolution record of ``folders`` (report.md and its PNGs), written into a chosen
+        folder in the background."""
         if not out:
             out = QFileDialog.getExistingDirectory(self, "Write the report into", str(self.runs.runs_dir))
         if not out:
-            return None
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            path = write_report(folders, Path(out), export_report_figures)
-        except RunError as exc:
-            QMessageBox.warning(self, "Cannot write the report", str(exc))
-            return None
-        finally:
-            QApplication.restoreOverrideCursor()
-        self.say(f"report of {len(folders)} runs written to {path}", path)
-        return path
+            return
+        into = Path(out)
+        self.tasks.start(
+            "report",
+            lambda state: written_report(state, folders, into),
+            lambda path: self.say(f"report of {len(folders)} runs written to {path}", path),
+            lambda exc: self._warn("Cannot write the report", exc, (RunError,)),
+        )
+
+    def _warn(self, title: str, exc: BaseException, expected: tuple[type[BaseException], ...]) -> None:
+        """A task's failure in a message box: an expected one in its own words, any other with its type."""
+        QMessageBox.warning(self, title, str(exc) if isinstance(exc, expected) else f"{exc.__class__.__name__}: {exc}")
+
+    def open_folder(self, folder: Path) -> None:
+        """A run folder read in the background, then shown in the Results tab."""
+        self.tasks.start("open", lambda state: load_run(folder), self.open_run)
 
     def open_run(self, record: RunRecord, switch: bool = True) -> None:
         self.results.show_run(record)
@@ -583,6 +614,19 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentWidget(self.results)
 
     # ----- window --------------------------------------------------------------------------
+    def _task_progress(self, kind: str, fraction: float | None, text: str) -> None:
+        """A background task's progress in the status bar: its words and a bar (moving where its length is unknown)."""
+        self.task_label.setText(text)
+        self.task_progress.setRange(0, 0 if fraction is None else 1000)
+        self.task_progress.setValue(0 if fraction is None else round(fraction * 1000))
+        self.task_label.show()
+        self.task_progress.show()
+
+    def _task_ended(self, kind: str = "") -> None:
+        if not self.tasks.running():
+            self.task_label.hide()
+            self.task_progress.hide()
+
     def say(self, text: str, path: Path | None = None) -> None:
         """An outcome in the bar above the tabs (with Open for ``path``) and in the status bar."""
         self.notice.say(text, path)
@@ -673,9 +717,10 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def shutdown(self) -> None:
-        """Stop a running training and sweep, wait for them to end, and end the spare process."""
+        """Stop a running training, sweep and background tasks, wait for them to end, and end the spare process."""
         self.closing = True
         self.sweeps.shutdown()
+        self.tasks.shutdown()
         if self.training_thread is not None:
             assert self.worker is not None  # a training thread runs its worker
             self.worker.control.request_stop()

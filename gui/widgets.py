@@ -8,13 +8,18 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QHBoxLayout, QPushButton
 
 
-def button_row(buttons: list[tuple[str, Callable[[], object]]]) -> QHBoxLayout:
-    """A left-aligned row of push buttons, each calling its slot with no arguments."""
+def push_button(text: str, slot: Callable[[], object]) -> QPushButton:
+    """A push button calling its slot with no arguments."""
+    button = QPushButton(text)
+    button.clicked.connect(lambda _=False: slot())
+    return button
+
+
+def button_row(buttons: list[tuple[str, Callable[[], object]] | QPushButton]) -> QHBoxLayout:
+    """A left-aligned row of push buttons: those given, and one made for each (text, slot)."""
     row = QHBoxLayout()
-    for text, slot in buttons:
-        button = QPushButton(text)
-        button.clicked.connect(lambda _=False, slot=slot: slot())
-        row.addWidget(button)
+    for button in buttons:
+        row.addWidget(button if isinstance(button, QPushButton) else push_button(*button))
     row.addStretch(1)
     return row
 

@@ -49,9 +49,11 @@ def start(qtbot, win: MainWindow, epochs: int):
 
 
 def test_editing_a_data_field_updates_the_preview(qtbot, window):
+    qtbot.waitUntil(lambda: window.preview.signals is not None)  # generated on a background task
     before = window.preview.signals.mixture.copy()
-    window.form.editors["data.frequencies"].spins[0].setValue(2)
-    qtbot.waitUntil(lambda: window.preview.component.itemText(0) == "2 Hz")
+    with qtbot.waitSignal(window.preview.drawn):
+        window.form.editors["data.frequencies"].spins[0].setValue(2)
+    assert window.preview.component.itemText(0) == "2 Hz"
     assert window.preview.signals.frequencies[0] == 2.0
     assert not (window.preview.signals.mixture == before).all()
 
@@ -584,13 +586,16 @@ def test_the_preview_window_never_claims_more_samples_than_the_data_has(qtbot, t
     panel = PreviewPanel()
     qtbot.addWidget(panel)
     long = apply_overrides(small_config(tmp_path), ["data.sampling_rate=1000", "data.duration=2.0"])  # 2000 samples
-    panel.set_config(long)
+    with qtbot.waitSignal(panel.drawn):
+        panel.set_config(long)
     assert panel.window_size.value() == 1000
     short = apply_overrides(long, ["data.sampling_rate=250"])  # 500 samples
-    panel.set_config(short)
+    with qtbot.waitSignal(panel.drawn):
+        panel.set_config(short)
     assert panel.window_size.value() == 500 and panel.window_size.maximum() == 500
     assert panel.figure.time_plot.listDataItems()[0].xData.size == 500
-    panel.set_config(long)
+    with qtbot.waitSignal(panel.drawn):
+        panel.set_config(long)
     assert panel.window_size.value() == 1000  # the window asked for comes back with the data
 
 
@@ -631,17 +636,20 @@ def test_the_window_opens_inside_the_screens_free_area_and_a_saved_size_only_whe
 
 
 def test_a_written_report_is_said_in_a_bar_in_view_with_a_button_that_opens_it(qtbot, window, tmp_path, monkeypatch):
+    import threading
+
     from PySide6.QtCore import QUrl
     from PySide6.QtGui import QDesktopServices
 
-    report = tmp_path / "out" / "report.md"
-    monkeypatch.setattr("gui.main_window.write_report", lambda folders, out, figures: report)
+    report, writers = tmp_path / "out" / "report.md", []
+    monkeypatch.setattr("gui.main_window.write_report", lambda folders, out, figures: writers.append(threading.current_thread()) or report)
     opened = []
     monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
     window.show()
     qtbot.waitExposed(window)
-    assert window.write_report([tmp_path / "run"], str(tmp_path / "out")) == report
-    assert window.notice.isVisible() and str(report) in window.notice.text.text()
+    window.write_report([tmp_path / "run"], str(tmp_path / "out"))
+    qtbot.waitUntil(lambda: window.notice.isVisible())  # written on a background task
+    assert str(report) in window.notice.text.text() and threading.main_thread() not in writers
     assert window.frameGeometry().contains(window.notice.mapTo(window, window.notice.rect().bottomRight()))
     window.notice.open_button.click()
     assert opened == [QUrl.fromLocalFile(str(report))]
@@ -725,7 +733,8 @@ def test_the_preview_shows_the_set_that_trains_first_including_its_random_start(
     qtbot.addWidget(panel)
     for overrides in (["data.start_time=random"], ["data.start_time=random", "training.mode=streams", "training.segments=2"]):
         config = apply_overrides(small_config(tmp_path), overrides)
-        panel.set_config(config)
+        with qtbot.waitSignal(panel.drawn):
+            panel.set_config(config)
         trained = Session(config, load_splits(config), torch.device("cpu")).inputs[: panel.signals.n_samples, 0].numpy()
         assert np.array_equal(panel.signals.mixture.astype(np.float32), trained), overrides
         assert panel.signals.t[0] > 0  # not the t = 0 set

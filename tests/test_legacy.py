@@ -122,8 +122,11 @@ def test_metrics_json_of_an_import_is_strict_json(setup, tmp_path):
 
 
 def test_file_import_in_the_window_opens_the_imported_run(qtbot, tmp_path, monkeypatch):
+    import threading
+
     from PySide6.QtCore import QSettings
 
+    from engine.runs.checkpoint_import import import_checkpoint
     from gui.app import RESOURCES
     from gui.main_window import MainWindow
 
@@ -136,8 +139,14 @@ def test_file_import_in_the_window_opens_the_imported_run(qtbot, tmp_path, monke
     window.load_config_object(config)
     qtbot.waitUntil(lambda: window.config is not None)
     checkpoint = their_checkpoint(tmp_path / "theirs.pth", FrequencyLSTM.from_config(config.model))
-    folder = window.import_checkpoint(str(checkpoint))
-    assert folder is not None and window.results.record.folder == folder
+    importers = []
+    monkeypatch.setattr(
+        "gui.main_window.import_checkpoint", lambda *args: importers.append(threading.current_thread()) or import_checkpoint(*args)
+    )
+    window.import_checkpoint(str(checkpoint))
+    qtbot.waitUntil(lambda: window.results.record is not None, timeout=60_000)  # evaluated on a background task
+    folder = window.results.record.folder
+    assert folder.parent == tmp_path / "runs" and importers and threading.main_thread() not in importers
     assert {p.name for p in (folder / "graphs").glob("*.png")} >= {"loss_curve.png", "graph1_comparison.png"}
     qtbot.waitUntil(lambda: any(r.folder == folder for r in window.runs.records))  # read in the background
     window.shutdown()

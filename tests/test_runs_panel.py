@@ -162,7 +162,7 @@ def test_verdicts_are_coloured_by_direction(qtbot, tmp_path):
     qtbot.addWidget(panel)
     records = [record("base", 16, 0, 0.10), record("base", 16, 1, 0.11), record("good", 32, 0, 0.01), record("good", 32, 1, 0.012)]
     records += [record("bad", 8, 0, 0.50), record("bad", 8, 1, 0.52)]
-    panel._loaded(panel.request, records)
+    panel.show_records(records)
     panel.pin_baseline(records[:2])
     c = panel.titles().index("Δ test MSE")
     colours = {item.text(0): (item.text(c).rsplit(" ", 1)[-1], item.foreground(c).color().name()) for item in rows(panel)}
@@ -275,8 +275,8 @@ def test_the_report_button_writes_the_selected_runs_record(qtbot, tmp_path, runs
     window.runs.table.sortItems(0, Qt.SortOrder.DescendingOrder)  # table order: wide, narrow, baseline
     select(window.runs, "wide", "baseline")
     window.runs.report_selected()
+    qtbot.waitUntil(lambda: "report of 4 runs written to" in window.statusBar().currentMessage(), timeout=30_000)
     text = (tmp_path / "report" / "report.md").read_text()
-    assert "report of 4 runs written to" in window.statusBar().currentMessage()
     folders = sorted(r.folder.name for r in window.runs.selected())  # a folder is named by when its run started
     assert [r.folder.name for r in window.runs.selected()] != folders  # the table shows them in another order
     assert [text.index(f"`{name}`") for name in folders] == sorted(text.index(f"`{name}`") for name in folders)
@@ -316,27 +316,52 @@ def test_repeats_train_the_seeds_one_after_another_and_show_as_one_group(qtbot, 
     window.shutdown()
 
 
-def test_the_runs_folder_is_read_off_the_windows_thread(qtbot, runs_dir, monkeypatch):
+def test_the_runs_folder_is_read_off_the_windows_thread_with_a_count_and_the_window_goes_on(qtbot, runs_dir, monkeypatch):
     import threading
 
-    from gui.panels import runs as runs_panel
+    from PySide6.QtCore import QTimer
 
-    release, readers, load_run = threading.Event(), set(), runs_panel.load_run
+    from engine.runs import run as engine_run
 
-    def slow(folder):
+    release, readers, load_run = threading.Event(), set(), engine_run.load_run
+
+    def slow(folder, index=None):
         readers.add(threading.current_thread())
         release.wait(10)
-        return load_run(folder)
+        return load_run(folder, index)
 
-    monkeypatch.setattr(runs_panel, "load_run", slow)
+    monkeypatch.setattr(engine_run, "load_run", slow)
     panel = RunsPanel()
     qtbot.addWidget(panel)
     panel.set_runs_dir(runs_dir)  # returns while the folders are still being read
     assert "reading" in panel.folder_label.text() and panel.records == []
+    ticked = []
+    QTimer.singleShot(0, lambda: ticked.append(True))
+    qtbot.waitUntil(lambda: bool(ticked))  # the window handles its events while the folders are read
+    assert panel.records == [] and panel.table.topLevelItemCount() == 0
     with qtbot.waitSignal(panel.loaded, timeout=10_000):
         release.set()
     assert len(panel.records) == 5 and threading.main_thread() not in readers
     assert "reading" not in panel.folder_label.text()
+
+
+def test_reading_runs_reports_a_count_and_stops_when_cancelled(runs_dir):
+    from gui.panels.runs import read_runs
+
+    class State:
+        def __init__(self, stop_after: int):
+            self.said: list[str] = []
+            self.stop_after = stop_after
+
+        def set_progress(self, fraction, text):
+            self.said.append(text)
+
+        def is_cancelled(self):
+            return len(self.said) >= self.stop_after
+
+    every, cancelled = State(99), State(2)
+    assert len(read_runs(runs_dir, every)) == 5 and every.said[-1] == "Reading runs 5/5"
+    assert len(read_runs(runs_dir, cancelled)) == 2 and cancelled.said == ["Reading runs 1/5", "Reading runs 2/5"]
 
 
 def test_set_as_baseline_with_nothing_selected_says_what_to_do(panel, qtbot):

@@ -60,7 +60,7 @@ def test_a_bad_space_is_named_in_the_tab_and_start_stays_off(qtbot, tmp_path):
     panel.space.setPlainText("model.hidden_siz: [8]\n")
     assert panel.build_from_form() is None
     assert "did you mean 'model.hidden_size'" in panel.summary.text()
-    assert not panel._buttons()["Start"].isEnabled()
+    assert not panel.start_button.isEnabled()
 
 
 def test_a_setting_picked_from_the_form_joins_the_space_around_its_current_value(qtbot, tmp_path):

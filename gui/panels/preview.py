@@ -1,13 +1,16 @@
 """Signal preview: S, its clean components, one noisy component and the FFT of S, following
-the data settings as they are edited (debounced by the form)."""
+the data settings as they are edited (debounced by the form). The set is generated on a background
+task: a long recording never holds up the form, and an edit made meanwhile replaces it."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from engine.config.schema import Config
-from engine.signals.dataset import draws_anew, first_training_set
+from engine.signals.dataset import SignalSet, draws_anew, first_training_set
 from gui.plots.figures import SignalFigure
+from gui.tasks import Tasks
 
 
 def _first_set_key(config: Config) -> tuple:
@@ -16,8 +19,12 @@ def _first_set_key(config: Config) -> tuple:
 
 
 class PreviewPanel(QWidget):
-    def __init__(self, parent: QWidget | None = None):
+    drawn = Signal()  # the preview shows the set that trains first under the last config given
+
+    def __init__(self, tasks: Tasks | None = None, parent: QWidget | None = None):
         super().__init__(parent)
+        self.tasks = tasks or Tasks(self)  # the window's, shared by its panels and ended when it closes
+        self.signals: SignalSet | None = None
         self.figure = SignalFigure()
         self.component = QComboBox()
         self.window_size = QSpinBox()
@@ -53,21 +60,26 @@ class PreviewPanel(QWidget):
             self.component.setCurrentIndex(min(config.visualization.comparison_freq_idx, len(labels) - 1))
             self.component.blockSignals(False)
         if data_changed:
-            self.signals = first_training_set(config)
-            self.window_size.blockSignals(True)  # the data's length bounds the window; the wish stays
-            self.window_size.setMaximum(max(self.window_size.minimum(), self.signals.n_samples))
-            self.window_size.setValue(self.wanted_window)
-            self.window_size.blockSignals(False)
-            self.redraw()
+            self.tasks.start("preview", lambda state: first_training_set(config), self._show_signals)
+        elif not self.tasks.running("preview"):  # the set shown is this config's already
+            self.drawn.emit()
+
+    def _show_signals(self, signals: SignalSet) -> None:
+        self.signals = signals
+        self.window_size.blockSignals(True)  # the data's length bounds the window; the wish stays
+        self.window_size.setMaximum(max(self.window_size.minimum(), signals.n_samples))
+        self.window_size.setValue(self.wanted_window)
+        self.window_size.blockSignals(False)
+        self.redraw()
+        self.drawn.emit()
 
     def _window_chosen(self, samples: int) -> None:
         self.wanted_window = samples
         self.redraw()
 
     def redraw(self) -> None:
-        if self.config is None:
+        s, index = self.signals, max(self.component.currentIndex(), 0)
+        if s is None or index >= len(s.frequencies):  # the set of the new frequencies is on its way
             return
-        s = self.signals
-        index = max(self.component.currentIndex(), 0)
         shown = slice(0, self.window_size.value())
         self.figure.set_data(s, shown, index)

@@ -3,20 +3,19 @@ with n and each number's mean ± std, expandable to its runs; any group or run c
 baseline, and every other group then shows its change of test MSE against it with Welch's 95 %
 interval and a verdict. Sorted by any column, filtered by text, tag and status; an overlay of any
 metric of the selected groups; their notes and config diff; the table exported as CSV or LaTeX;
-open, load the config of, resume, report on or delete runs. The run folders are read on a thread
-of their own, so a large runs folder never holds up the window."""
+open, load the config of, resume, report on or delete runs. The run folders are read on a background
+task, with a count as they are read, so a large runs folder never holds up the window."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
 import shutil
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QPoint, Qt, Signal
+from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -48,11 +47,12 @@ from engine.analysis.comparison import (
 )
 from engine.analysis.effects import TEST_MSE, Effect, RunGroup, Verdict, by_start, group_runs, summarize
 from engine.analysis.tables import table_csv, table_latex
-from engine.runs.run import RunRecord, is_active, list_runs, load_run
+from engine.runs.run import RunRecord, is_active, load_runs
 from engine.runs.status import RunStatus
 from engine.storage.files import atomic_write_text
 from gui.panels.run_details import RunDetails
 from gui.plots.figures import PALETTE, RunsFigure, reference_levels
+from gui.tasks import Tasks, TaskState
 from gui.widgets import button_row
 
 STATUSES = ["any status", *RunStatus]
@@ -139,10 +139,16 @@ def effect_tip(effect: Effect) -> str:
     return "\n".join(lines)
 
 
-def read_runs(runs_dir: Path) -> list[RunRecord]:
-    """Every run folder in ``runs_dir``, newest first; an unreadable folder lists nothing."""
+def read_runs(runs_dir: Path, state: TaskState) -> list[RunRecord]:
+    """A background task: every run folder in ``runs_dir``, newest first, counted as they are read; an
+    unreadable folder lists nothing."""
+
+    def progress(done: int, total: int) -> bool:
+        state.set_progress(done / total, f"Reading runs {done}/{total}")
+        return not state.is_cancelled()
+
     try:
-        return [load_run(folder) for folder in list_runs(runs_dir)]
+        return load_runs(runs_dir, progress=progress)
     except OSError:
         return []
 
@@ -153,15 +159,6 @@ def _children(item: QTreeWidgetItem) -> list[QTreeWidgetItem]:
     return [child for child in children if child is not None]  # every index below childCount() has one
 
 
-class RunsLoader(QObject):
-    """Reads a runs folder on a thread of its own and hands the records back to the window's thread."""
-
-    loaded = Signal(int, object)  # (request number, list[RunRecord])
-
-    def load(self, request: int, runs_dir: Path) -> None:
-        threading.Thread(target=lambda: self.loaded.emit(request, read_runs(runs_dir)), daemon=True).start()
-
-
 class RunsPanel(QWidget):
     open_requested = Signal(object)  # RunRecord
     config_requested = Signal(object)  # Config
@@ -170,8 +167,10 @@ class RunsPanel(QWidget):
     message = Signal(str)  # a sentence for the status bar
     loaded = Signal()  # the table shows the runs folder as it was last read
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, tasks: Tasks | None = None, parent: QWidget | None = None):
         super().__init__(parent)
+        self.tasks = tasks or Tasks(self)  # the window's, shared by its panels and ended when it closes
+        self.tasks.progress.connect(self._reading)
         self.runs_dir = Path("runs")
         self.folder_label = QLabel()
         self.baseline_label = QLabel()
@@ -212,9 +211,6 @@ class RunsPanel(QWidget):
         self._row_of: dict[Path, int] = {}  # a shown run's row in the comparison
         self.baseline: frozenset[Path] = frozenset()  # the folders of the pinned group or run
         self.active_folder: Path | None = None  # the run this window is training
-        self.loader = RunsLoader()
-        self.loader.loaded.connect(self._loaded)
-        self.request = 0  # the newest read asked for; older ones that arrive late are dropped
         self._keep_selected: set[Path] = set()
 
     def _layout(self) -> QVBoxLayout:
@@ -268,16 +264,24 @@ class RunsPanel(QWidget):
         self.baseline = frozenset()
         self.refresh()
 
+    def set_training(self, folder: Path | None) -> None:
+        """The run this window is training (None: none), which Delete refuses."""
+        self.active_folder = folder
+
     def refresh(self) -> None:
-        """Read the runs folder again in the background; the selection, filter, sort order and baseline stay."""
-        self.request += 1
+        """Read the runs folder again in the background (a read under way is dropped); the selection,
+        filter, sort order and baseline stay."""
         self._keep_selected |= {r.folder for r in self.selected()}
         self.folder_label.setText(f"Runs in <b>{self.runs_dir.resolve()}</b> (reading…)")
-        self.loader.load(self.request, self.runs_dir)
+        runs_dir = self.runs_dir
+        self.tasks.start("runs", lambda state: read_runs(runs_dir, state), self.show_records)
 
-    def _loaded(self, request: int, records: list[RunRecord]) -> None:
-        if request != self.request:  # a newer read is on its way
-            return
+    def _reading(self, kind: str, fraction: float | None, text: str) -> None:
+        if kind == "runs":
+            self.folder_label.setText(f"Runs in <b>{self.runs_dir.resolve()}</b> ({text.lower()}…)")
+
+    def show_records(self, records: list[RunRecord]) -> None:
+        """The table, filters and overlay choices for ``records``, the runs folder as just read."""
         self.folder_label.setText(f"Runs in <b>{self.runs_dir.resolve()}</b>")
         self.records = records
         self._fill_metrics()

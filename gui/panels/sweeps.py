@@ -6,12 +6,10 @@ process; the panel reads the study's storage on a timer (a small file on one mac
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import signal
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPlainTextEdit,
-    QPushButton,
     QScrollArea,
     QSpinBox,
     QSplitter,
@@ -44,7 +41,8 @@ from engine.storage.files import atomic_write_text
 from engine.sweeps.space import SAMPLERS, SweepSpec, describe, load_sweep
 from gui.panels.runs import NumberItem
 from gui.plots.sweep_figures import ImportanceFigure, ObjectiveFigure, ParallelCoordinatesFigure, SensitivityFigure
-from gui.widgets import button_row
+from gui.tasks import Tasks, TaskState
+from gui.widgets import button_row, push_button
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout holding main.py
 
@@ -110,15 +108,21 @@ class SweepsPanel(QWidget):
     open_run = Signal(object)  # Path of a trial's run folder
     load_config = Signal(object)  # Config of the best trial
     message = Signal(str)
-    study_read = Signal(str, object, str)  # from the reading thread: study name, (study, rows, weights) or None, error
 
-    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None):
+    def __init__(
+        self,
+        settings: QSettings | None = None,
+        tasks: Tasks | None = None,
+        parent: QWidget | None = None,
+        confirm_base: Callable[[Path], Path | None] = lambda base: base,
+    ):
         super().__init__(parent)
         self.settings = settings
+        self.tasks = tasks or Tasks(self)  # the window's, shared by its panels and ended when it closes
         self.base_path: Path | None = None  # the editor's config file, the base of a sweep built here
-        # set by the window: called with a sweep's base file before it starts, answers the file to start
-        # from (the same, or the edits saved as a new one), or None to cancel the start
-        self.confirm_base: Callable[[Path], Path | None] = lambda base: base
+        # called with a sweep's base file before it starts, answers the file to start from (the same,
+        # or the edits saved as a new one), or None to cancel the start
+        self.confirm_base = confirm_base
         self.sweeps_dir = Path("sweeps")
         self.spec: SweepSpec | None = None
         self.spec_path: Path | None = None
@@ -134,10 +138,7 @@ class SweepsPanel(QWidget):
         self.workers = QSpinBox(minimum=1, maximum=cores * 4, value=max(1, cores - 1))  # a core left for the window
         self.workers.setToolTip("Worker processes; the default leaves one core to the window so it stays responsive")
         self._study: Any = None  # the open study, kept between refreshes: its storage reads only what is new
-        self.reading = False  # a read of the study is under way on its thread
         self._read_again = False  # asked for while one was under way: read once more when it ends
-        self._reader: threading.Thread | None = None
-        self.study_read.connect(self._show_study)
         self.space = QPlainTextEdit(DEFAULT_SPACE)
         self.space.setToolTip(SPACE_HINT)
         self.current: Config | None = None  # the experiment in the editor: where a picked setting's values start
@@ -197,12 +198,16 @@ class SweepsPanel(QWidget):
         form.addRow("Setting", pick)
         form.addRow(QLabel("Search space (" + SPACE_HINT + ")"))
         form.addRow(self.space)
+        self.use_button = push_button("Use this space", self.build_from_form)
+        self.open_button = push_button("Open sweep file…", self.open_sweep_file)
+        self.start_button = push_button("Start", self.start)
+        self.stop_button = push_button("Stop", self.stop)
         self.buttons = button_row(
             [
-                ("Use this space", self.build_from_form),
-                ("Open sweep file…", self.open_sweep_file),
-                ("Start", self.start),
-                ("Stop", self.stop),
+                self.use_button,
+                self.open_button,
+                self.start_button,
+                self.stop_button,
                 ("Load best into the editor", self.load_best),
                 *([("Open in optuna-dashboard", self.open_dashboard)] if dashboard_command() else []),
             ]
@@ -239,18 +244,19 @@ class SweepsPanel(QWidget):
         layout.addWidget(splitter)
         return layout
 
-    def _buttons(self) -> dict[str, QPushButton]:
-        """The row's buttons by their text (its last item is the stretch)."""
-        items = [self.buttons.itemAt(k) for k in range(self.buttons.count() - 1)]
-        widgets = [item.widget() for item in items if item is not None]  # every index below count() has an item
-        return {widget.text(): widget for widget in widgets if isinstance(widget, QPushButton)}
-
     def _set_running(self, running: bool) -> None:
-        buttons = self._buttons()
-        buttons["Start"].setEnabled(not running and self.spec is not None)
-        buttons["Stop"].setEnabled(running)
-        for name in ("Use this space", "Open sweep file…"):
-            buttons[name].setEnabled(not running)
+        self.start_button.setEnabled(not running and self.spec is not None)
+        self.stop_button.setEnabled(running)
+        for button in (self.use_button, self.open_button):
+            button.setEnabled(not running)
+
+    def set_sweeps_dir(self, folder: Path) -> None:
+        """Where sweeps are written and their studies read."""
+        self.sweeps_dir = Path(folder)
+
+    def set_experiment(self, config: Config | None, base_path: Path | None) -> None:
+        """The experiment in the editor (where a picked setting's values start) and its saved file (the base of a sweep built here)."""
+        self.current, self.base_path = config, base_path
 
     # ----- the sweep file -------------------------------------------------------------------
     def add_picked(self) -> None:
@@ -367,45 +373,39 @@ class SweepsPanel(QWidget):
         if self.process is not None:
             self.stop()
             self.process.waitForFinished(120_000)
-        if self._reader is not None:
-            self._reader.join(30)
+        self.tasks.shutdown()
 
     # ----- what the study holds -----------------------------------------------------------------
+    @property
+    def reading(self) -> bool:
+        """A read of the study is under way on a background task."""
+        return self.tasks.running("study")
+
     def refresh(self) -> None:
-        """Read the study's trials on a thread of their own (optuna's import and a journal of many trials
+        """Read the study's trials on a background task (optuna's import and a journal of many trials
         take seconds); the table and figures follow when it is read."""
         if self.spec is None:
             return
         folder = self.sweeps_dir / self.spec.study
         if not (folder / "study.journal").exists():
             return
-        if self.reading:
+        if self.reading:  # the kept study is read by one task at a time
             self._read_again = True
             return
-        kept = self._study if self._study is not None and self._study[0].study_name == self.spec.study else None
-        self.reading = True
-        # fANOVA fits a forest: once the sweep has ended, not on every tick
-        self._reader = threading.Thread(target=self._read, args=(self.spec.study, folder, kept, self.process is None), daemon=True)
-        self._reader.start()
+        name = self.spec.study
+        kept = self._study if self._study is not None and self._study[0].study_name == name else None
+        with_importance = self.process is None  # fANOVA fits a forest: once the sweep has ended, not on every tick
+        self.tasks.start(
+            "study",
+            lambda state: read_study(state, name, folder, kept, with_importance),
+            lambda read: self._show_study(name, read),
+            lambda exc: self._show_study(name, None, exc),
+        )
 
-    def _read(self, name: str, folder: Path, kept: Any, with_importance: bool) -> None:
-        """On the reading thread: the study (the one kept reads only what is new), its rows and importances."""
-        from engine.sweeps.runner import load_study, parameter_importance, storage_for, trial_rows
-
-        try:
-            study, spec = kept or load_study(name, storage_for(None, folder))
-            read = ((study, spec), trial_rows(study, spec), parameter_importance(study, spec) if with_importance else None)
-            error = ""
-        except Exception as exc:  # a study being created, or another sweep's: say so, keep the last table
-            read, error = None, exc.__class__.__name__
-        with contextlib.suppress(RuntimeError):  # the panel was deleted while its study was read
-            self.study_read.emit(name, read, error)
-
-    def _show_study(self, name: str, read: Any, error: str) -> None:
-        self.reading = False
+    def _show_study(self, name: str, read: Any, error: BaseException | None = None) -> None:
         if self.spec is not None and name == self.spec.study:
-            if read is None:
-                self.message.emit(f"cannot read the study yet: {error}")
+            if read is None:  # a study being created, or another sweep's: say so, keep the last table
+                self.message.emit(f"cannot read the study yet: {error.__class__.__name__}")
             else:
                 self._study, self.rows, importance = read
                 self._show_rows(self._study[1], importance)
@@ -470,6 +470,18 @@ class SweepsPanel(QWidget):
             self.message.emit("no finished trial yet")
             return
         self.load_config.emit(config)
+
+
+def read_study(state: TaskState, name: str, folder: Path, kept: Any, with_importance: bool) -> tuple[Any, list[dict[str, Any]], Any]:
+    """A background task: the study (the one kept reads only what is new), its rows, and its importances."""
+    from engine.sweeps.runner import load_study, parameter_importance, storage_for, trial_rows
+
+    study, spec = kept or load_study(name, storage_for(None, folder))
+    rows = trial_rows(study, spec)
+    if not with_importance:
+        return (study, spec), rows, None
+    state.set_progress(None, f"Estimating the importances of {name}'s settings")
+    return (study, spec), rows, parameter_importance(study, spec)
 
 
 def _column(name: str) -> ComparisonColumn:

@@ -1,0 +1,224 @@
+"""Background tasks for the window: slow work (reading runs, a study, a checkpoint; writing a report;
+generating a preview) runs on a thread pool, and its result, error and progress come back by Qt
+signals on the window's thread, so the window never waits on it.
+
+A task is a plain callable given a ``TaskState`` (never a Qt object): it reports progress with
+``state.set_progress`` and checks ``state.is_cancelled()``; a generator task yields its progress
+instead (a fraction, a text, or both) and returns its result. Tasks have a kind: starting one
+cancels the running one of the same kind, whose result is then never delivered. ``Tasks.shutdown``
+cancels every task and waits for them, so no thread outlives the window. Work that must touch Qt
+widgets (drawing figures to export them) is handed back to the window's thread, a step at a time,
+with ``state.on_main``/``state.each_on_main``."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
+
+T = TypeVar("T")
+PROGRESS_EVERY_S = 0.05  # progress reaches the window at most this often (a last step always does)
+_END = object()
+
+
+class CancelledError(Exception):
+    """Raised inside a task that waited on the window's thread after it was cancelled."""
+
+
+@dataclass
+class _MainCall:
+    """A call a task asked the window's thread to make, and what came of it."""
+
+    state: TaskState
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    done: threading.Event = field(default_factory=threading.Event)
+    result: Any = None
+    error: BaseException | None = None
+
+
+class _Relay(QObject):
+    """Lives on the window's thread: a signal emitted by a pool thread is queued to its slots there."""
+
+    progress = Signal(object, object, str)  # TaskState, fraction or None, text
+    ended = Signal(object, object, object)  # TaskState, result, error or None
+    call = Signal(object)  # _MainCall
+
+
+class TaskState:
+    """What a running task sees: a place to report progress and a flag saying it is no longer wanted."""
+
+    def __init__(self, kind: str, relay: _Relay):
+        self.kind = kind
+        self._relay = relay
+        self._cancelled = threading.Event()
+        self._last_progress = 0.0
+
+    def set_progress(self, fraction: float | None, text: str = "") -> None:
+        """Report how far the task is (``fraction`` from 0 to 1, None where unknown) and what it is doing."""
+        now = time.monotonic()
+        if now - self._last_progress < PROGRESS_EVERY_S and (fraction is None or fraction < 1):
+            return
+        self._last_progress = now
+        self._emit(self._relay.progress, self, fraction, text)
+
+    def is_cancelled(self) -> bool:
+        """True once a newer task of the same kind started or the window closed: the task should return."""
+        return self._cancelled.is_set()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    def on_main(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` run on the window's thread (for Qt widgets), waited for here; raises
+        CancelledError where the task is cancelled meanwhile, so closing never waits on a busy window."""
+        call = _MainCall(self, fn, args)
+        self._emit(self._relay.call, call)
+        while not call.done.wait(0.05):
+            if self.is_cancelled():
+                raise CancelledError(self.kind)
+        if call.error is not None:
+            raise call.error
+        return call.result
+
+    def each_on_main(self, steps: Iterator[T], text: str = "") -> list[T]:
+        """The items of ``steps``, each made by its own call on the window's thread, so the window handles
+        its events between them; ``text`` with a count is reported as progress."""
+        items: list[T] = []
+        while (item := self.on_main(next, steps, _END)) is not _END:
+            items.append(item)
+            if text:
+                self.set_progress(None, f"{text} {len(items)}")
+        return items
+
+    def _emit(self, signal: Any, *args: Any) -> None:
+        try:
+            signal.emit(*args)
+        except RuntimeError:  # the window was deleted while this task ran: nobody to tell
+            self.cancel()
+
+
+Work = Callable[[TaskState], Any]
+
+
+def _run(work: Work, state: TaskState) -> Any:
+    """The task's result: a plain callable's return value, or a generator's, its yields reported as progress."""
+    result = work(state)
+    if not isinstance(result, Generator):
+        return result
+    while True:
+        try:
+            step = next(result)
+        except StopIteration as stop:
+            return stop.value
+        if state.is_cancelled():
+            result.close()
+            raise CancelledError(state.kind)
+        fraction, text = step if isinstance(step, tuple) else (step, "") if not isinstance(step, str) else (None, step)
+        state.set_progress(fraction, text)
+
+
+@dataclass
+class _Started:
+    state: TaskState
+    done: Callable[[Any], None]
+    failed: Callable[[BaseException], None] | None
+
+
+class Tasks(QObject):
+    """The window's background tasks, one running per kind, all cancelled and waited for by ``shutdown``."""
+
+    progress = Signal(str, object, str)  # kind, fraction (None: unknown), text; only the current task's
+    ended = Signal(str)  # kind: its task ended (delivered, failed or cancelled)
+
+    def __init__(self, parent: QObject | None = None, threads: int = 4):
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(threads)  # a read of runs never queues behind an import
+        self._relay = _Relay(self)
+        self._relay.progress.connect(self._progress)
+        self._relay.ended.connect(self._ended)
+        self._relay.call.connect(self._call)
+        self._current: dict[str, _Started] = {}
+        self.closed = False
+
+    def start(self, kind: str, work: Work, done: Callable[[Any], None], failed: Callable[[BaseException], None] | None = None) -> TaskState:
+        """Run ``work(state)`` on the pool; ``done(result)`` or ``failed(error)`` are called on the window's
+        thread, unless a newer task of ``kind`` was started or the tasks were shut down meanwhile."""
+        state = TaskState(kind, self._relay)
+        if self.closed:
+            state.cancel()
+            return state
+        self.cancel(kind)
+        self._current[kind] = _Started(state, done, failed)
+        self.pool.start(lambda: self._work(work, state))
+        return state
+
+    def _work(self, work: Work, state: TaskState) -> None:
+        """On a pool thread: run the task and send what came of it to the window's thread."""
+        result: Any = None
+        error: BaseException | None = None
+        try:
+            result = _run(work, state)
+        except CancelledError:
+            state.cancel()
+        except Exception as exc:  # any failure reaches the window as the task's error
+            error = exc
+        state._emit(self._relay.ended, state, result, error)
+
+    def running(self, kind: str | None = None) -> bool:
+        """Whether a task (of ``kind``) whose outcome is still wanted is under way."""
+        return bool(self._current) if kind is None else kind in self._current
+
+    def cancel(self, kind: str) -> None:
+        """The running task of ``kind`` is told to stop; its result is never delivered."""
+        started = self._current.pop(kind, None)
+        if started is not None:
+            started.state.cancel()
+            self.ended.emit(kind)
+
+    def shutdown(self) -> None:
+        """Cancel every task and wait until each has returned: nothing runs on after the window."""
+        self.closed = True
+        for kind in list(self._current):  # the tasks not current were cancelled when they stopped being so
+            self.cancel(kind)
+        self.pool.waitForDone()
+
+    def _delivered(self, state: TaskState) -> _Started | None:
+        """The task's callbacks, where its outcome is still wanted."""
+        started = self._current.get(state.kind)
+        return started if started is not None and started.state is state and not state.is_cancelled() else None
+
+    @Slot(object, object, str)
+    def _progress(self, state: TaskState, fraction: float | None, text: str) -> None:
+        if self._delivered(state) is not None:
+            self.progress.emit(state.kind, fraction, text)
+
+    @Slot(object, object, object)
+    def _ended(self, state: TaskState, result: Any, error: BaseException | None) -> None:
+        started = self._delivered(state)
+        if started is None:
+            return
+        del self._current[state.kind]
+        self.ended.emit(state.kind)
+        if error is None:
+            started.done(result)
+        elif started.failed is not None:
+            started.failed(error)
+        else:
+            sys.excepthook(type(error), error, error.__traceback__)
+
+    @Slot(object)
+    def _call(self, call: _MainCall) -> None:
+        if call.state.is_cancelled():  # its task stopped waiting for it
+            return
+        try:
+            call.result = call.fn(*call.args)
+        except Exception as exc:  # raised in the task that asked for it
+            call.error = exc
+        call.done.set()
