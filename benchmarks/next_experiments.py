@@ -58,7 +58,7 @@ def groups_by_name(runs_dir: Path) -> dict[str, RunGroup]:
     by_name: dict[str, list] = {}
     for folder in list_runs(runs_dir):
         record = load_run(folder)
-        if isinstance(record.metrics.get("test"), dict):
+        if record.metrics.results is not None:
             name = re.sub(r" \(seed \d+\)$", "", record.notes.name) or folder.name  # repeats are named "NAME (seed k)"
             by_name.setdefault(name, []).append(record)
     return {name: RunGroup(tuple(records), name) for name, records in by_name.items()}
@@ -79,7 +79,7 @@ def shown_effect(e: Effect) -> str:
 
 
 def extraction(group: RunGroup) -> Summary:
-    return summarize([r.metrics["shifted"]["mse"] for r in group.runs if isinstance(r.metrics.get("shifted"), dict)])
+    return summarize([r.metrics.shifted.mse for r in group.runs if r.metrics.shifted is not None])
 
 
 def ordered(groups: dict[str, RunGroup]) -> list[str]:

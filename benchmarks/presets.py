@@ -14,7 +14,6 @@ row meets its preset's target. Then, per preset, the spread of the wall time ove
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
@@ -22,6 +21,9 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from engine.analysis.findings import format_mse
+from engine.runs.metrics import RunMetrics, read_metrics
 
 ROOT = Path(__file__).resolve().parent.parent
 PRESETS = ROOT / "resources" / "presets"
@@ -74,33 +76,29 @@ class Row:
     memorised: bool
 
     @classmethod
-    def of(cls, preset: str, seed: int, metrics: dict, seconds: float) -> Row:
-        test = metrics["test"]["per_frequency"]
-        worst = max(test, key=lambda row: row["mse"])
-        shifted = metrics.get("shifted") or {}
-        shifted_rows = shifted.get("per_frequency") or []
-        worst_shifted = max(shifted_rows, key=lambda row: row["mse"]) if shifted_rows else {}
+    def of(cls, preset: str, seed: int, metrics: RunMetrics, seconds: float) -> Row:
+        results, shifted, check = metrics.results, metrics.shifted, metrics.memorisation
+        assert results is not None and check is not None  # a trained preset run is evaluated
+        worst = max(results.test.per_frequency, key=lambda row: row.mse)
+        worst_shifted = None if shifted is None else max(shifted.per_frequency, key=lambda row: row.mse, default=None)
         return cls(
             preset,
             seed,
             seconds,
-            metrics["epochs_completed"],
-            metrics.get("validation_mse"),
-            metrics["test"]["mse"],
-            worst["mse"],
-            worst["frequency_hz"],
-            shifted.get("mse"),
-            worst_shifted.get("mse"),
-            worst_shifted.get("frequency_hz"),
-            metrics["memorisation"]["memorised"],
+            metrics.epochs_completed or 0,
+            metrics.validation_mse,
+            results.test.mse,
+            worst.mse,
+            worst.frequency_hz,
+            None if shifted is None else shifted.mse,
+            None if worst_shifted is None else worst_shifted.mse,
+            None if worst_shifted is None else worst_shifted.frequency_hz,
+            check.memorised,
         )
 
     def cells(self) -> list[str]:
-        def mse(value: float | None) -> str:
-            return "—" if value is None else f"{value:.5f}"
-
         def at(value: float | None, hz: float | None) -> str:
-            return "—" if value is None else f"{value:.5f} ({hz:g} Hz)"
+            return "—" if value is None else f"{format_mse(value)} ({hz:g} Hz)"
 
         target = TARGETS.get(self.preset)
         missed = target.misses(self) if target else None
@@ -110,10 +108,10 @@ class Row:
             str(self.seed),
             f"{self.seconds:.1f}",
             str(self.epochs),
-            mse(self.validation),
-            mse(self.test),
+            format_mse(self.validation),
+            format_mse(self.test),
             at(self.test_worst, self.test_worst_hz),
-            mse(self.extraction),
+            format_mse(self.extraction),
             at(self.extraction_worst, self.extraction_worst_hz),
             "yes" if self.memorised else "no",
             verdict,
@@ -139,7 +137,7 @@ def markdown_row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def train(preset: Path, seed: int, overrides: list[str]) -> tuple[dict, float]:
+def train(preset: Path, seed: int, overrides: list[str]) -> tuple[RunMetrics, float]:
     """Run the CLI on ``preset``; its metrics and the command's wall seconds."""
     with tempfile.TemporaryDirectory(prefix="preset-benchmark-") as tmp:
         sets = [f"model.seed={seed}", f"data.data_dir={tmp}/data", *overrides]
@@ -151,7 +149,7 @@ def train(preset: Path, seed: int, overrides: list[str]) -> tuple[dict, float]:
         if done.returncode != 0:
             raise SystemExit(f"{preset.name} (model seed {seed}) failed:\n{done.stdout}{done.stderr}")
         (metrics_file,) = Path(tmp).glob("*/metrics.json")
-        return json.loads(metrics_file.read_text()), seconds
+        return read_metrics(metrics_file), seconds
 
 
 def main() -> None:

@@ -15,10 +15,12 @@ from typing import NoReturn
 from tqdm import tqdm
 
 from engine import __version__
+from engine.analysis.findings import Findings, format_mse
 from engine.analysis.report import ReportFigures, write_report
 from engine.config.schema import Config, ConfigError, ConfigProblem, apply_overrides, load_config, non_causal_reason
 from engine.process.events import GraphExporter
 from engine.runs.checkpoint_import import import_checkpoint
+from engine.runs.metrics import RunMetrics
 from engine.runs.notes import notes_for, read_notes
 from engine.runs.repeats import start_repeats, train_repeats
 from engine.runs.run import Run, RunError, save_notes
@@ -288,51 +290,62 @@ def _note(args: argparse.Namespace) -> int:
     return 0
 
 
-def _extraction_line(metrics: dict) -> list[str]:
-    shifted = metrics.get("shifted")
-    if not shifted:
+def _extraction_line(found: Findings) -> list[str]:
+    shifted = found.extraction
+    if shifted is None:
         return []
     return [
-        f"extraction ({shifted['draws']} test draws starting at random moments, not t = 0): MSE {shifted['mse']:.5f} "
-        f"(known-model estimator {shifted['known_model_mse']:.5f}); far above the test MSE means the model replays the t = 0 curve"
+        f"extraction ({shifted.draws} test draws starting at random moments, not t = 0): MSE {format_mse(shifted.mse)} "
+        f"(known-model estimator {format_mse(shifted.known_model_mse)}); far above the test MSE means the model replays the t = 0 curve"
     ]
 
 
-def _generalization_line(metrics: dict) -> str:
+def _generalization_line(found: Findings) -> str:
     """The rule holds overall and at every frequency: a FAIL names the widest gap, which may not be the overall one."""
-    threshold = metrics["generalization_threshold"]
-    widest = max(metrics["generalization_gap_per_frequency"], key=lambda row: row["gap"])
+    widest = f", widest {found.widest.gap:.2%} at {found.widest.frequency_hz:g} Hz" if found.widest is not None else ""
     return (
-        f"generalization (train vs test draw, gap below {threshold:.0%} overall and at every frequency): "
-        f"gap {metrics['generalization_gap']:.2%}, widest {widest['gap']:.2%} at {widest['frequency_hz']:g} Hz  "
-        + ("PASS" if metrics["generalization_pass"] else "FAIL")
+        f"generalization (train vs test draw, gap below {found.threshold:.0%} overall and at every frequency): "
+        f"gap {found.gap:.2%}{widest}  {found.rule}"
     )
 
 
-def _summary(metrics: dict, config: Config) -> None:
+def _memorisation_line(found: Findings) -> list[str]:
+    check = found.memorisation
+    if check is None:
+        return []
+    worst = check.lowest()
+    lowest = "" if worst is None else f" (lowest z {worst.z:.2f} at {worst.frequency_hz:g} Hz; memorised below -2)"
+    return [f"memorisation ({check.draws} unseen draws): " + ("MEMORISED" if check.memorised else "not memorised") + lowest]
+
+
+def _quality_line(found: Findings) -> str:
+    line = f"quality: MSE train {format_mse(found.train_mse)}  test {format_mse(found.test_mse)}"
+    if found.share_of_zero is not None:
+        line += f"  ({found.share_of_zero:.1%} of {format_mse(found.zero_output_mse)}, what a model that outputs zeros scores)"
+    if found.known_model_mse is not None:
+        line += f"; an estimator that knows the signal model scores {format_mse(found.known_model_mse)}"
+    return line
+
+
+def _summary(metrics: RunMetrics, config: Config) -> None:
     """Quality, the generalization rule and the memorisation check, each on its own line; a model that
     sees the future is named a non-causal reference first, so its numbers are not read as an extractor's."""
-    test, train = metrics["test"], metrics["train"]
-    zero = metrics["reference"]["zero_output_mse"]
-    known = metrics["reference"].get("known_model_mse")
-    check = metrics["memorisation"]
-    worst = min(check["per_frequency"], key=lambda row: row["z"])
-    seconds = metrics["seconds_per_epoch"]
-    best = f"best.pt: epoch {metrics['best_epoch']}" if metrics["best_epoch"] else "no epoch completed: the initial weights"
+    found = Findings.of(metrics)
+    seconds = metrics.seconds_per_epoch
+    best = f"best.pt: epoch {metrics.best_epoch}" if metrics.best_epoch else "no epoch completed: the initial weights"
     lines = [
         *filter(None, [non_causal_reason(config)]),
-        f"status {metrics['status']}  epochs {metrics['epochs_completed']}  {best}  "
-        + ("" if seconds is None else f"{seconds:.3f} s/epoch"),
-        f"quality: MSE train {train['mse']:.5f}  test {test['mse']:.5f}  ({test['mse'] / zero:.1%} of {zero:.3g}, "
-        "what a model that outputs zeros scores)"
-        + (f"; an estimator that knows the signal model scores {known:.5f}" if known is not None else ""),
-        "per frequency (test): " + "  ".join(f"{row['frequency_hz']:g} Hz {row['mse']:.5f}" for row in test["per_frequency"]),
-        _generalization_line(metrics),
-        *_extraction_line(metrics),
-        f"memorisation ({check['draws']} unseen draws): "
-        + ("MEMORISED" if check["memorised"] else "not memorised")
-        + f" (lowest z {worst['z']:.2f} at {worst['frequency_hz']:g} Hz; memorised below -2)",
+        f"status {metrics.status}  epochs {metrics.epochs_completed}  {best}  " + ("" if seconds is None else f"{seconds:.3f} s/epoch"),
     ]
+    if found is not None:
+        per_frequency = "  ".join(f"{c.frequency_hz:g} Hz {format_mse(c.test_mse)}" for c in found.columns[1:])
+        lines += [
+            _quality_line(found),
+            f"per frequency (test): {per_frequency}",
+            _generalization_line(found),
+            *_extraction_line(found),
+            *_memorisation_line(found),
+        ]
     print("\n".join(lines), file=sys.stderr)
 
 

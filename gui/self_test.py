@@ -43,5 +43,5 @@ def self_test() -> int:
         return 1
     assert metrics is not None  # a completed run has its metrics
     seconds = time.perf_counter() - started
-    print(f"self-test OK: 2 epochs on cpu (test MSE {metrics['test']['mse']:.4f}), {len(pngs)} PNGs exported, {seconds:.1f} s")
+    print(f"self-test OK: 2 epochs on cpu (test MSE {metrics.test_mse:.4f}), {len(pngs)} PNGs exported, {seconds:.1f} s")
     return 0

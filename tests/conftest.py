@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from engine.config.schema import Config, apply_overrides
+from engine.runs.metrics import RunMetrics
 from engine.training.history import History
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,3 +57,13 @@ def history_of(train, test, validation=None, wall=None, frequencies=(1.0,)) -> H
         wall_seconds=np.arange(1, n + 1) * 0.1 if wall is None else wall,
         test_mse_per_frequency=np.repeat(test[:, None], len(frequencies), axis=1),
     )
+
+
+def scored_metrics(test: float = 0.1, per=None, frequencies=(1.0, 3.0), **keys) -> RunMetrics:
+    """A run's metrics with results (train equal to test, no gap), nothing trained; ``keys`` add or
+    replace metrics.json keys."""
+    per = [test] * len(frequencies) if per is None else per
+    scores = {"mse": test, "per_frequency": [{"frequency_hz": f, "mse": m} for f, m in zip(frequencies, per, strict=True)]}
+    gaps = [{"frequency_hz": f, "gap": 0.0} for f in frequencies]
+    data = {"status": "completed", "train": scores, "test": scores, "generalization_gap": 0.0, "generalization_pass": True}
+    return RunMetrics.from_json({**data, "generalization_gap_per_frequency": gaps, **keys})

@@ -34,7 +34,7 @@ def test_a_child_process_run_reports_each_epoch_and_matches_an_in_process_run(tm
     predictions = events[2].predictions
     assert predictions.shape == (4, 100) and predictions.flags.writeable  # the GUI's own copy
     finished = events[-1]
-    assert (finished.status, finished.message, finished.metrics["epochs_completed"]) == ("completed", "", 2)
+    assert (finished.status, finished.message, finished.metrics.epochs_completed) == ("completed", "", 2)
     assert not list((started.folder / "graphs").glob("*.png"))  # no exporter given: no graphs
 
     local = Run.start(config)
@@ -111,7 +111,7 @@ def test_paused_time_is_not_training_time(tmp_path):
     assert max(steps) < pause_s, steps  # counted, the pause alone would make one step longer than this
     assert max(r.epoch_seconds for r in reports) < pause_s
     assert reports[-1].wall_seconds < sum(r.epoch_seconds for r in reports) + pause_s  # the ETA's and budget's clock
-    assert finished.metrics["wall_seconds"] == reports[-1].wall_seconds
+    assert finished.metrics.wall_seconds == reports[-1].wall_seconds
 
 
 def test_a_child_that_dies_is_reported_as_a_failed_run(tmp_path):

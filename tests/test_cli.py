@@ -88,7 +88,7 @@ def test_no_graphs_writes_no_png_and_the_summary_keeps_quality_apart_from_genera
     captured = capsys.readouterr()
     folder = Path(captured.out.strip().splitlines()[-1])
     assert (folder / "metrics.json").exists() and list((folder / "graphs").iterdir()) == []
-    assert "of 0.5, what a model that outputs zeros scores" in captured.err
+    assert "of 0.50000, what a model that outputs zeros scores" in captured.err
     assert "memorisation (2 unseen draws)" in captured.err and "best.pt: epoch" in captured.err
 
 
@@ -103,6 +103,7 @@ def test_a_run_being_trained_cannot_be_resumed_by_another_process(tmp_path):
 
 def test_the_summary_of_a_run_stopped_in_its_first_epoch(capsys):
     from cli.commands import _summary
+    from engine.runs.metrics import RunMetrics
 
     per = [{"frequency_hz": 1.0, "mse": 0.5}]
     metrics = {
@@ -112,19 +113,22 @@ def test_the_summary_of_a_run_stopped_in_its_first_epoch(capsys):
         "generalization_threshold": 0.1, "generalization_gap_per_frequency": [{"frequency_hz": 1.0, "gap": 0.0}],
         "memorisation": {"draws": 8, "memorised": False, "per_frequency": [{"frequency_hz": 1.0, "z": 0.1}]},
     }  # fmt: skip
-    _summary(metrics, Config())
+    _summary(RunMetrics.from_json(metrics), Config())
     said = capsys.readouterr().err
     assert "no epoch completed" in said and "non-causal" not in said
-    _summary(metrics, apply_overrides(Config(), ["training.mode=streams", "model.bidirectional=true"]))
+    _summary(RunMetrics.from_json(metrics), apply_overrides(Config(), ["training.mode=streams", "model.bidirectional=true"]))
     assert capsys.readouterr().err.startswith("non-causal reference (sees the future)")
 
 
 def test_a_generalization_fail_names_the_frequency_whose_gap_fails_it(capsys):
     from cli.commands import _generalization_line
+    from engine.analysis.findings import Findings
+    from tests.conftest import scored_metrics
 
     gaps = [{"frequency_hz": 1.0, "gap": 0.02}, {"frequency_hz": 7.0, "gap": 0.31}]
-    metrics = {"generalization_gap": 0.007, "generalization_pass": False, "generalization_threshold": 0.1}
-    line = _generalization_line({**metrics, "generalization_gap_per_frequency": gaps})
+    keys = {"generalization_gap": 0.007, "generalization_pass": False, "generalization_threshold": 0.1}
+    metrics = scored_metrics(0.1, frequencies=(1.0, 7.0), **keys, generalization_gap_per_frequency=gaps)
+    line = _generalization_line(Findings.of(metrics))
     assert "gap 0.70%" in line and "widest 31.00% at 7 Hz" in line and line.endswith("FAIL")
 
 

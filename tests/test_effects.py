@@ -14,12 +14,11 @@ from engine.analysis.effects import Verdict, by_start, effect, group_runs, seeds
 from engine.analysis.tables import table_csv, table_latex
 from engine.config.schema import apply_overrides
 from engine.runs.notes import RunNotes
-from tests.conftest import small_config
+from tests.conftest import scored_metrics, small_config
 
 
 def record(folder: str, config, test: float = 0.1, per: tuple[float, float] = (0.1, 0.2), note: str = ""):
-    rows = [{"frequency_hz": f, "mse": m} for f, m in zip([1.0, 3.0], per, strict=True)]
-    metrics = {"status": "completed", "test": {"mse": test, "per_frequency": rows}}
+    metrics = scored_metrics(test, list(per))
     notes = RunNotes(name=folder, note=note)
     return SimpleNamespace(folder=Path(folder), config=config, metrics=metrics, notes=notes, name=folder)
 

@@ -90,7 +90,7 @@ def test_the_final_evaluation_reuses_best_pt_s_scored_test_outputs_and_scores_as
     assert passes == [1, 2, 3]  # the train set alone, then the shifted draws and the unseen draws each in one pass
     t = run.config.training
     afresh = evaluate(run.session.model, run.splits.train, run.splits.test, t.mode, t.batch_size, 0.1)  # best.pt is loaded
-    assert metrics["test"]["mse"] == pytest.approx(afresh.test.mse, abs=1e-6)
+    assert metrics.test_mse == pytest.approx(afresh.test.mse, abs=1e-6)
     assert np.abs(np.load(run.folder / "predictions.npz")["outputs"] - afresh.test_predictions).max() < 1e-6
 
 
@@ -152,12 +152,12 @@ def test_metrics_carry_the_memorisation_check_and_the_zero_output_reference(tmp_
     run = Run.start(small_config(tmp_path, "training.num_epochs=2", "evaluation.unseen_draws=3"))
     list(run.epochs())
     metrics = run.finish()
-    check = metrics["memorisation"]
-    assert check["draws"] == 3 and len(check["per_frequency"]) == 4
-    assert all(row["unseen_std"] > 0 and np.isfinite(row["z"]) for row in check["per_frequency"])
-    assert [row["train_mse"] for row in check["per_frequency"]] == [row["mse"] for row in metrics["train"]["per_frequency"]]
-    assert metrics["reference"]["zero_output_mse"] == pytest.approx(0.5, abs=1e-9)  # unit sines over whole periods
-    assert 0 < metrics["reference"]["known_model_mse"] < 0.5 and len(metrics["reference"]["per_frequency"]) == 4
+    check = metrics.memorisation
+    assert check.draws == 3 and len(check.per_frequency) == 4
+    assert all(row.unseen_std > 0 and np.isfinite(row.z) for row in check.per_frequency)
+    assert [row.train_mse for row in check.per_frequency] == [row.mse for row in metrics.results.train.per_frequency]
+    assert metrics.reference.zero_output_mse == pytest.approx(0.5, abs=1e-9)  # unit sines over whole periods
+    assert 0 < metrics.reference.known_model_mse < 0.5 and len(metrics.reference.per_frequency) == 4
 
 
 def test_the_known_model_estimator_is_about_exact_on_a_noise_free_signal_at_any_rate():

@@ -11,10 +11,11 @@ import main
 from engine.analysis.comparison import compare, matches, run_series
 from engine.analysis.report import report_markdown
 from engine.config.schema import apply_overrides
+from engine.runs.metrics import RunMetrics
 from engine.runs.notes import RunNotes, display_names, notes_for, read_notes, varying_keys, write_notes
 from engine.runs.run import Run, RunRecord, load_run
 from gui.panels.run_details import diff_text
-from tests.conftest import ROOT, history_of, small_config
+from tests.conftest import ROOT, history_of, scored_metrics, small_config
 from tests.test_cli import small_args
 
 
@@ -67,14 +68,13 @@ def test_hostile_or_hand_edited_notes_never_break_a_run_listing(tmp_path):
     assert read_notes(folder) == RunNotes(name="n", tags=("ok",))
 
 
-def record(folder: str, config, metrics: dict, notes: RunNotes | None = None):
+def record(folder: str, config, metrics: RunMetrics, notes: RunNotes | None = None):
     notes = notes or RunNotes()
     return SimpleNamespace(folder=Path(folder), config=config, metrics=metrics, notes=notes, name=notes.name or folder)
 
 
-def metrics_of(test: float, per: list[float], status: str = "completed") -> dict:
-    rows = [{"frequency_hz": f, "mse": m} for f, m in zip([1.0, 3.0], per, strict=True)]
-    return {"status": status, "test": {"mse": test, "per_frequency": rows}, "validation_mse": test + 0.001, "best_epoch": 4}
+def metrics_of(test: float, per: list[float], status: str = "completed") -> RunMetrics:
+    return scored_metrics(test, per, status=status, validation_mse=test + 0.001, best_epoch=4)
 
 
 def test_the_comparison_has_one_column_per_setting_that_differs_among_the_listed_runs(tmp_path):
@@ -120,7 +120,7 @@ def test_train_takes_a_name_note_and_tags_and_note_edits_them_later(tmp_path, ca
 
 
 def named_run(folder: Path, config, notes: RunNotes, curve=(0.5, 0.4)) -> RunRecord:
-    return RunRecord(folder, config, {}, history_of(list(curve), list(curve)), notes)
+    return RunRecord(folder, config, RunMetrics(), history_of(list(curve), list(curve)), notes)
 
 
 def test_runs_from_different_files_are_named_by_the_settings_that_differ_among_them(tmp_path):

@@ -88,13 +88,13 @@ def test_the_known_model_estimator_handles_frequencies_with_a_long_common_period
 def test_metrics_carry_the_extraction_check_and_zero_turns_it_off(tmp_path):
     run = Run.start(small_config(tmp_path, "training.num_epochs=1", "evaluation.shifted_starts=3"))
     list(run.epochs())
-    shifted = run.finish()["shifted"]
-    assert shifted["draws"] == 3 and len(shifted["starts"]) == 3 and 0 < shifted["mse"] < 2
+    shifted = run.finish().shifted
+    assert shifted.draws == 3 and len(shifted.starts) == 3 and 0 < shifted.mse < 2
     on_disk = json.loads((run.folder / "metrics.json").read_text())
-    assert on_disk["shifted"]["mse"] == shifted["mse"]
+    assert on_disk["shifted"]["mse"] == shifted.mse
     off = Run.start(small_config(tmp_path, "training.num_epochs=1", "evaluation.shifted_starts=0"))
     list(off.epochs())
-    assert "shifted" not in off.finish()
+    assert off.finish().shifted is None
 
 
 def test_start_time_zero_keeps_the_users_data_and_random_starts_train_and_validation_elsewhere(tmp_path):
@@ -122,7 +122,7 @@ def test_a_run_with_random_starts_trains_and_reports_its_extraction(tmp_path):
     run = Run.start(small_config(tmp_path, "data.start_time=random", "training.training_noise=fresh", "training.num_epochs=2"))
     reports = list(run.epochs())
     metrics = run.finish()
-    assert len(reports) == 2 and metrics["status"] == "completed" and metrics["shifted"]["draws"] == 8
+    assert len(reports) == 2 and metrics.status == "completed" and metrics.shifted.draws == 8
 
 
 def test_with_random_starts_each_streams_segment_is_a_recording_of_its_own(tmp_path):

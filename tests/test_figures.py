@@ -10,10 +10,11 @@ import pyqtgraph as pg
 import pytest
 
 from engine.config.schema import Config
+from engine.runs.metrics import Extraction, RunMetrics
 from engine.signals.dataset import SignalSet
 from engine.training.history import History
 from gui.plots.figures import ComparisonFigure, CurveFigure, GridFigure, LossFigure, PerFrequencyFigure, SignalFigure, figures_for_record
-from tests.conftest import history_of
+from tests.conftest import history_of, scored_metrics
 
 
 @pytest.fixture
@@ -142,7 +143,8 @@ def test_loss_figure_shows_validation_and_the_best_epoch_marker(make, tmp_path):
 def test_exported_loss_curve_has_validation_and_the_best_epoch(qtbot):
     history = history_of([0.5, 0.3, 0.2], [0.6, 0.4, 0.5], validation=np.array([0.55, 0.35, 0.45]))
     reference = {"zero_output_mse": 0.5, "known_model_mse": 0.0012}
-    record = SimpleNamespace(history=history, metrics={"best_epoch": 2, "reference": reference}, predictions=lambda: None)
+    metrics = RunMetrics.from_json({"best_epoch": 2, "reference": reference})
+    record = SimpleNamespace(history=history, metrics=metrics, predictions=lambda: None)
     (loss,) = list(figures_for_record(record, Config()))
     qtbot.addWidget(loss)
     assert "validation MSE" in legend_labels(loss.legend)
@@ -150,7 +152,7 @@ def test_exported_loss_curve_has_validation_and_the_best_epoch(qtbot):
     assert [item.yData.tolist() for item, _ in loss.levels] == [[0.5, 0.5], [0.0012, 0.0012]]
     assert [item.xData.tolist() for item, _ in loss.levels] == [[1.0, 3.0]] * 2  # across the epochs drawn
     assert loss.best.isVisible() and loss.best.value() == 2.0
-    (loss,) = list(figures_for_record(SimpleNamespace(history=None, metrics={}, predictions=lambda: None), Config()))
+    (loss,) = list(figures_for_record(SimpleNamespace(history=None, metrics=RunMetrics(), predictions=lambda: None), Config()))
     qtbot.addWidget(loss)
     assert "validation MSE" not in legend_labels(loss.legend) and not loss.best.isVisible()
 
@@ -163,11 +165,12 @@ def test_the_error_analysis_figures_show_the_test_errors_and_the_train_test_gap(
     targets = np.vstack([np.sin(2 * np.pi * f * t) for f in (1.0, 3.0)])
     outputs = targets + rng.normal(0.2, 0.05, targets.shape)
     predictions = {"frequencies": np.array([1.0, 3.0]), "t": t, "mixture": targets.mean(axis=0), "targets": targets, "outputs": outputs}
-    metrics = {
-        "train": {"mse": 0.04, "per_frequency": [{"frequency_hz": 1.0, "mse": 0.04}, {"frequency_hz": 3.0, "mse": 0.05}]},
-        "test": {"mse": 0.045, "per_frequency": [{"frequency_hz": 1.0, "mse": 0.044}, {"frequency_hz": 3.0, "mse": 0.05}]},
-        "generalization_gap_per_frequency": [{"frequency_hz": 1.0, "gap": 0.1}, {"frequency_hz": 3.0, "gap": 0.0}],
-    }
+    metrics = scored_metrics(
+        0.045,
+        [0.044, 0.05],
+        train={"mse": 0.04, "per_frequency": [{"frequency_hz": 1.0, "mse": 0.04}, {"frequency_hz": 3.0, "mse": 0.05}]},
+        generalization_gap_per_frequency=[{"frequency_hz": 1.0, "gap": 0.1}, {"frequency_hz": 3.0, "gap": 0.0}],
+    )
     figures = list(figures_for_run(None, predictions, 0, 100, 100.0, metrics))
     for figure in figures:
         qtbot.addWidget(figure)
@@ -183,15 +186,15 @@ def test_the_error_analysis_figures_show_the_test_errors_and_the_train_test_gap(
     bars = figures[-1]
     ticks = [label for _, label in bars.plot.getAxis("bottom")._tickLevels[0]]
     assert ticks == ["1 Hz (gap 10.0%)", "3 Hz (gap 0.0%)"]
-    assert len(list(figures_for_run(None, predictions, 0, 100, 100.0, {}))) == len(figures) - 1  # no metrics: no bars
+    assert len(list(figures_for_run(None, predictions, 0, 100, 100.0, RunMetrics()))) == len(figures) - 1  # no metrics: no bars
 
 
 def test_the_extraction_figure_shows_model_and_known_model_per_draw_beside_the_spec_test_and_zeros(make):
     from gui.plots.figures import ExtractionFigure
 
     figure = make(ExtractionFigure)
-    shifted = {"starts": [0.2, 0.7, 0.4], "mse_per_draw": [0.03, 0.01, 0.0], "known_model_mse_per_draw": [0.001, 0.0004, 0.0006]}
-    figure.set_metrics({"shifted": shifted, "test": {"mse": 0.002}, "reference": {"zero_output_mse": 0.5}})
+    shifted = Extraction(3, 0.0133, 0.0007, (), (0.2, 0.7, 0.4), (0.03, 0.01, 0.0), (0.001, 0.0004, 0.0006))
+    figure.set_metrics(shifted, 0.002, 0.5)
     assert figure.model.xData.tolist() == [0.2, 0.7, 0.4]
     assert figure.model.yData[:2].tolist() == [0.03, 0.01] and np.isnan(figure.model.yData[2])  # a log axis cannot show 0
     assert figure.known.yData.tolist() == [0.001, 0.0004, 0.0006] and figure.known.xData.tolist() == [0.2, 0.7, 0.4]

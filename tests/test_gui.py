@@ -15,6 +15,7 @@ from PySide6.QtGui import QImage, QKeySequence, QWheelEvent
 from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox, QLabel, QPushButton
 
 from engine.config.schema import load_config
+from engine.runs.metrics import RunMetrics
 from gui.app import RESOURCES
 from gui.main_window import MainWindow
 from gui.panels.training import RunState
@@ -92,7 +93,7 @@ def test_a_two_epoch_training_delivers_each_epoch_and_the_results_and_exports_cu
     with qtbot.waitSignal(worker.finished, timeout=60_000) as finished:
         pass
     event = finished.args[0]
-    assert event.status == "completed" and event.metrics["epochs_completed"] == 2
+    assert event.status == "completed" and event.metrics.epochs_completed == 2
     assert window.training.history.epoch.tolist() == [1, 2]
     qtbot.waitUntil(lambda: window.training_thread is None)
     csv_files = window.training.export_curves(str(tmp_path / "curves.csv"))
@@ -414,13 +415,13 @@ def test_results_keep_quality_apart_from_the_generalization_rule(qtbot, window):
         "epochs_completed": 5,
         "selected_by": "validation",
     }
-    window.results._fill_table(metrics)
+    window.results._fill_table(RunMetrics.from_json(metrics))
     cell = table_cells(window.results.table)
     assert cell["test ÷ zero-output", "overall"].text() == "72.2%" and cell["test ÷ zero-output", "overall"].background().color() == FAIL
     assert cell["gap rule", "overall"].text() == "PASS" and cell["gap rule", "overall"].background().color() == PASS
     assert cell["test MSE", "overall"].background().style() == Qt.BrushStyle.NoBrush  # not painted green
     text = window.results.verdict.text()
-    assert "72.2% of 0.5, what a model that outputs zeros scores" in text and "says nothing of quality" in text
+    assert "72.2% of 0.50000, what a model that outputs zeros scores" in text and "says nothing of quality" in text
     assert "best.pt</b>: epoch 3 of 5" in text and "not memorised" in text
     assert [cell["known-model MSE", column].text() for column in ("overall", "1 Hz")] == ["0.00120", "0.00150"]
     assert "knows the signal model scores 0.00120" in text
@@ -444,6 +445,7 @@ def test_every_verdict_of_a_four_frequency_run_is_in_view_at_the_default_window_
         "generalization_gap": 0.1,
         "generalization_gap_per_frequency": [{"frequency_hz": f, "gap": 0.1} for f in names],
         "generalization_threshold": 0.1,
+        "generalization_pass": False,
         "reference": {"zero_output_mse": 0.5, "known_model_mse": 0.001},
         "memorisation": {
             "draws": 8,
@@ -454,7 +456,7 @@ def test_every_verdict_of_a_four_frequency_run_is_in_view_at_the_default_window_
     window.resize(1440, 900)
     window.show()
     window.tabs.setCurrentWidget(window.results)
-    window.results._fill_table(metrics)
+    window.results._fill_table(RunMetrics.from_json(metrics))
     qtbot.waitExposed(window)
     table = window.results.table
     assert table.horizontalScrollBar().maximum() == 0 and table.verticalScrollBar().maximum() == 0

@@ -51,10 +51,10 @@ def test_an_imported_checkpoint_scores_what_its_weights_score_and_keeps_its_hist
     record = load_run(folder)
     splits = load_splits(config, Path(config.data.data_dir))
     direct = evaluate(model, splits.train, splits.test, config.training.mode, config.training.batch_size, 0.1)
-    assert record.metrics["status"] == "imported"
-    assert record.metrics["test"]["mse"] == pytest.approx(direct.test.mse, rel=1e-6)
-    assert record.metrics["train"]["mse"] == pytest.approx(direct.train.mse, rel=1e-6)
-    assert record.metrics["best_epoch"] == 4  # their 0-based epoch 3
+    assert record.metrics.status == "imported"
+    assert record.metrics.results.test.mse == pytest.approx(direct.test.mse, rel=1e-6)
+    assert record.metrics.results.train.mse == pytest.approx(direct.train.mse, rel=1e-6)
+    assert record.metrics.best_epoch == 4  # their 0-based epoch 3
     assert record.history.train_loss.tolist() == [0.5 / (k + 1) for k in range(5)] and record.history.wall_seconds[-1] == pytest.approx(6.0)
     notes = read_notes(folder)
     assert notes.imported_from == str(checkpoint.resolve()) and "imported" in notes.tags

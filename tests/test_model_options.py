@@ -19,7 +19,7 @@ from engine.training.model import FrequencyLSTM, parameter_count
 from engine.training.trainer import TrainingControl, cohort_problem
 from gui.panels.config_form import ConfigForm
 from gui.panels.results import ResultsPanel
-from tests.conftest import small_config
+from tests.conftest import scored_metrics, small_config
 
 CAUSAL_OPTIONS = [
     {"cell": "gru"},
@@ -168,7 +168,7 @@ def test_each_option_trains_saves_loads_and_resumes_exactly(tmp_path, mode, opti
     whole = Run.start(config)
     assert len(list(whole.epochs())) == 2
     metrics = whole.finish()
-    assert metrics["test"]["mse"] < 10
+    assert metrics.test_mse < 10
     loaded_config, model = model_from_checkpoint(load_checkpoint(whole.folder / "checkpoints" / "best.pt"))
     assert loaded_config == config and type(model.rnn).__name__ == ("GRU" if "gru" in option else "LSTM")
 
@@ -199,7 +199,7 @@ def test_the_form_shows_the_bidirectional_switch_as_a_check_box_that_round_trips
 
 def test_the_report_marks_a_bidirectional_run_where_it_states_and_ranks_its_results(tmp_path):
     per = [{"frequency_hz": 1.0, "mse": 0.1}]
-    metrics = {"train": {"mse": 0.1, "per_frequency": per}, "test": {"mse": 0.1, "per_frequency": per}, "validation_mse": 0.1}
+    metrics = scored_metrics(0.1, frequencies=[row["frequency_hz"] for row in per], validation_mse=0.1)
     seeing = small_config(tmp_path, "training.mode=streams", "model.bidirectional=true")
     records = [RunRecord(tmp_path / name, config, metrics, None) for name, config in (("a", seeing), ("b", small_config(tmp_path)))]
     ranked = "\n".join(_ranking(records, ["seeing", "causal"]))
@@ -210,7 +210,7 @@ def test_the_report_marks_a_bidirectional_run_where_it_states_and_ranks_its_resu
 
 def test_the_runs_table_and_the_results_panel_mark_a_bidirectional_run(qtbot, tmp_path):
     per = [{"frequency_hz": 1.0, "mse": 0.1}]
-    metrics = {"train": {"mse": 0.1, "per_frequency": per}, "test": {"mse": 0.1, "per_frequency": per}, "generalization_gap": 0.0}
+    metrics = scored_metrics(0.1, frequencies=[row["frequency_hz"] for row in per])
     seeing = small_config(tmp_path, "training.mode=streams", "model.bidirectional=true")
     records = [RunRecord(tmp_path / name, config, metrics, None) for name, config in (("a", seeing), ("b", small_config(tmp_path)))]
     names = [row[0] for row in compare(records).rows]

@@ -54,7 +54,7 @@ def test_runs_trained_together_write_their_folders_and_a_pruned_one_leaves(tmp_p
     assert [e for name, e in seen if name == runs[0].folder.name] == [1, 2, 3]
     assert [r.status for r in runs] == ["completed", "pruned", "completed"]
     metrics = runs[2].finish()
-    assert metrics["epochs_completed"] == 3
+    assert metrics.epochs_completed == 3
     assert json.loads((runs[2].folder / "metrics.json").read_text())["status"] == "completed"
     alone = solo(runs[2].config)
     history = runs[2].session.history

@@ -58,8 +58,8 @@ def test_a_learning_rate_of_10_stops_as_diverged_keeping_the_last_good_checkpoin
     run = Run.start(small_config(tmp_path, f"training.mode={mode}", "training.learning_rate=10"))
     reports = list(run.epochs())
     metrics = run.finish()
-    assert run.status == "diverged" and metrics["status"] == "diverged"
-    assert f"diverged at epoch {len(reports) + 1}" in metrics["message"]
+    assert run.status == "diverged" and metrics.status == "diverged"
+    assert f"diverged at epoch {len(reports) + 1}" in metrics.message
     last = load_checkpoint(run.folder / "checkpoints" / "last.pt")
     assert last.epoch == len(reports)
     assert all(torch.isfinite(v).all() for v in last.model.values())
@@ -300,7 +300,7 @@ def test_same_config_and_seeds_give_bit_identical_metrics_and_record_the_environ
     for run in (first, second):
         losses = [r.train_loss for r in run.epochs()]
         metrics = run.finish()
-        results.append((losses, {k: v for k, v in metrics.items() if k not in TIMING_KEYS}))
+        results.append((losses, {k: v for k, v in metrics.to_json().items() if k not in TIMING_KEYS}))
     assert results[0] == results[1]
     env = results[0][1]["environment"]
     assert env["torch"] == torch.__version__ and env["python"] == sys.version.split()[0]

@@ -51,9 +51,9 @@ def test_patience_ends_training_after_that_many_scored_epochs_without_a_better_v
     reports = list(run.epochs())
     metrics = run.finish()
     assert scored == [1, 2, 4, 6] and [r.epoch for r in reports][-1] == 6  # 4 and 6 were not better than epoch 2
-    assert metrics["best_epoch"] == 2 and metrics["validation_mse"] == 4.0
-    assert metrics["status"] == "completed" and metrics["ended_by"] == EndReason.PATIENCE == "patience"
-    assert "no better validation MSE in 2 scored epochs after epoch 2" in metrics["message"]
+    assert metrics.best_epoch == 2 and metrics.validation_mse == 4.0
+    assert metrics.status == "completed" and metrics.ended_by == EndReason.PATIENCE == "patience"
+    assert "no better validation MSE in 2 scored epochs after epoch 2" in metrics.message
 
 
 def test_patience_counts_on_after_a_resume_and_is_off_at_zero(tmp_path, validation_sequence):
@@ -66,16 +66,16 @@ def test_patience_counts_on_after_a_resume_and_is_off_at_zero(tmp_path, validati
     run.finish()
     resumed = Run.resume(run.folder)
     assert [r.epoch for r in resumed.epochs()] == [4]  # epoch 3 was the first without improvement, epoch 4 the second
-    assert resumed.finish()["ended_by"] == "patience"
+    assert resumed.finish().ended_by == "patience"
     validation_sequence([5.0, 6.0, 7.0])
     plain = Run.start(small_config(tmp_path, "training.num_epochs=3"))
-    assert len(list(plain.epochs())) == 3 and plain.finish()["ended_by"] == "epochs"
+    assert len(list(plain.epochs())) == 3 and plain.finish().ended_by == "epochs"
 
 
 def test_every_run_records_where_its_numbers_came_from(tmp_path, monkeypatch):
     run = Run.start(small_config(tmp_path, "training.num_epochs=1", "training.num_threads=1"))
     list(run.epochs())
-    environment = run.finish()["environment"]
+    environment = run.finish().environment
     for key in ("workbench", "python", "torch", "numpy", "scipy", "optuna", "PySide6", "cpu", "device"):
         assert isinstance(environment.get(key), str) and environment[key], key
     assert environment["threads"] == 1
@@ -121,7 +121,7 @@ def test_repeats_train_k_seeds_as_ordinary_runs_equal_to_each_trained_alone(tmp_
     assert len({r.notes.group for r in records}) == 1 and records[0].notes.group
     assert [r.notes.name for r in records] == ["base (seed 7)", "base (seed 8)", "base (seed 9)"]
     assert all(r.notes.note == "how much does the seed move it" for r in records)
-    assert all(r.metrics["status"] == "completed" and r.metrics["epochs_completed"] == 2 for r in records)
+    assert all(r.metrics.status == "completed" and r.metrics.epochs_completed == 2 for r in records)
     assert len(group_runs(records)) == 1
     code, made = train_cli(path, "--repeats", "2", "--set", "model.hidden_size=32")  # no --name: names made from the changes
     made = [load_run(p).notes for p in made]
@@ -130,7 +130,7 @@ def test_repeats_train_k_seeds_as_ordinary_runs_equal_to_each_trained_alone(tmp_
     for record in records:
         code, (alone,) = train_cli(path, "--set", f"model.seed={record.config.model.seed}")
         assert code == 0 and same_weights(record.folder, alone)
-        assert load_run(alone).metrics["test"] == record.metrics["test"]
+        assert load_run(alone).metrics.results.test == record.metrics.results.test
         assert load_run(alone).notes.group == ""
 
 

@@ -10,7 +10,8 @@ import pytest
 from PySide6.QtGui import QImage
 
 import main
-from engine.analysis.report import REPORT_FILE, mse
+from engine.analysis.findings import format_mse as mse
+from engine.analysis.report import REPORT_FILE
 from engine.runs.notes import RunNotes
 from engine.runs.run import Run
 from tests.conftest import small_config
@@ -113,7 +114,7 @@ def test_a_metrics_file_of_the_wrong_shape_is_reported_as_damaged_not_a_tracebac
     shutil.copytree(three_runs[0], folder)
     metrics = json.loads((folder / "metrics.json").read_text())
     (folder / "metrics.json").write_text(json.dumps(damage(metrics)))
-    assert load_run(folder).metrics["status"] == "damaged"
+    assert load_run(folder).metrics.status == "damaged"
     assert main.cli_main(["report", str(folder), str(three_runs[1]), "--out", str(tmp_path / "r"), "--no-graphs"]) == 0
     text = (tmp_path / "r" / REPORT_FILE).read_text()
     healthy = json.loads((three_runs[1] / "metrics.json").read_text())

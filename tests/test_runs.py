@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from engine.runs.metrics import SCHEMA
 from engine.runs.run import Run, list_runs, load_run
 from engine.training.checkpoints import CheckpointError, load_checkpoint, model_from_checkpoint
 from engine.training.trainer import TrainingControl
@@ -75,7 +76,7 @@ def test_run_folder_contents_and_metrics(tmp_path):
     on_disk = json.loads((run.folder / "metrics.json").read_text())
     for key in ("mode", "device", "epochs_completed", "seconds_per_epoch", "train", "test", "generalization_gap", "generalization_pass"):
         assert key in on_disk
-    assert on_disk == json.loads(json.dumps(metrics))
+    assert on_disk == json.loads(json.dumps(metrics.to_json())) and on_disk["schema"] == SCHEMA
     assert [row["frequency_hz"] for row in on_disk["test"]["per_frequency"]] == [1.0, 3.0, 5.0, 7.0]
     assert on_disk["epochs_completed"] == 3 and on_disk["environment"]["torch"] == torch.__version__
     lines = (run.folder / "history.csv").read_text().splitlines()
@@ -106,7 +107,7 @@ def test_three_frequencies_at_another_rate_train_and_report_three_rows(tmp_path)
         report = list(run.epochs())[-1]
         assert len(report.test_mse_per_frequency) == 3
         metrics = run.finish()
-        assert [row["frequency_hz"] for row in metrics["train"]["per_frequency"]] == [2.0, 6.0, 11.0]
+        assert [row.frequency_hz for row in metrics.results.train.per_frequency] == [2.0, 6.0, 11.0]
 
 
 def test_time_budget_stops_training(tmp_path):
@@ -158,7 +159,7 @@ def test_a_scoring_interval_scores_the_first_every_kth_and_the_last_epoch_and_pi
     assert all(math.isnan(r.test_mse) and all(math.isnan(v) for v in r.test_mse_per_frequency) for r in reports if r.epoch not in scored)
     assert all(math.isfinite(r.test_mse) for r in reports if r.epoch in scored)
     assert not any(r.is_best for r in reports if r.epoch not in scored)  # an unscored epoch is never a candidate
-    assert metrics["best_epoch"] in scored and metrics["validation_mse"] == min(r.validation_mse for r in reports if r.epoch in scored)
+    assert metrics.best_epoch in scored and metrics.validation_mse == min(r.validation_mse for r in reports if r.epoch in scored)
     history = load_run(run.folder).history
     assert np.isnan(history.test_mse[[1, 3, 4]]).all() and np.isfinite(history.test_mse[[0, 2, 5, 6]]).all()  # NaN reads back
 

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from engine.runs.notes import RunNotes
 from engine.runs.run import Run
 from gui.panels.runs import RunsPanel
-from tests.conftest import small_config
+from tests.conftest import scored_metrics, small_config
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def select(panel: RunsPanel, *names: str, runs: bool = False) -> None:
 
 
 def test_runs_that_differ_only_in_seeds_are_one_group_row_with_n_and_mean_and_std(panel):
-    by_name = {r.notes.name: r.metrics["test"]["mse"] for r in panel.records}
+    by_name = {r.notes.name: r.metrics.test_mse for r in panel.records}
     assert sorted(column(panel, "name")) == ["baseline", "narrow", "wide"]  # named after each group's first run
     assert dict(zip(column(panel, "name"), column(panel, "n"), strict=True)) == {"baseline": "2", "wide": "2", "narrow": "1"}
     mean = statistics.fmean([by_name["wide"], by_name["wide seed 1"]])
@@ -134,7 +134,7 @@ def test_a_pinned_baseline_gives_every_other_group_its_change_with_interval_and_
     titles = panel.titles()
     assert {"Δ test MSE", "Δ test 1 Hz", "Δ test 7 Hz"} <= set(titles)
     assert cell(panel, "baseline", "Δ test MSE") == "baseline" and "baseline" in panel.baseline_label.text()
-    mse = {r.notes.name: r.metrics["test"]["mse"] for r in panel.records}
+    mse = {r.notes.name: r.metrics.test_mse for r in panel.records}
     expected = effect([mse["baseline"], mse["baseline seed 1"]], [mse["wide"], mse["wide seed 1"]])
     text = cell(panel, "wide", "Δ test MSE")
     delta, plus_minus, half, percent, *word = text.split()  # "-0.01234 ± 0.00780 (-15.2%) better"
@@ -154,8 +154,7 @@ def test_verdicts_are_coloured_by_direction(qtbot, tmp_path):
 
     def record(name: str, hidden: int, seed: int, mse: float) -> RunRecord:
         config = small_config(tmp_path, f"model.hidden_size={hidden}", f"model.seed={seed}")
-        scores = {"mse": mse, "per_frequency": [{"frequency_hz": 1.0, "mse": mse}]}
-        metrics = {"status": "completed", "test": scores, "train": scores}
+        metrics = scored_metrics(mse, frequencies=[1.0])
         return RunRecord(tmp_path / f"20260101-00000{seed}-{hidden}", config, metrics, None, RunNotes(name=name))
 
     panel = RunsPanel()
@@ -192,9 +191,9 @@ def test_overlay_any_metric_and_seeds_as_mean_and_spread(panel):
     panel.merge_seeds.setChecked(False)
     panel.metric_choice.setCurrentText("test MSE 1 Hz")
     assert [s.name for s in panel.overlay.series] and len(panel.overlay.series) == 2
-    reference = panel.selected()[0].metrics["reference"]["per_frequency"][0]
+    reference = panel.selected()[0].metrics.reference.per_frequency[0]
     levels = {item.name(): item.yData[0] for item in panel.overlay.items if item.name() in ("outputs zeros", "known-model estimator")}
-    assert levels == {"outputs zeros": reference["zero_output_mse"], "known-model estimator": reference["known_model_mse"]}
+    assert levels == {"outputs zeros": reference.zero_output_mse, "known-model estimator": reference.known_model_mse}
     panel.merge_seeds.setChecked(True)
     (group,) = panel.overlay.series
     assert group.runs == 2 and (group.low <= group.y).all() and (group.y <= group.high).all()

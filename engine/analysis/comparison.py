@@ -14,7 +14,6 @@ import numpy as np
 
 from engine.config.schema import NON_CAUSAL, configuration_values, flat_values, format_number
 from engine.runs.notes import display_names, varying_keys
-from engine.runs.status import status_of
 from engine.training.history import History
 
 
@@ -24,8 +23,9 @@ class ComparisonColumn:
 
     title: str
     numeric: bool = True
-    digits: int = 5  # shown decimals (MSE: 5; below 0.001 three significant digits)
+    digits: int = 5  # shown decimals
     percent: bool = False  # a fraction shown as a percentage
+    mse: bool = False  # an MSE, shown as engine.analysis.findings.format_mse writes it
 
 
 @dataclass(frozen=True)
@@ -39,28 +39,22 @@ class Comparison:
         return [c.title for c in self.columns]
 
 
-def _mse(metrics: dict[str, Any], split: str) -> float | None:
-    value = metrics.get(split, {}).get("mse") if isinstance(metrics.get(split), dict) else None
-    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
-
-
-def per_frequency_mse(metrics: dict[str, Any], split: str = "test") -> dict[float, float]:
-    rows = metrics.get(split, {}).get("per_frequency", []) if isinstance(metrics.get(split), dict) else []
-    return {float(r["frequency_hz"]): float(r["mse"]) for r in rows if isinstance(r, dict) and "frequency_hz" in r and "mse" in r}
+def _finite(value: float | None) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
 
 
 def compare(records: Sequence[Any]) -> Comparison:
     """The comparison table of ``records`` (engine.runs.run.RunRecord): identity, results, then every
     setting that differs among them."""
-    frequencies = sorted({f for r in records for f in per_frequency_mse(r.metrics)})
+    frequencies = sorted({f for r in records for f in r.metrics.test_by_frequency()})
     keys = varying_keys([r.config for r in records])
     columns = [
         ComparisonColumn("name", numeric=False),
         ComparisonColumn("status", numeric=False),
-        ComparisonColumn("test MSE"),
-        *[ComparisonColumn(f"test {format_number(f)} Hz") for f in frequencies],
-        ComparisonColumn("validation MSE"),
-        ComparisonColumn("extraction MSE"),
+        ComparisonColumn("test MSE", mse=True),
+        *[ComparisonColumn(f"test {format_number(f)} Hz", mse=True) for f in frequencies],
+        ComparisonColumn("validation MSE", mse=True),
+        ComparisonColumn("extraction MSE", mse=True),
         ComparisonColumn("gap", digits=2, percent=True),
         ComparisonColumn("best epoch", digits=0),
         ComparisonColumn("seconds", digits=1),
@@ -70,20 +64,19 @@ def compare(records: Sequence[Any]) -> Comparison:
     ]
     rows = []
     for r, name in zip(records, display_names(records), strict=True):
-        m, per = r.metrics, per_frequency_mse(r.metrics)
+        m, per = r.metrics, r.metrics.test_by_frequency()
         settings = flat_values(r.config) if r.config is not None else {}
-        gap = m.get("generalization_gap")
         rows.append(
             [
                 f"{name}, {NON_CAUSAL}" if r.config is not None and not r.config.model.is_causal else name,
-                str(status_of(m)),
-                _mse(m, "test"),
+                str(m.status),
+                _finite(m.test_mse),
                 *[per.get(f) for f in frequencies],
-                m.get("validation_mse"),
-                m.get("shifted", {}).get("mse") if isinstance(m.get("shifted"), dict) else None,
-                gap if isinstance(gap, (int, float)) else None,
-                m.get("best_epoch"),
-                m.get("wall_seconds"),
+                m.validation_mse,
+                None if m.shifted is None else m.shifted.mse,
+                None if m.results is None else m.results.gap,
+                m.best_epoch,
+                m.wall_seconds,
                 *[format_number(settings[key]) if key in settings else "?" for key in keys],
                 " ".join(r.notes.tags),
                 r.folder.name,
@@ -94,7 +87,7 @@ def compare(records: Sequence[Any]) -> Comparison:
 
 def matches(record: Any, text: str = "", status: str = "") -> bool:
     """The Runs tab's filter: ``text`` in the folder, name, note or a tag (``#tag`` for tags only); ``status`` exactly."""
-    if status and status_of(record.metrics) != status:
+    if status and record.metrics.status != status:
         return False
     text = text.strip().lower()
     if not text:
@@ -186,12 +179,18 @@ def metric_references(records: Sequence[Any], metric: str) -> dict[str, float]:
     """The quality references (zero output, known-model estimator) that go with ``metric``, from the
     first of ``records`` that has them: overall ones, or the frequency's own for a per-frequency metric."""
     for record in records:
-        reference = record.metrics.get("reference") if isinstance(record.metrics, dict) else None
-        if not isinstance(reference, dict):
+        reference = record.metrics.reference
+        if reference is None:
             continue
         if not metric.startswith("test MSE ") or metric == "test MSE":
-            return {k: reference[k] for k in ("zero_output_mse", "known_model_mse") if isinstance(reference.get(k), (int, float))}
-        for row in reference.get("per_frequency", []):
-            if metric == f"test MSE {format_number(float(row['frequency_hz']))} Hz":
-                return {k: row[k] for k in ("zero_output_mse", "known_model_mse") if isinstance(row.get(k), (int, float))}
+            return reference_values(reference.zero_output_mse, reference.known_model_mse)
+        for row in reference.per_frequency:
+            if metric == f"test MSE {format_number(float(row.frequency_hz))} Hz":
+                return reference_values(row.zero_output_mse, row.known_model_mse)
     return {}
+
+
+def reference_values(zero_output_mse: float | None, known_model_mse: float | None) -> dict[str, float]:
+    """The references that are known, by their metrics.json names."""
+    levels = {"zero_output_mse": zero_output_mse, "known_model_mse": known_model_mse}
+    return {key: value for key, value in levels.items() if value is not None}

@@ -16,7 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from engine.analysis.comparison import per_frequency_mse, seed_groups
+from engine.analysis.comparison import seed_groups
 from engine.config.schema import config_changes, format_number, is_execution_key
 from engine.runs.notes import display_names
 
@@ -180,14 +180,14 @@ class RunGroup:
 
     def test_mse(self) -> Summary:
         """Test MSE over the runs that have results."""
-        return summarize([r.metrics["test"]["mse"] for r in self.runs if isinstance(r.metrics.get("test"), dict)])
+        return summarize([mse for r in self.runs if (mse := r.metrics.test_mse) is not None])
 
     def frequencies(self) -> list[float]:
-        return sorted({f for r in self.runs for f in per_frequency_mse(r.metrics)})
+        return sorted({f for r in self.runs for f in r.metrics.test_by_frequency()})
 
     def test_mse_at(self, frequency: float) -> Summary:
         """Test MSE at one frequency over the runs that have it."""
-        return summarize([per[frequency] for r in self.runs if frequency in (per := per_frequency_mse(r.metrics))])
+        return summarize([per[frequency] for r in self.runs if frequency in (per := r.metrics.test_by_frequency())])
 
     def metric(self, name: str) -> Summary:
         """A metric by the name the Runs tab gives it: "test MSE" or "test MSE 3 Hz"."""

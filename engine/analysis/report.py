@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from engine import __version__
-from engine.analysis.comparison import per_frequency_mse
 from engine.analysis.effects import Effect, RunGroup, Step, Summary, Verdict, steps_of
+from engine.analysis.findings import Findings, format_mse, times_text
 from engine.analysis.tables import table_csv, table_latex
 from engine.config.schema import NON_CAUSAL, SEED_KEYS, flat_values, format_number, is_execution_key, non_causal_reason
+from engine.runs.metrics import RunMetrics
 from engine.runs.notes import display_names, varying_keys
-from engine.runs.run import RunError, RunRecord, load_run, why_no_results
+from engine.runs.run import RunError, RunRecord, load_run
 from engine.storage.files import atomic_write_text
 from engine.training.trainer import EndReason
 
@@ -42,13 +43,6 @@ def load_report_runs(folders: Sequence[Path]) -> list[RunRecord]:
     return records
 
 
-def mse(value: Any) -> str:
-    """An MSE as the report writes it: five decimals, or three significant digits below 0.001."""
-    if not isinstance(value, (int, float)):
-        return "—"
-    return f"{value:.5f}" if value == 0 or abs(value) >= 1e-3 else f"{value:.3e}"
-
-
 def _percent(value: Any) -> str:
     return f"{value:.2%}" if isinstance(value, (int, float)) else "—"
 
@@ -67,45 +61,39 @@ def _title(record: RunRecord, name: str) -> str:
     return f"{name} (`{record.folder.name}`)" if name != record.folder.name else f"`{name}`"
 
 
-def verdict(metrics: dict[str, Any]) -> str:
+def verdict(metrics: RunMetrics) -> str:
     """Quality against the references, the generalization rule (train vs test gap ≤ threshold) and memorisation, in one line."""
-    if "test" not in metrics:
-        return f"no results: the run is {why_no_results(metrics)}"
+    found = Findings.of(metrics)
+    if found is None:
+        return f"no results: the run is {metrics.why_no_results()}"
     parts = []
-    reference = metrics.get("reference", {})
-    zero, known = reference.get("zero_output_mse"), reference.get("known_model_mse")
-    if zero:
-        parts.append(f"test MSE is {metrics['test']['mse'] / zero:.1%} of the zero-output level ({mse(zero)})")
-    if known:
-        times = metrics["test"]["mse"] / known
-        parts.append(
-            f"{times:.0f}× the known-model estimator's ({mse(known)})"
-            if times >= 10
-            else f"{times:.2g}× the known-model estimator's ({mse(known)})"
-        )
-    shifted = metrics.get("shifted")
-    if isinstance(shifted, dict) and "mse" in shifted:
-        parts.append(f"extraction MSE {mse(shifted['mse'])} on shifted starts")
-    if "generalization_pass" in metrics:
-        rule = "PASS" if metrics["generalization_pass"] else "FAIL"
-        parts.append(f"generalization rule {rule} (gap {_percent(metrics.get('generalization_gap'))})")
-    if "memorisation" in metrics:
-        parts.append("memorised" if metrics["memorisation"].get("memorised") else "not memorised")
+    if found.share_of_zero is not None:
+        parts.append(f"test MSE is {found.share_of_zero:.1%} of the zero-output level ({format_mse(found.zero_output_mse)})")
+    if found.times_known is not None:
+        parts.append(f"{times_text(found.times_known)} the known-model estimator's ({format_mse(found.known_model_mse)})")
+    if found.extraction is not None:
+        parts.append(f"extraction MSE {format_mse(found.extraction.mse)} on shifted starts")
+    parts.append(f"generalization rule {found.rule} (gap {_percent(found.gap)})")
+    if found.memorised is not None:
+        parts.append("memorised" if found.memorised else "not memorised")
     return "; ".join(parts)
 
 
-def _frequency_rows(m: dict[str, Any], known: bool = False) -> list[list[str]]:
+def _frequency_rows(found: Findings, known: bool = False) -> list[list[str]]:
     """Per frequency: train MSE, test MSE, gap and, with ``known``, the known-model estimator's MSE."""
-    train, test = per_frequency_mse(m, "train"), per_frequency_mse(m, "test")
-    gaps = {row["frequency_hz"]: row["gap"] for row in m.get("generalization_gap_per_frequency", [])}
-    limits = {row["frequency_hz"]: row.get("known_model_mse") for row in m.get("reference", {}).get("per_frequency", [])}
     return [
-        [f"{format_number(f)} Hz", mse(train.get(f)), mse(test[f]), _percent(gaps.get(f)), *([mse(limits.get(f))] if known else [])]
-        for f in test
+        [
+            f"{format_number(c.frequency_hz)} Hz",
+            format_mse(c.train_mse),
+            format_mse(c.test_mse),
+            _percent(c.gap),
+            *([format_mse(c.known_model_mse)] if known else []),
+        ]
+        for c in found.columns[1:]
     ]
 
 
-ENDED: dict[str, str] = {  # keyed by the enumeration metrics.json's ended_by is written from, so a new reason cannot go unnamed here
+ENDED: dict[EndReason, str] = {  # keyed by the enumeration metrics.json's ended_by is written from, so a new reason cannot go unnamed here
     EndReason.EPOCHS: "trained all its epochs",
     EndReason.TIME_BUDGET: "its time budget ran out",
     EndReason.PATIENCE: "ended early by training.patience (no better validation MSE)",
@@ -115,21 +103,26 @@ ENDED: dict[str, str] = {  # keyed by the enumeration metrics.json's ended_by is
 }
 
 
-def ended(metrics: dict[str, Any]) -> str:
+def ended(metrics: RunMetrics) -> str:
     """Why a run's training ended, in words (what metrics.json's ended_by says; older runs have none)."""
-    return ENDED.get(metrics.get("ended_by") or "", "")
+    return "" if metrics.ended_by is None else ENDED[metrics.ended_by]
+
+
+def _known(value: Any) -> str:
+    return "?" if value is None else str(value)
 
 
 def _results(record: RunRecord) -> list[str]:
     m = record.metrics
-    if "test" not in m:
-        return [f"_No results: the run is {why_no_results(m)}._", ""]
-    rows = [["overall", mse(m["train"]["mse"]), mse(m["test"]["mse"]), _percent(m.get("generalization_gap"))], *_frequency_rows(m)]
-    seconds = m.get("wall_seconds")
+    found = Findings.of(m)
+    if found is None:
+        return [f"_No results: the run is {m.why_no_results()}._", ""]
+    rows = [["overall", format_mse(found.train_mse), format_mse(found.test_mse), _percent(found.gap)], *_frequency_rows(found)]
+    seconds = m.wall_seconds
     facts = (
-        f"{m.get('epochs_completed', '?')} epochs, best.pt at epoch {m.get('best_epoch', '?')} "
-        f"(validation MSE {mse(m.get('validation_mse'))}), {m.get('mode', '?')} mode, "
-        + (f"{seconds:.3g} s of training" if isinstance(seconds, (int, float)) else "training time unknown")
+        f"{_known(m.epochs_completed)} epochs, best.pt at epoch {_known(m.best_epoch)} "
+        f"(validation MSE {format_mse(m.validation_mse)}), {_known(m.mode)} mode, "
+        + (f"{seconds:.3g} s of training" if seconds is not None else "training time unknown")
         + (f"; {ended(m)}" if ended(m) else "")
     )
     reason = _non_causal(record)
@@ -146,7 +139,8 @@ def spread(summary: Summary) -> str:
     """A group's metric as the report writes it: mean ± standard deviation (n)."""
     if summary.mean is None:
         return "—"
-    return f"{mse(summary.mean)} ± {mse(summary.std)} (n = {summary.n})" if summary.std is not None else f"{mse(summary.mean)} (n = 1)"
+    mean, std = format_mse(summary.mean), format_mse(summary.std)
+    return f"{mean} ± {std} (n = {summary.n})" if summary.std is not None else f"{mean} (n = 1)"
 
 
 def _group_results(group: RunGroup, names: dict[int, str]) -> list[str]:
@@ -154,9 +148,9 @@ def _group_results(group: RunGroup, names: dict[int, str]) -> list[str]:
     rows = []
     for r in group.runs:
         m = r.metrics
-        test = m["test"]["mse"] if "test" in m else None
         seed = r.config.model.seed if r.config is not None else "?"
-        rows.append([_title(r, names[id(r)]), str(seed), why_no_results(m), mse(test), mse(m.get("validation_mse")), ended(m) or "—"])
+        row = [str(seed), m.why_no_results(), format_mse(r.metrics.test_mse), format_mse(m.validation_mse), ended(m) or "—"]
+        rows.append([_title(r, names[id(r)]), *row])
     lines = _table(["run", "model seed", "status", "test MSE", "validation MSE", "ended"], rows)
     summaries = [["overall", spread(group.test_mse())]]
     summaries += [[f"{format_number(f)} Hz", spread(group.test_mse_at(f))] for f in group.frequencies()]
@@ -182,17 +176,11 @@ def _changes(step: Step) -> list[str]:
     return [head, "", *_table(["setting", "before", "after"], rows)]
 
 
-def _signed(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:+.5f}" if value == 0 or abs(value) >= 1e-3 else f"{value:+.3e}"
-
-
 def _effect_row(label: str, e: Effect) -> list[str]:
-    interval = f"[{_signed(e.ci95[0])}, {_signed(e.ci95[1])}]" if e.ci95 is not None else "—"
+    interval = f"[{format_mse(e.ci95[0], signed=True)}, {format_mse(e.ci95[1], signed=True)}]" if e.ci95 is not None else "—"
     percent = f"{e.delta_pct:+.1f} %" if e.delta_pct is not None else "—"
     needed = str(e.seeds_needed) if e.seeds_needed is not None else "—"
-    return [label, spread(e.before), spread(e.after), _signed(e.delta), percent, interval, f"**{e.verdict.value}**", needed]
+    return [label, spread(e.before), spread(e.after), format_mse(e.delta, signed=True), percent, interval, f"**{e.verdict.value}**", needed]
 
 
 def _effects(step: Step, overall: Effect) -> list[str]:
@@ -211,7 +199,7 @@ def _resolve(e: Effect) -> str:
     if e.seeds_needed is not None:
         return (
             f"Overall the change {state}: about {e.seeds_needed} seeds a side (`train --repeats {e.seeds_needed}`) "
-            f"would resolve an effect of the size observed ({_signed(e.delta)}) at 80 % power, two-sided 5 %."
+            f"would resolve an effect of the size observed ({format_mse(e.delta, signed=True)}) at 80 % power, two-sided 5 %."
         )
     if e.before.n < 2 and e.after.n < 2:
         return (
@@ -243,27 +231,26 @@ def _evolution(steps: list[Step], titles: list[str]) -> list[str]:
 def _final(step: Step, title: str) -> list[str]:
     group = step.group
     if len(group.runs) == 1:
-        m = group.runs[0].metrics
-        if "test" not in m:
+        found = Findings.of(group.runs[0].metrics)
+        if found is None:
             return [f"_The last run, {title}, has no results._", ""]
         header = ["frequency", "train MSE", "test MSE", "gap", "known-model MSE"]
-        return [f"The last run, {title}:", "", *_table(header, _frequency_rows(m, known=True))]
+        return [f"The last run, {title}:", "", *_table(header, _frequency_rows(found, known=True))]
     rows = [[f"{format_number(f)} Hz", spread(group.test_mse_at(f))] for f in group.frequencies()]
     return [f"The last step, {title}:", "", *_table(["frequency", "test MSE (mean ± std over the repeats)"], rows)]
 
 
 def _ranking(records: list[RunRecord], titles: list[str]) -> list[str]:
     titled = dict(zip(map(id, records), titles, strict=True))
-    scored = [r for r in records if isinstance(r.metrics.get("validation_mse"), (int, float))]
+    scored = sorted((r for r in records if r.metrics.validation_mse is not None), key=lambda r: r.metrics.validation_mse or 0.0)
     if not scored:
         return ["No run selected its best.pt by validation MSE, so none can be ranked by it.", ""]
-    scored.sort(key=lambda r: r.metrics["validation_mse"])
     rows = [
         [
             str(k + 1),
             titled[id(r)] + (f", {NON_CAUSAL}" if _non_causal(r) else ""),
-            mse(r.metrics["validation_mse"]),
-            mse(r.metrics.get("test", {}).get("mse")),
+            format_mse(r.metrics.validation_mse),
+            format_mse(r.metrics.test_mse),
         ]
         for k, r in enumerate(scored)
     ]
@@ -348,9 +335,9 @@ def report_data(records: list[RunRecord]) -> dict[str, Any]:
             {
                 "folder": str(r.folder),
                 "name": r.name,
-                "status": why_no_results(r.metrics) if "test" not in r.metrics else r.metrics.get("status"),
-                "ended_by": r.metrics.get("ended_by"),
-                "test_mse": r.metrics["test"]["mse"] if "test" in r.metrics else None,
+                "status": r.metrics.why_no_results() if r.metrics.results is None else r.metrics.status.value,
+                "ended_by": None if r.metrics.ended_by is None else r.metrics.ended_by.value,
+                "test_mse": r.metrics.test_mse,
             }
             for r in records
         ],

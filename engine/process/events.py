@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from engine.config.schema import Config
+from engine.runs.metrics import RunMetrics
 from engine.runs.notes import RunNotes
 from engine.runs.status import RunStatus
 from engine.training.history import EpochReport, History
@@ -66,7 +66,7 @@ class RunEvaluated:
 
     status: RunStatus
     message: str
-    metrics: dict[str, Any]
+    metrics: RunMetrics
     graphs_follow: bool  # the job writes the run's PNGs now, before its RunFinished
 
 
@@ -76,7 +76,7 @@ class RunFinished:
 
     status: RunStatus
     message: str
-    metrics: dict[str, Any] | None
+    metrics: RunMetrics | None
 
 
 RunEvent = RunStarted | EpochDone | RunEvaluated | RunFinished

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from engine.config.schema import Config
+from engine.runs.metrics import RunMetrics
 from engine.runs.notes import RunNotes
 from engine.runs.run import Run
 from engine.training.checkpoints import CheckpointError, architecture_mismatch, read_torch_file
@@ -95,7 +96,7 @@ def history_of(payload: dict[str, Any], frequencies: list[float]) -> tuple[Histo
 
 def import_checkpoint(
     path: Path, config: Config, runs_dir: Path | None = None, template: str | None = None, note: str = ""
-) -> tuple[Run, dict[str, Any]]:
+) -> tuple[Run, RunMetrics]:
     """An ordinary run folder for their checkpoint: its weights evaluated by the workbench's own
     protocol on ``config``'s data, its history kept, marked as imported. Nothing is written unless
     the file is read and fits the config. Returns the run and its metrics."""

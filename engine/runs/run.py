@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
-import json
 import math
 import platform
 import statistics
@@ -30,11 +29,12 @@ import numpy as np
 import torch
 
 from engine import __version__
-from engine.config.schema import Config, ConfigError, dump_config, error_line, is_number, load_config
+from engine.config.schema import Config, ConfigError, dump_config, error_line, load_config
 from engine.runs.index import ConfigIndex
+from engine.runs.metrics import SCHEMA, RunMetrics, read_metrics
 from engine.runs.notes import NOTES_FILE, RunNotes, read_notes, write_notes
 from engine.runs.provenance import library_versions, machine, source_revision
-from engine.runs.status import RunStatus, status_of
+from engine.runs.status import RunStatus
 from engine.signals.dataset import Splits, load_splits
 from engine.storage.files import atomic_write_bytes, atomic_write_json, atomic_write_text
 from engine.storage.locks import exclusive, is_held
@@ -254,12 +254,12 @@ class Run:
             self.best_test_predictions = self.session.latest_test_predictions if scored else None
         self._write(lambda: atomic_write_text(self.folder / "history.csv", self.session.history.to_csv()))
 
-    def finish(self) -> dict[str, Any]:
+    def finish(self) -> RunMetrics:
         """Evaluate best.pt (else last.pt) by the common protocol; write metrics.json and predictions.npz."""
         with active(self.folder):
             return self._finish()
 
-    def _finish(self) -> dict[str, Any]:
+    def _finish(self) -> RunMetrics:
         checkpoints = self.folder / "checkpoints"
         source = checkpoints / ("best.pt" if (checkpoints / "best.pt").exists() else "last.pt")
         model = self.session.model
@@ -272,27 +272,30 @@ class Run:
         check = memorisation(model, self.config.data, self.evaluation.train, self.config.evaluation.unseen_draws, t.mode, t.batch_size)
         history = self.session.history
         seconds = [s for s in history.epoch_seconds.tolist() if math.isfinite(s)]  # an imported run may not know them
-        metrics = {
-            "status": self.status,
-            "message": self.message,
-            "ended_by": None if self.ended_by is None else self.ended_by.value,
-            "mode": t.mode,
-            "device": str(self.device),
-            "epochs_completed": self.session.epoch,
-            "best_epoch": self.session.best_epoch,
-            "validation_mse": selected_validation_mse(history, self.session.best_epoch),
-            "selected_by": t.selection,
-            "evaluated_checkpoint": source.name,
-            "seconds_per_epoch": statistics.median(seconds) if seconds else None,
-            "wall_seconds": self.session.elapsed,
-            "time_to_test_mse": {str(level): history.time_to(level) for level in QUALITY_LEVELS},
-            **self.evaluation.to_dict(),
-            "reference": self.reference,
-            "memorisation": check.to_dict(),
-            **({"shifted": shifted.to_dict()} if shifted is not None else {}),
-            "environment": environment(self.config, self.device),
-            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        }
+        metrics = RunMetrics.from_json(
+            {
+                "schema": SCHEMA,
+                "status": self.status,
+                "message": self.message,
+                "ended_by": None if self.ended_by is None else self.ended_by.value,
+                "mode": t.mode,
+                "device": str(self.device),
+                "epochs_completed": self.session.epoch,
+                "best_epoch": self.session.best_epoch,
+                "validation_mse": selected_validation_mse(history, self.session.best_epoch),
+                "selected_by": t.selection,
+                "evaluated_checkpoint": source.name,
+                "seconds_per_epoch": statistics.median(seconds) if seconds else None,
+                "wall_seconds": self.session.elapsed,
+                "time_to_test_mse": {str(level): history.time_to(level) for level in QUALITY_LEVELS},
+                **self.evaluation.to_dict(),
+                "reference": self.reference,
+                "memorisation": check.to_dict(),
+                **({"shifted": shifted.to_dict()} if shifted is not None else {}),
+                "environment": environment(self.config, self.device),
+                "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            }
+        )
         buffer = io.BytesIO()
         np.savez(
             buffer,
@@ -303,7 +306,7 @@ class Run:
             outputs=self.evaluation.test_predictions,
         )
         self._write(lambda: atomic_write_bytes(self.folder / "predictions.npz", buffer.getvalue()))
-        self._write(lambda: atomic_write_json(self.folder / "metrics.json", metrics))
+        self._write(lambda: atomic_write_json(self.folder / "metrics.json", metrics.to_json()))
         return metrics
 
 
@@ -344,7 +347,7 @@ class RunRecord:
 
     folder: Path
     config: Config | None
-    metrics: dict[str, Any]
+    metrics: RunMetrics
     history: History | None  # None: no history.csv, or one that cannot be read
     notes: RunNotes = RunNotes()
 
@@ -381,65 +384,8 @@ def load_run(folder: Path, configs: ConfigIndex | None = None) -> RunRecord:
             config = load_config(folder / "config.yaml")
         except ConfigError:
             config = None
-    try:
-        metrics = json.loads((folder / "metrics.json").read_text())
-        problem = metrics_problem(metrics)
-    except FileNotFoundError:
-        metrics, problem = {}, None  # not written yet: unfinished
-    except (OSError, ValueError) as exc:
-        metrics, problem = {}, f"not readable JSON ({exc.__class__.__name__})"
-    if problem:
-        metrics = {"status": RunStatus.DAMAGED.value, "damaged": f"metrics.json: {problem}"}
+    metrics = read_metrics(folder / "metrics.json")
     return RunRecord(folder, config, metrics, History.read(folder / "history.csv"), read_notes(folder))
-
-
-def _rows(value: Any, *numbers: str) -> bool:
-    """A list of objects, each with these keys holding numbers."""
-    return isinstance(value, list) and all(isinstance(row, dict) and all(is_number(row.get(k)) for k in numbers) for row in value)
-
-
-def _scores(value: Any) -> bool:
-    return isinstance(value, dict) and is_number(value.get("mse")) and _rows(value.get("per_frequency"), "frequency_hz", "mse")
-
-
-# what the readers of a run's metrics index (report, runs table, results panel), by key
-RESULT_SHAPE = {  # a run with results has all of these
-    "train": _scores,
-    "test": _scores,
-    "generalization_gap": is_number,
-    "generalization_pass": lambda v: isinstance(v, bool),
-    "generalization_gap_per_frequency": lambda v: _rows(v, "frequency_hz", "gap"),
-}
-OPTIONAL_SHAPE = {  # present or not, of this shape
-    "status": lambda v: isinstance(v, str),
-    "reference": lambda v: (
-        isinstance(v, dict) and is_number(v.get("zero_output_mse")) and _rows(v.get("per_frequency", []), "frequency_hz")
-    ),
-    "memorisation": lambda v: isinstance(v, dict) and _rows(v.get("per_frequency"), "frequency_hz", "z"),
-    "shifted": lambda v: _scores(v) and is_number(v.get("known_model_mse")) and is_number(v.get("draws")),
-    "validation_mse": lambda v: v is None or is_number(v),
-    "generalization_threshold": is_number,
-}
-
-
-def why_no_results(metrics: dict[str, Any]) -> str:
-    """What a run without results is: "unfinished", "stopped", or "damaged (metrics.json: ...)"."""
-    status = status_of(metrics)
-    return f"{status} ({metrics['damaged']})" if metrics.get("damaged") else str(status)
-
-
-def metrics_problem(metrics: Any) -> str | None:
-    """What in a metrics.json is not of the shape the engine writes (its key), or None."""
-    if not isinstance(metrics, dict):
-        return "not a JSON object"
-    required = RESULT_SHAPE.items() if "test" in metrics or "train" in metrics else ()
-    for key, ok in required:
-        if key not in metrics or not ok(metrics[key]):
-            return f"{key} missing or not as the engine writes it"
-    for key, ok in OPTIONAL_SHAPE.items():
-        if key in metrics and not ok(metrics[key]):
-            return f"{key} not as the engine writes it"
-    return None
 
 
 def load_runs(runs_dir: Path, folders: list[Path] | None = None, progress: Callable[[int, int], bool] | None = None) -> list[RunRecord]:

@@ -3,9 +3,7 @@ the Runs tab's filter, reports, the command line): a StrEnum, so it reads and wr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any
 
 
 class RunStatus(StrEnum):
@@ -18,12 +16,3 @@ class RunStatus(StrEnum):
     IMPORTED = "imported"  # weights trained elsewhere, scored here
     UNFINISHED = "unfinished"  # no metrics.json yet: killed, or still training elsewhere
     DAMAGED = "damaged"  # metrics.json unreadable or of the wrong shape
-
-
-def status_of(metrics: Mapping[str, Any]) -> RunStatus:
-    """A run's status from its metrics.json: none yet is unfinished; a word this version does not
-    know counts as damaged, so no view shows a status it cannot filter by."""
-    try:
-        return RunStatus(metrics.get("status", RunStatus.UNFINISHED))
-    except ValueError:
-        return RunStatus.DAMAGED

@@ -38,7 +38,8 @@ from optuna.storages.journal import JournalFileBackend
 from optuna.trial import FrozenTrial, TrialState
 
 from engine.analysis.effects import effect, summarize
-from engine.config.schema import Config, ConfigError, ConfigProblem, error_line, format_number, is_number
+from engine.config.schema import Config, ConfigError, ConfigProblem, error_line, format_number
+from engine.runs.metrics import RunMetrics
 from engine.runs.notes import RunNotes, describe_changes
 from engine.runs.run import Run, train_together
 from engine.runs.status import RunStatus
@@ -412,7 +413,7 @@ class Worker:
         run.status, run.message = RunStatus.PRUNED, "stopped by the sweep's pruner: its validation MSE was above the median"
         return True
 
-    def _conclude(self, trial: optuna.Trial, run: Run, results: list[dict[str, Any]]) -> Outcome | None:
+    def _conclude(self, trial: optuna.Trial, run: Run, results: list[RunMetrics]) -> Outcome | None:
         """Evaluate the run and record it on the trial; the trial's outcome when this run decides it."""
         metrics = run.finish()
         results.append(metrics)
@@ -425,14 +426,14 @@ class Worker:
         if self.stop.is_set():
             trial.set_user_attr("interrupted", True)
             return Outcome(TrialState.FAIL)
-        if metrics.get("validation_mse") is None:
+        if metrics.validation_mse is None:
             trial.set_user_attr("failure", "no validation MSE: the objective needs training.selection: validation")
             return Outcome(TrialState.FAIL)
         return None
 
     def _train(self, trial: optuna.Trial, settings: dict[str, Any]) -> Outcome:
         values: list[float] = []
-        results: list[dict[str, Any]] = []
+        results: list[RunMetrics] = []
         for repeat in range(self.spec.repeats):
             run = self._start_run(trial, settings, repeat)
             for report in run.epochs(self.control):
@@ -441,7 +442,7 @@ class Worker:
             outcome = self._conclude(trial, run, results)
             if outcome is not None:
                 return outcome
-            values.append(results[-1]["validation_mse"])
+            values.append(_objective(results[-1]))
         return Outcome(TrialState.COMPLETE, statistics.fmean(values))
 
     def _train_together(self, trials: list[optuna.Trial], settings: list[dict[str, Any]]) -> list[Outcome]:
@@ -452,9 +453,9 @@ class Worker:
             self._pruned(trial_of[id(run)], run, report)
         outcomes = []
         for run, trial in zip(runs, trials, strict=True):
-            results: list[dict[str, Any]] = []
+            results: list[RunMetrics] = []
             outcome = self._conclude(trial, run, results)
-            outcomes.append(outcome or Outcome(TrialState.COMPLETE, results[-1]["validation_mse"]))
+            outcomes.append(outcome or Outcome(TrialState.COMPLETE, _objective(results[-1])))
         return outcomes
 
 
@@ -464,19 +465,25 @@ class Outcome:
     value: float | None = None
 
 
-def _record(trial: optuna.Trial, results: list[dict[str, Any]]) -> None:
+def _record(trial: optuna.Trial, results: list[RunMetrics]) -> None:
     """A trial's results as user attributes (the mean over its repeats): what trials.csv shows."""
-    tests = [m["test"]["mse"] for m in results if "test" in m]
+    tests = [mse for m in results if (mse := m.test_mse) is not None]
     per: dict[str, list[float]] = {}
     for m in results:
-        for row in m.get("test", {}).get("per_frequency", []):
-            per.setdefault(format_number(row["frequency_hz"]), []).append(row["mse"])
+        for frequency, mse in m.test_by_frequency().items():
+            per.setdefault(format_number(frequency), []).append(mse)
     if tests:
         trial.set_user_attr("test_mse", statistics.fmean(tests))
     trial.set_user_attr("test_mse_values", tests)  # each repeat's, for the spread and the comparison with the best
-    trial.set_user_attr("validation_mse_values", [m["validation_mse"] for m in results if is_number(m.get("validation_mse"))])
+    trial.set_user_attr("validation_mse_values", [v for m in results if (v := m.validation_mse) is not None])
     trial.set_user_attr("test_mse_per_frequency", {hz: statistics.fmean(v) for hz, v in per.items()})
-    trial.set_user_attr("seconds", sum(m.get("wall_seconds") or 0.0 for m in results))
+    trial.set_user_attr("seconds", sum(m.wall_seconds or 0.0 for m in results))
+
+
+def _objective(metrics: RunMetrics) -> float:
+    """The validation MSE a completed trial is scored by (a run without one fails in _conclude)."""
+    assert metrics.validation_mse is not None
+    return metrics.validation_mse
 
 
 def _worker_main(job: WorkerJob, stop: Any) -> None:

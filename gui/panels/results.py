@@ -22,9 +22,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.analysis.comparison import per_frequency_mse
+from engine.analysis.findings import Column, Findings, format_mse
 from engine.config.schema import Config, non_causal_reason
-from engine.runs.run import RunRecord, why_no_results
+from engine.runs.metrics import RunMetrics
+from engine.runs.run import RunRecord
 from engine.storage.files import atomic_write_json, atomic_write_text
 from gui.plots.figures import Figure, export_figures, figures_for_record
 from gui.widgets import button_row
@@ -100,8 +101,8 @@ class ResultsPanel(QWidget):
         if record.config is not None and (reason := non_causal_reason(record.config)):
             note = f"<br><b>{html.escape(reason)}</b>: not an extractor, a bound on what future context is worth{note}"
         self.title.setText(
-            f"{named} — {m.get('mode', '?')}, {m.get('epochs_completed', '?')} epochs, "
-            f"status {m.get('status', 'unknown')}, {m.get('device', '')}{note}"
+            f"{named} — {m.mode or '?'}, {'?' if m.epochs_completed is None else m.epochs_completed} epochs, "
+            f"status {m.status}, {m.device or ''}{note}"
         )
         self._fill_table(m)
 
@@ -114,45 +115,22 @@ class ResultsPanel(QWidget):
         self.tabs.addTab(figure, FIGURE_TITLES.get(figure.file_stem, figure.file_stem))
         self._next_figure.start()
 
-    def _fill_table(self, m: dict) -> None:
+    def _fill_table(self, m: RunMetrics) -> None:
         self.table.setColumnCount(0)
-        if "test" not in m:
-            self.verdict.setText(f"No results: the run is {html.escape(why_no_results(m))}.")
+        found = Findings.of(m)
+        if found is None:
+            self.verdict.setText(f"No results: the run is {html.escape(m.why_no_results())}.")
             return
-        threshold = m.get("generalization_threshold", 0.1)
-        zero = m.get("reference", {}).get("zero_output_mse")
-        known = {row["frequency_hz"]: row.get("known_model_mse") for row in m.get("reference", {}).get("per_frequency", [])}
-        known[None] = m.get("reference", {}).get("known_model_mse")
-        memorisation = {row["frequency_hz"]: row for row in m.get("memorisation", {}).get("per_frequency", [])}
-        shifted: dict[float | None, float | None] = {f: mse for f, mse in per_frequency_mse(m, "shifted").items()}
-        shifted[None] = m.get("shifted", {}).get("mse")
-        gaps = {g["frequency_hz"]: g["gap"] for g in m.get("generalization_gap_per_frequency", [])}
-        rows = [("overall", None, m["train"]["mse"], m["test"]["mse"], m["generalization_gap"])]
-        for train, test in zip(m["train"]["per_frequency"], m["test"]["per_frequency"], strict=True):
-            f = train["frequency_hz"]
-            rows.append((f"{f:g} Hz", f, train["mse"], test["mse"], gaps.get(f, float("nan"))))
-        self.table.setColumnCount(len(rows))
-        self.table.setHorizontalHeaderLabels([row[0] for row in rows])
-        for c, (_, f, train, test, gap) in enumerate(rows):
-            ratio = test / zero if zero else None
-            check = memorisation.get(f)  # the engine's own verdict per frequency, not judged again here
-            cells = [
-                (f"{train:.5f}", None),
-                (f"{test:.5f}", None),
-                ("—" if shifted.get(f) is None else f"{shifted[f]:.5f}", None),
-                ("—" if known.get(f) is None else f"{known[f]:.5f}", None),
-                ("—" if ratio is None else f"{ratio:.1%}", FAIL if ratio is not None and ratio > POOR_QUALITY else None),
-                (f"{gap:.2%}", PASS if gap < threshold else FAIL),
-                ("PASS" if gap < threshold else "FAIL", PASS if gap < threshold else FAIL),
-                ("" if check is None else f"{check['z']:.2f}", FAIL if check is not None and check["memorised"] else None),
-            ]
-            for r, (text, colour) in enumerate(cells):
+        self.table.setColumnCount(len(found.columns))
+        self.table.setHorizontalHeaderLabels(["overall" if c.frequency_hz is None else f"{c.frequency_hz:g} Hz" for c in found.columns])
+        for k, column in enumerate(found.columns):
+            for r, (text, colour) in enumerate(_cells(column)):
                 item = QTableWidgetItem(text)
                 if colour is not None:
                     item.setBackground(QBrush(colour))
-                self.table.setItem(r, c, item)
+                self.table.setItem(r, k, item)
         self.table.resizeColumnsToContents()
-        self.verdict.setText("<br>".join(verdict_lines(m)))
+        self.verdict.setText("<br>".join(verdict_lines(found, m)))
 
     def export_current(self, path: str | None = None) -> Path | None:
         figure = self.tabs.currentWidget()
@@ -196,62 +174,78 @@ class ResultsPanel(QWidget):
         if path.endswith(".csv"):
             atomic_write_text(Path(path), metrics_csv(self.record.metrics))
         else:
-            atomic_write_json(Path(path), self.record.metrics)
+            atomic_write_json(Path(path), self.record.metrics.to_json())
         self.exported.emit(f"metrics exported to {path}")
 
 
-def metrics_csv(metrics: dict) -> str:
+def _cells(c: Column) -> list[tuple[str, QColor | None]]:
+    """One column of the table (a row per METRICS entry), coloured by the engine's findings."""
+    share, check = c.share_of_zero, c.memorisation
+    judged = PASS if c.gap_passed else FAIL
+    return [
+        (format_mse(c.train_mse), None),
+        (format_mse(c.test_mse), None),
+        (format_mse(c.extraction_mse), None),
+        (format_mse(c.known_model_mse), None),
+        ("—" if share is None else f"{share:.1%}", FAIL if share is not None and share > POOR_QUALITY else None),
+        (f"{c.gap:.2%}", judged),
+        ("PASS" if c.gap_passed else "FAIL", judged),
+        ("" if check is None else f"{check.z:.2f}", FAIL if check is not None and check.memorised else None),
+    ]
+
+
+def metrics_csv(metrics: RunMetrics) -> str:
+    """The scores and the generalization rule as CSV: set, frequency ("all" overall), value."""
+    results = metrics.results
+    if results is None:
+        return "set,frequency_hz,mse\n"
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["set", "frequency_hz", "mse"])
-    for name in ("train", "test"):
-        writer.writerow([name, "all", metrics[name]["mse"]])
-        for row in metrics[name]["per_frequency"]:
-            writer.writerow([name, row["frequency_hz"], row["mse"]])
-    writer.writerow(["gap", "all", metrics["generalization_gap"]])
-    writer.writerow(["pass", "all", json.dumps(metrics["generalization_pass"])])
+    for name, scores in (("train", results.train), ("test", results.test)):
+        writer.writerow([name, "all", scores.mse])
+        for row in scores.per_frequency:
+            writer.writerow([name, row.frequency_hz, row.mse])
+    writer.writerow(["gap", "all", results.gap])
+    writer.writerow(["pass", "all", json.dumps(results.passed)])
     return out.getvalue()
 
 
-def verdict_lines(m: dict) -> list[str]:
+def verdict_lines(found: Findings, m: RunMetrics) -> list[str]:
     """Quality, the generalization rule, memorisation and best.pt, each said apart."""
     lines = []
-    zero = m.get("reference", {}).get("zero_output_mse")
-    if zero:
+    if found.share_of_zero is not None:
         lines.append(
-            f"<b>Quality</b>: test MSE {m['test']['mse']:.5f} is {m['test']['mse'] / zero:.1%} of {zero:.3g}, what a model "
-            "that outputs zeros scores (0 is a perfect extraction)."
+            f"<b>Quality</b>: test MSE {format_mse(found.test_mse)} is {found.share_of_zero:.1%} of "
+            f"{format_mse(found.zero_output_mse)}, what a model that outputs zeros scores (0 is a perfect extraction)."
         )
-    known = m.get("reference", {}).get("known_model_mse")
-    if known:
+    if found.times_known is not None:
         lines.append(
-            f"<b>Limit</b>: an estimator that knows the signal model scores {known:.5f} on this test set, reading S one "
-            "sample at a time and searching the one start all components share (docs/background.md: the references)."
+            f"<b>Limit</b>: an estimator that knows the signal model scores {format_mse(found.known_model_mse)} on this test set, "
+            "reading S one sample at a time and searching the one start all components share (docs/background.md: the references)."
         )
-    shifted = m.get("shifted")
-    if shifted:
+    shifted = found.extraction
+    if shifted is not None:
         lines.append(
-            f"<b>Extraction</b>: MSE {shifted['mse']:.5f} on {shifted['draws']} test draws whose recording starts at a random "
-            f"moment (the known-model estimator: {shifted['known_model_mse']:.5f}). The test set starts at t = 0, so a model can "
-            "replay that one curve; far above the test MSE, it does."
+            f"<b>Extraction</b>: MSE {format_mse(shifted.mse)} on {shifted.draws} test draws whose recording starts at a random "
+            f"moment (the known-model estimator: {format_mse(shifted.known_model_mse)}). The test set starts at t = 0, so a "
+            "model can replay that one curve; far above the test MSE, it does."
         )
-    threshold = m.get("generalization_threshold", 0.1)
-    verdict = "PASS" if m.get("generalization_pass") else "FAIL"
     lines.append(
-        f"<b>Generalization</b> (train vs test gap ≤ threshold): <b>{verdict}</b>, gap {m['generalization_gap']:.2%} "
-        f"against {threshold:.0%}, overall and at every frequency. It compares one train and one test noise draw; "
+        f"<b>Generalization</b> (train vs test gap ≤ threshold): <b>{found.rule}</b>, gap {found.gap:.2%} "
+        f"against {found.threshold:.0%}, overall and at every frequency. It compares one train and one test noise draw; "
         "it says nothing of quality."
     )
-    check = m.get("memorisation")
-    if check:
-        state = "<b>memorised</b>" if check["memorised"] else "not memorised"
+    check = found.memorisation
+    if check is not None:
+        state = "<b>memorised</b>" if check.memorised else "not memorised"
         lines.append(
-            f"<b>Memorisation</b>: {state}: best.pt scored on {check['draws']} noise draws it never saw; a frequency whose "
+            f"<b>Memorisation</b>: {state}: best.pt scored on {check.draws} noise draws it never saw; a frequency whose "
             "train MSE lies more than 2 standard deviations below theirs (z &lt; −2) was learned by heart."
         )
-    if m.get("best_epoch"):
+    if m.best_epoch:
+        epochs = "?" if m.epochs_completed is None else m.epochs_completed
         lines.append(
-            f"<b>best.pt</b>: epoch {m['best_epoch']} of {m.get('epochs_completed', '?')}, chosen by {m.get('selected_by', '?')}; "
-            "every number here is that epoch's."
+            f"<b>best.pt</b>: epoch {m.best_epoch} of {epochs}, chosen by {m.selected_by or '?'}; every number here is that epoch's."
         )
     return lines

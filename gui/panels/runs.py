@@ -46,6 +46,7 @@ from engine.analysis.comparison import (
     run_series,
 )
 from engine.analysis.effects import TEST_MSE, Effect, RunGroup, Verdict, by_start, group_runs, summarize
+from engine.analysis.findings import format_mse
 from engine.analysis.tables import table_csv, table_latex
 from engine.runs.run import RunRecord, is_active, load_runs
 from engine.runs.status import RunStatus
@@ -97,6 +98,8 @@ def shown(value: float | None, column: ComparisonColumn) -> str:
         return f"{value:.{column.digits}%}"
     if column.digits == 0:
         return f"{value:.0f}"
+    if column.mse:
+        return format_mse(value)
     return f"{value:.{column.digits}f}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
 
 

@@ -486,7 +486,7 @@ def read_study(state: TaskState, name: str, folder: Path, kept: Any, with_import
 
 def _column(name: str) -> ComparisonColumn:
     """How a trials-table number is shown: trial numbers whole, seconds to a tenth, MSEs as the Runs tab shows them."""
-    return ComparisonColumn(name, digits={"number": 0, "seconds": 1}.get(name, 5))
+    return ComparisonColumn(name, digits={"number": 0, "seconds": 1}.get(name, 5), mse="mse" in name)
 
 
 def _dump(yaml: Any, document: dict[str, Any]) -> str:

@@ -18,10 +18,11 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QApplication, QGraphicsItem, QSizePolicy
 
-from engine.analysis.comparison import RunSeries, metric_references, per_frequency_mse, run_series
+from engine.analysis.comparison import RunSeries, metric_references, reference_values, run_series
 from engine.analysis.effects import group_runs
 from engine.analysis.numerics import ema, error_histogram, moving_mean, spectrum, spectrum_range
 from engine.config.schema import Config
+from engine.runs.metrics import Extraction, Results, RunMetrics
 from engine.runs.notes import display_names
 from engine.runs.run import RunRecord, load_run
 from engine.signals.dataset import SignalSet
@@ -816,26 +817,22 @@ class ExtractionFigure(Figure):
         )
         self.zeros = self.plot.plot(pen=pen("#777777", 1.2, Qt.PenStyle.DashDotLine), name="outputs zeros")
 
-    def set_metrics(self, metrics: dict) -> None:
+    def set_metrics(self, shifted: Extraction, test_mse: float | None, zero_output_mse: float | None) -> None:
         """Model and known-model estimator per draw, the test set at t0 = 0, and the trivial level."""
-        shifted = metrics.get("shifted", {})
-        starts = np.asarray(shifted.get("starts", []), dtype=float)
-        self.model.setData(starts, _positive(shifted.get("mse_per_draw", [])))
-        known = shifted.get("known_model_mse_per_draw")  # runs scored before it was kept have only the mean
-        known = known if known is not None else [shifted.get("known_model_mse", np.nan)] * starts.size
-        self.known.setData(starts, _positive(known))
-        test = metrics.get("test", {}).get("mse")
-        self.spec_test.setData([0.0], [test] if test else [np.nan])
+        starts = np.asarray(shifted.starts or [], dtype=float)
+        self.model.setData(starts, _positive(shifted.mse_per_draw or []))
+        known = shifted.known_model_mse_per_draw  # runs scored before it was kept have only the mean
+        self.known.setData(starts, _positive(known if known is not None else [shifted.known_model_mse] * starts.size))
+        self.spec_test.setData([0.0], [test_mse] if test_mse else [np.nan])
         span = [0.0, float(starts.max()) if starts.size else 1.0]
-        zeros = metrics.get("reference", {}).get("zero_output_mse")
-        self.zeros.setData(span, [zeros, zeros] if zeros else [np.nan, np.nan])
+        self.zeros.setData(span, [zero_output_mse] * 2 if zero_output_mse else [np.nan, np.nan])
 
 
-def train_vs_test_figure(metrics: dict) -> BarsFigure:
+def train_vs_test_figure(results: Results) -> BarsFigure:
     """Train and test MSE per frequency side by side, the gap written under each frequency."""
     figure = BarsFigure("Train vs test MSE per frequency", "train_vs_test")
-    train, test = per_frequency_mse(metrics, "train"), per_frequency_mse(metrics, "test")
-    gaps = {row["frequency_hz"]: row["gap"] for row in metrics.get("generalization_gap_per_frequency", [])}
+    train, test = results.train.by_frequency(), results.test.by_frequency()
+    gaps = {float(row.frequency_hz): row.gap for row in results.gap_per_frequency}
     frequencies = list(test)
     categories = [f"{f:g} Hz (gap {gaps[f]:.1%})" if f in gaps else f"{f:g} Hz" for f in frequencies]
     series = [("train", [train.get(f) for f in frequencies]), ("test", [test.get(f) for f in frequencies])]
@@ -863,14 +860,15 @@ def figures_for_run(
     comparison_index: int,
     time_window: int,
     sampling_rate: float,
-    metrics: dict | None = None,
+    metrics: RunMetrics | None = None,
 ) -> Iterator[Figure]:
     """The result figures (Graphs 1 and 2, loss, per-frequency MSE, FFT) and the error analysis, filled from a
     run's history, predictions and metrics; built one at a time, so a window can build them between its events."""
-    metrics = metrics or {}
-    reference = metrics.get("reference")
+    metrics = metrics or RunMetrics()
+    reference = metrics.reference
+    levels = reference_levels(None if reference is None else reference_values(reference.zero_output_mse, reference.known_model_mse))
     loss = LossFigure()
-    loss.set_levels(reference_levels(reference))
+    loss.set_levels(levels)
     if history is not None:
         loss.show_history(history)
     yield loss
@@ -878,7 +876,7 @@ def figures_for_run(
         return
     frequencies = [float(f) for f in predictions["frequencies"]]
     per_freq = PerFrequencyFigure()
-    per_freq.set_levels(reference_levels(reference))
+    per_freq.set_levels(levels)
     per_freq.show_history(history if history is not None else History(tuple(frequencies)))
     yield per_freq
     window = slice(0, min(time_window, predictions["t"].size))
@@ -906,11 +904,11 @@ def figures_for_run(
     over_time = ErrorOverTimeFigure()
     over_time.set_data(predictions["t"], predictions["outputs"], predictions["targets"], frequencies, sampling_rate)
     yield over_time
-    if "train" in metrics and "test" in metrics:
-        yield train_vs_test_figure(metrics)
-    if metrics.get("shifted"):
+    if metrics.results is not None:
+        yield train_vs_test_figure(metrics.results)
+    if metrics.shifted is not None:
         figure = ExtractionFigure()
-        figure.set_metrics(metrics)
+        figure.set_metrics(metrics.shifted, metrics.test_mse, None if reference is None else reference.zero_output_mse)
         yield figure
 
 
@@ -946,7 +944,7 @@ def report_figures(records: list[RunRecord]) -> list[Figure]:
             levels=levels,
         )
         figures.append(overlay)
-    frequencies = sorted({f for r in records for f in per_frequency_mse(r.metrics)})
+    frequencies = sorted({f for r in records for f in r.metrics.test_by_frequency()})
     bars = BarsFigure("Test MSE per frequency, by step (repeats: mean ± std)", "per_frequency_test_mse_by_run")
     groups = group_runs(records, consecutive=True)
     names = display_names([g.runs[0] for g in groups])
