@@ -60,9 +60,7 @@ def main() -> None:
                     f"repeat {repeat + 1}: {workers} worker(s): {seconds:.1f} s for {args.trials} trials = {rate:.0f} trials/hour",
                     flush=True,
                 )
-    print(
-        f"{os.cpu_count()} cores; {args.trials} trials of config.yaml, {args.epochs} epochs each; trials per hour, median (min-max):"
-    )
+    print(f"{os.cpu_count()} cores; {args.trials} trials of config.yaml, {args.epochs} epochs each; trials per hour, median (min-max):")
     for workers, rates in arms.items():
         print(f"  {workers} worker(s): {statistics.median(rates):.0f} ({min(rates):.0f}-{max(rates):.0f})")
     ratio = statistics.median(arms[args.workers]) / statistics.median(arms[1])
