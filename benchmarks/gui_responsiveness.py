@@ -1,6 +1,7 @@
 """How long does the window's event loop stall while a CPU training runs in it?
 
     python -m benchmarks.gui_responsiveness [--seconds 40] [--config config.yaml] [--sweep]
+    python -m benchmarks.gui_responsiveness --actions [--runs 300] [--trials 300]
 
 Opens the real window (offscreen unless a display is set), starts the config's training, and
 ticks a precise 10 ms QTimer; each tick's lateness (actual gap minus 10 ms) is a stall of the
@@ -9,12 +10,20 @@ count from the end of the first epoch (start-up compiles and allocates). Prints 
 maximum lateness; the targets are p99 < 20 ms and max < 50 ms. With ``--sweep`` the window runs a
 sweep from its Sweeps tab instead (the config as base, 3 epochs a trial, one worker per core), and
 ticks count from the first trial the tab shows (it reads the study on its own timer).
+
+With ``--actions`` nothing trains: a runs folder holds ``--runs`` copies of one small finished run
+and a sweep ``--trials`` finished trials, and the window does, one after another, what reads or
+writes them: open the Runs tab (its refresh), write a report of five runs, import a plain PyTorch
+checkpoint, read the sweep with its importances, and redraw the signal preview after an edit. Each
+action's ticks (from its start until its result is shown, plus 0.3 s) are summarised on their own
+line, with the seconds it took; the Runs tab's line is the time it takes to open.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -23,7 +32,7 @@ import numpy as np
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY") else "xcb")
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
 
 from gui.app import RESOURCES, SOURCE_ROOT, create_app
 from gui.main_window import MainWindow
@@ -91,12 +100,142 @@ def measure(config: Path, seconds: float, sweep: bool = False) -> np.ndarray:
     return np.array(lateness)
 
 
+def finished_runs(folder: Path, count: int) -> tuple[Path, Path]:
+    """A runs folder of ``count`` copies of one small finished run (as a long project's folder holds), and that run."""
+    import torch
+
+    from engine.config.schema import apply_overrides, load_config
+    from engine.runs.run import Run
+    from engine.training.checkpoints import load_checkpoint
+
+    small = ["data.sampling_rate=100", "data.duration=2", "training.num_epochs=3", "model.hidden_size=16", "training.device=cpu"]
+    config = apply_overrides(load_config(SOURCE_ROOT / "config.yaml"), [*small, f"data.data_dir={folder / 'data'}"])
+    run = Run.start(config, runs_dir=folder / "first")
+    list(run.epochs())
+    run.finish()
+    runs = folder / "runs"
+    for k in range(count):
+        shutil.copytree(run.folder, runs / f"20260101-{k:06d}-interleaved")
+    weights = load_checkpoint(run.folder / "checkpoints" / "best.pt").model
+    torch.save({"model_state_dict": {k.replace("head.", "fc."): v for k, v in weights.items()}}, folder / "plain.pt")
+    return runs, run.folder
+
+
+def finished_sweep(window: MainWindow, base: Path, folder: Path, trials: int) -> Path | None:
+    """A sweep file whose study already holds ``trials`` finished trials (none trained: the tab only reads them)."""
+    import optuna
+
+    from engine.sweeps.runner import create_study, storage_for
+
+    sweeps = window.sweeps
+    sweeps.base_path, sweeps.sweeps_dir = base, folder / "sweeps"
+    sweeps.study_name.setText("many")
+    sweeps.trials.setValue(trials)
+    sweeps.space.setPlainText("model.hidden_size: [8, 16, 32]\ntraining.learning_rate: 1e-4..1e-2 log\n")
+    spec_file = sweeps.build_from_form()
+    assert sweeps.spec is not None and spec_file is not None
+    study = create_study(sweeps.spec, storage_for(None, sweeps.sweeps_dir / "many"))
+    rng = np.random.default_rng(0)
+    distributions = {
+        "model.hidden_size": optuna.distributions.CategoricalDistribution([8, 16, 32]),
+        "training.learning_rate": optuna.distributions.FloatDistribution(1e-4, 1e-2, log=True),
+    }
+    for _ in range(trials):
+        params = {"model.hidden_size": int(rng.choice([8, 16, 32])), "training.learning_rate": float(10 ** rng.uniform(-4, -2))}
+        attrs = {"settings": params, "test_mse": float(rng.uniform(0.01, 0.5)), "seconds": 10.0}
+        study.add_trial(
+            optuna.trial.create_trial(params=params, distributions=distributions, value=float(rng.uniform(0.01, 0.5)), user_attrs=attrs)
+        )
+    return spec_file
+
+
+def measure_actions(run_count: int, trial_count: int) -> list[tuple[str, float, np.ndarray]]:
+    """(action, seconds to its result, lateness of every tick meanwhile) for each action in turn."""
+    _app = create_app([])  # held: the window needs its application alive
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        runs, first = finished_runs(folder, run_count)
+        settings = QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat)
+        settings.setValue("runs_dir", str(runs))
+        window = MainWindow(RESOURCES / "presets", settings, default_config=first / "config.yaml")
+        window.resize(1440, 900)
+        window.show()
+        base = folder / "experiment.yaml"
+        shutil.copy(first / "config.yaml", base)
+        window.open_config(base)
+        spec_file = finished_sweep(window, base, folder, trial_count)
+        lateness: list[float] = []
+        last = [time.perf_counter()]
+
+        def tick() -> None:
+            now = time.perf_counter()
+            lateness.append(now - last[0] - TICK_S)
+            last[0] = now
+
+        timer = QTimer(interval=round(TICK_S * 1000))
+        timer.setTimerType(Qt.TimerType.PreciseTimer)
+        timer.timeout.connect(tick)
+
+        def act(name: str, start, done_signal, kind: str | None = None) -> None:
+            loop = QEventLoop()
+            quit_on = (lambda k: loop.quit() if k == kind else None) if kind else (lambda *_: loop.quit())
+            done_signal.connect(quit_on)
+            QTimer.singleShot(120_000, loop.quit)
+            lateness.clear()
+            last[0] = began = time.perf_counter()
+            start()
+            loop.exec()
+            seconds = time.perf_counter() - began
+            QTimer.singleShot(300, loop.quit)  # what the result's arrival costs the frames after it
+            loop.exec()
+            done_signal.disconnect(quit_on)
+            results.append((name, seconds, np.array(lateness)))
+
+        timer.start()
+        edit = window.form.editors["data.duration"]
+
+        def open_runs_tab() -> None:
+            window.tabs.setCurrentWidget(window.runs)
+            window.runs.refresh()
+
+        def read_sweep() -> None:
+            window.tabs.setCurrentWidget(window.sweeps)
+            window.sweeps.open_sweep_file(str(spec_file))
+
+        def edit_data() -> None:
+            window.tabs.setCurrentIndex(0)
+            edit.setValue(edit.value() + 1)
+
+        act(f"open the Runs tab ({run_count} runs)", open_runs_tab, window.runs.loaded)
+        folders = [r.folder for r in window.runs.records[:5]]
+        act("write a report of 5 runs", lambda: window.write_report(folders, str(folder / "report")), window.tasks.ended, "report")
+        act("import a plain checkpoint", lambda: window.import_checkpoint(str(folder / "plain.pt")), window.tasks.ended, "import")
+        act(f"read a sweep of {trial_count} trials", read_sweep, window.tasks.ended, "study")
+        act("redraw the preview after an edit", edit_data, window.preview.drawn)
+        timer.stop()
+        window.shutdown()
+        window.saved_config = window.config
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=40.0)
     parser.add_argument("--config", type=Path, default=SOURCE_ROOT / "config.yaml")
     parser.add_argument("--sweep", action="store_true", help="run a sweep from the Sweeps tab instead of one training")
+    parser.add_argument("--actions", action="store_true", help="no training: the window's reads and writes of a large runs folder")
+    parser.add_argument("--runs", type=int, default=300, help="with --actions: run folders present")
+    parser.add_argument("--trials", type=int, default=300, help="with --actions: finished trials of the sweep read")
     args = parser.parse_args()
+    if args.actions:
+        print(f"platform {os.environ['QT_QPA_PLATFORM']}, {os.cpu_count()} cores; ticks of 10 ms (targets: p99 < 20, max < 50 ms)")
+        for name, seconds, late in measure_actions(args.runs, args.trials):
+            p50, p99 = np.percentile(late * 1000, [50, 99])
+            print(
+                f"{name}: {seconds:.2f} s, {late.size} ticks, lateness p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {late.max() * 1000:.1f} ms"
+            )
+        return
     late = measure(args.config.resolve(), args.seconds, args.sweep) * 1000
     if late.size == 0:
         raise SystemExit("no epoch finished in time: give it more --seconds")
