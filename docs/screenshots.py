@@ -64,7 +64,7 @@ def main() -> None:
     later(10, wait_for_epochs)
 
     def wait_for_training() -> None:
-        if window.thread is not None or window.queued:
+        if window.training_thread is not None or window.queued:
             QTimer.singleShot(500, wait_for_training)
             return
         window.tabs.setCurrentWidget(window.training)
@@ -92,7 +92,7 @@ def main() -> None:
     def compare_runs() -> None:
         """All groups listed by test MSE, the test MSE of all overlaid, then the first two groups overlaid."""
         runs = window.runs
-        runs.metric.setCurrentText("test MSE")
+        runs.metric_choice.setCurrentText("test MSE")
         runs.table.sortItems(runs.titles().index("test MSE"), Qt.SortOrder.AscendingOrder)
         runs.table.selectAll()
         QTimer.singleShot(
