@@ -402,7 +402,13 @@ def format_number(value: Any) -> str:
 
 def flat_values(config: Config) -> dict[str, Any]:
     """Every setting under its dotted key, as ``--set`` names it: {"model.hidden_size": 64, ...}."""
-    return {f"{section}.{key}": value for section, values in config.to_dict().items() for key, value in values.items()}
+    flat: dict[str, Any] = {}
+    for section in dataclasses.fields(config):  # not to_dict: its deep copy of every value costs a Runs tab of 300 runs 0.5 s
+        values = getattr(config, section.name)
+        for f in dataclasses.fields(values):
+            value = getattr(values, f.name)
+            flat[f"{section.name}.{f.name}"] = list(value) if isinstance(value, list) else value  # a copy: callers may edit it
+    return flat
 
 
 SEED_KEYS = ("model.seed", "data.train_seed", "data.test_seed", "data.validation_seed")  # a configuration's repeats differ in these
