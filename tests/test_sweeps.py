@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
 from optuna.trial import TrialState
@@ -388,6 +389,23 @@ def test_the_sweep_figures_show_each_trial_the_best_so_far_and_each_parameter(qt
     choices_x = sensitivity.panels[0][1].xData
     assert choices_x.tolist() == [0.0, 1.0, 0.0]  # the choices' places, pruned trial left out
     assert [p[0].titleLabel.text for p in sensitivity.panels] == ["model.hidden_size", "training.learning_rate"]
+
+
+def test_parallel_coordinates_draw_every_finished_trial_in_a_few_curves_the_best_in_the_darkest(qtbot):
+    from engine.sweeps.space import Parameter
+    from gui.plots.sweep_figures import ParallelCoordinatesFigure
+
+    figure = ParallelCoordinatesFigure()
+    qtbot.addWidget(figure)
+    parameters = (Parameter("model.hidden_size", choices=(8, 16)),)
+    rows = [{"number": k, "validation_mse": 0.5 - k / 1000, "model.hidden_size": 8 + 8 * (k % 2)} for k in range(300)]
+    rows.append({"number": 300, "validation_mse": None, "model.hidden_size": 8})  # pruned: no line
+    figure.set_rows(rows, parameters)
+    curves = [c for c in figure.plot.listDataItems() if c.yData is not None and c.yData.size]
+    assert len(curves) == figure.shades  # the curve count stays whatever the trial count
+    assert sum(int(np.isnan(c.yData).sum()) for c in curves) == 300  # each finished trial one line, ended by a NaN
+    darkest = max(figure.bands, key=lambda c: c.opts["pen"].color().alpha())
+    assert darkest.yData[-2] == 0.0  # its last line, drawn on top: the lowest validation MSE, the bottom of its axis
 
 
 def test_on_postgresql_a_healthy_trial_keeps_beating_and_is_never_taken_for_stale(tmp_path, postgres_url, spawn):
