@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QItemSelectionModel, QSettings, Qt, QTimer
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -89,43 +89,47 @@ def main() -> None:
         for k, (name, then) in enumerate(shots):
             QTimer.singleShot(800 + 1200 * k, lambda name=name, then=then: (grab(name), then()))
 
+    def select_rows(*rows) -> None:
+        """Only ``rows`` (indexes of the Runs table's model) selected, as ctrl-clicks would."""
+        table = window.runs.table
+        table.clearSelection()
+        for row in rows:
+            table.selectionModel().select(row, QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
+
+    def when_shown(action) -> None:
+        """``action`` once the Runs table shows its filters and baseline (worked out in the background)."""
+        if window.runs.updating:
+            QTimer.singleShot(50, lambda: when_shown(action))
+        else:
+            action()
+
     def compare_runs() -> None:
         """All groups listed by test MSE, the test MSE of all overlaid, then the first two groups overlaid."""
         runs = window.runs
         runs.metric_choice.setCurrentText("test MSE")
-        runs.table.sortItems(runs.titles().index("test MSE"), Qt.SortOrder.AscendingOrder)
+        runs.table.sortByColumn(runs.titles().index("test MSE"), Qt.SortOrder.AscendingOrder)
         runs.table.selectAll()
-        QTimer.singleShot(
-            400,
-            lambda: (
-                runs.table.clearSelection(),
-                [runs.table.topLevelItem(k).setSelected(True) for k in range(min(2, runs.table.topLevelItemCount()))],
-            ),
-        )
+        QTimer.singleShot(400, lambda: select_rows(*[runs.model.index(k, 0) for k in range(min(2, runs.model.rowCount()))]))
 
     def groups() -> tuple:
-        """The group trained here and the other one, from the runs folder."""
+        """The group trained here and the other one, from the runs folder (indexes of the Runs table's model)."""
         runs = window.runs
-        tops = [runs.table.topLevelItem(k) for k in range(runs.table.topLevelItemCount())]
+        tops = [runs.model.index(k, 0) for k in range(runs.model.rowCount())]
         mine = next(t for t in tops if window.last_run_folder in runs._folders(t))
-        return mine, next(t for t in tops if t is not mine)
+        return mine, next(t for t in tops if t != mine)
 
     def group_with_baseline() -> None:
         """Every run under its group, the group trained here pinned as the baseline."""
         runs, (mine, _) = window.runs, groups()
-        runs.table.clearSelection()
-        mine.setSelected(True)
+        select_rows(mine)
         runs.pin_baseline()
-        runs.table.expandAll()
-        runs.table.clearSelection()
+        when_shown(lambda: (runs.table.expandAll(), runs.table.clearSelection()))
 
     def overlay_against_baseline() -> None:
         """The other group selected: its test MSE overlaid on the baseline's."""
-        runs = window.runs
         mine, other = groups()
-        mine.setExpanded(False)
-        runs.table.clearSelection()
-        other.setSelected(True)
+        window.runs.table.setExpanded(mine, False)
+        select_rows(other)
 
     def run_steps(i: int = 0) -> None:
         if i < len(steps):

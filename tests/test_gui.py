@@ -10,7 +10,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPoint, QPointF, QRect, QSettings, Qt, QThread
+from PySide6.QtCore import QItemSelectionModel, QPoint, QPointF, QRect, QSettings, Qt, QThread
 from PySide6.QtGui import QImage, QKeySequence, QWheelEvent
 from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox, QLabel, QPushButton
 
@@ -193,7 +193,7 @@ def test_export_a_graph_at_the_configured_dpi_and_open_a_past_run(qtbot, window,
     assert (image.width(), image.height()) == (12 * 50, 8 * 50)
 
     select_first_run(qtbot, window)
-    assert window.runs.table.topLevelItemCount() == 1
+    assert window.runs.table.model().rowCount() == 1
     window.runs.open_selected()
     assert window.results.record.folder == window.last_run_folder
     assert window.last_run_folder.name in window.results.title.text()
@@ -236,7 +236,8 @@ def select_first_run(qtbot, window) -> None:
     """Read the Runs tab's folder again (in the background) and select its first row."""
     with qtbot.waitSignal(window.runs.loaded, timeout=10_000):
         window.runs.refresh()
-    window.runs.table.topLevelItem(0).setSelected(True)
+    flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+    window.runs.table.selectionModel().select(window.runs.table.model().index(0, 0), flags)
 
 
 def test_the_delete_button_asks_before_deleting_a_run(qtbot, window, monkeypatch):

@@ -6,7 +6,7 @@ import json
 import statistics
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
 
 from engine.runs.notes import RunNotes
 from engine.runs.run import Run
@@ -46,38 +46,57 @@ def panel(qtbot, runs_dir):
     return shown_in(panel, runs_dir, qtbot)
 
 
-def rows(panel: RunsPanel, children: bool = False) -> list:
-    """The tree's rows in the order shown: the groups, and with ``children`` each group's runs after it."""
-    table, items = panel.table, []
-    for k in range(table.topLevelItemCount()):
-        top = table.topLevelItem(k)
-        items += [top, *([top.child(j) for j in range(top.childCount())] if children else [])]
+def settled(panel: RunsPanel, qtbot) -> RunsPanel:
+    """``panel`` once its table shows the filters and baseline as they are (worked out in the background)."""
+    qtbot.waitUntil(lambda: not panel.updating, timeout=10_000)
+    return panel
+
+
+def rows(panel: RunsPanel, children: bool = False) -> list[QModelIndex]:
+    """The tree's rows (their first cells) in the order shown: the groups, and with ``children`` each group's runs after it."""
+    model, items = panel.table.model(), []
+    for k in range(model.rowCount()):
+        top = model.index(k, 0)
+        items += [top, *([model.index(j, 0, top) for j in range(model.rowCount(top))] if children else [])]
     return items
+
+
+def text(item: QModelIndex, c: int) -> str:
+    """The text of column ``c`` in ``item``'s row."""
+    return item.siblingAtColumn(c).data()
+
+
+def colour(item: QModelIndex, c: int) -> str:
+    """The colour of column ``c``'s text in ``item``'s row ("" for the view's own)."""
+    brush = item.siblingAtColumn(c).data(Qt.ItemDataRole.ForegroundRole)
+    return "" if brush is None else brush.color().name()
 
 
 def column(panel: RunsPanel, title: str) -> list[str]:
     """The texts of one column in the groups' rows."""
     c = panel.titles().index(title)
-    return [item.text(c) for item in rows(panel)]
+    return [text(item, c) for item in rows(panel)]
 
 
-def find(panel: RunsPanel, name: str, run: bool = False):
+def find(panel: RunsPanel, name: str, run: bool = False) -> QModelIndex:
     """The group row named ``name``, else (or with ``run``) the row of the run named so."""
-    items = rows(panel, children=True)
-    groups = [item for item in items if item.parent() is None and not (run and item.childCount())]
-    (item,) = [item for item in groups if item.text(0) == name] or [item for item in items if item.parent() and item.text(0) == name]
+    items, model = rows(panel, children=True), panel.table.model()
+    groups = [item for item in items if not item.parent().isValid() and not (run and model.rowCount(item))]
+    runs = [item for item in items if item.parent().isValid()]
+    (item,) = [item for item in groups if item.data() == name] or [item for item in runs if item.data() == name]
     return item
 
 
 def cell(panel: RunsPanel, name: str, title: str, run: bool = False) -> str:
-    return find(panel, name, run).text(panel.titles().index(title))
+    return text(find(panel, name, run), panel.titles().index(title))
 
 
 def select(panel: RunsPanel, *names: str, runs: bool = False) -> None:
     """Select the rows of the groups (with ``runs``: of the runs) named ``names``, as a ctrl-click would."""
     panel.table.clearSelection()
     for name in names:
-        find(panel, name, runs).setSelected(True)
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        panel.table.selectionModel().select(find(panel, name, runs), flags)
 
 
 def test_runs_that_differ_only_in_seeds_are_one_group_row_with_n_and_mean_and_std(panel):
@@ -88,8 +107,8 @@ def test_runs_that_differ_only_in_seeds_are_one_group_row_with_n_and_mean_and_st
     std = statistics.stdev([by_name["wide"], by_name["wide seed 1"]])
     assert cell(panel, "wide", "test MSE") == f"{mean:.5f} ± {std:.5f}"
     assert cell(panel, "narrow", "test MSE") == f"{by_name['narrow']:.5f}"  # a single run: its own number
-    wide = find(panel, "wide")
-    assert sorted(wide.child(k).text(0) for k in range(wide.childCount())) == ["wide", "wide seed 1"]
+    wide, model = find(panel, "wide"), panel.table.model()
+    assert sorted(model.index(k, 0, wide).data() for k in range(model.rowCount(wide))) == ["wide", "wide seed 1"]
     assert cell(panel, "wide seed 1", "model.seed") == "1" and cell(panel, "wide", "model.seed") == "0, 1"
 
 
@@ -105,32 +124,34 @@ def test_sorting_by_a_number_column_sorts_the_groups_by_their_mean(panel):
     from engine.analysis.effects import by_start, group_runs
 
     c = panel.titles().index("test MSE")
-    panel.table.sortItems(c, Qt.SortOrder.AscendingOrder)
+    panel.table.sortByColumn(c, Qt.SortOrder.AscendingOrder)
     means = {g.name: g.test_mse().mean for g in group_runs(by_start(panel.records))}
     assert [means.get(name) for name in column(panel, "name")] == sorted(means.values())
-    panel.table.sortItems(c, Qt.SortOrder.DescendingOrder)
+    panel.table.sortByColumn(c, Qt.SortOrder.DescendingOrder)
     assert [means.get(name) for name in column(panel, "name")] == sorted(means.values(), reverse=True)
 
 
-def test_filters_by_text_tag_and_status_regroup_the_runs_shown(panel):
+def test_filters_by_text_tag_and_status_regroup_the_runs_shown(panel, qtbot):
     panel.filter.setText("#capacity")
-    assert column(panel, "name") == ["wide"] and column(panel, "n") == ["2"]
+    assert column(settled(panel, qtbot), "name") == ["wide"] and column(panel, "n") == ["2"]
     panel.filter.setText("MORE CAPACITY")  # the note's text, any case
-    assert column(panel, "name") == ["wide"] and column(panel, "n") == ["1"]
+    assert column(settled(panel, qtbot), "name") == ["wide"] and column(panel, "n") == ["1"]
     panel.filter.setText("#seeds")
-    assert sorted(column(panel, "name")) == ["baseline seed 1", "wide seed 1"]
+    assert sorted(column(settled(panel, qtbot), "name")) == ["baseline seed 1", "wide seed 1"]
     panel.filter.setText("")
     panel.status_filter.setCurrentText("stopped")
-    assert column(panel, "name") == []
+    assert column(settled(panel, qtbot), "name") == []
     panel.status_filter.setCurrentText("completed")
+    settled(panel, qtbot)
     assert sorted(column(panel, "n")) == ["1", "2", "2"]
 
 
-def test_a_pinned_baseline_gives_every_other_group_its_change_with_interval_and_verdict(panel):
+def test_a_pinned_baseline_gives_every_other_group_its_change_with_interval_and_verdict(panel, qtbot):
     from engine.analysis.effects import effect
 
     select(panel, "baseline")
     panel.pin_baseline()
+    settled(panel, qtbot)
     titles = panel.titles()
     assert {"Δ test MSE", "Δ test 1 Hz", "Δ test 7 Hz"} <= set(titles)
     assert cell(panel, "baseline", "Δ test MSE") == "baseline" and "baseline" in panel.baseline_label.text()
@@ -142,8 +163,9 @@ def test_a_pinned_baseline_gives_every_other_group_its_change_with_interval_and_
     assert float(half) == pytest.approx((expected.ci95[1] - expected.ci95[0]) / 2, rel=1e-3)
     assert percent == f"({expected.delta_pct:+.1f}%)" and " ".join(word) == expected.verdict.value
     assert cell(panel, "narrow", "Δ test MSE").endswith("cannot tell")  # one run: its spread is unknown
-    assert find(panel, "narrow").foreground(titles.index("Δ test MSE")).color().name() == "#777777"
+    assert colour(find(panel, "narrow"), titles.index("Δ test MSE")) == "#777777"
     panel.pin_baseline([])
+    settled(panel, qtbot)
     assert not [t for t in panel.titles() if t.startswith("Δ")]
 
 
@@ -163,23 +185,25 @@ def test_verdicts_are_coloured_by_direction(qtbot, tmp_path):
     records += [record("bad", 8, 0, 0.50), record("bad", 8, 1, 0.52)]
     panel.show_records(records)
     panel.pin_baseline(records[:2])
+    settled(panel, qtbot)
     c = panel.titles().index("Δ test MSE")
-    colours = {item.text(0): (item.text(c).rsplit(" ", 1)[-1], item.foreground(c).color().name()) for item in rows(panel)}
+    colours = {item.data(): (text(item, c).rsplit(" ", 1)[-1], colour(item, c)) for item in rows(panel)}
     assert colours["good"] == ("better", PALETTE[2].lower()) and colours["bad"] == ("worse", PALETTE[1].lower())
 
 
-def test_the_table_as_shown_is_exported_as_csv_and_latex(panel, tmp_path):
+def test_the_table_as_shown_is_exported_as_csv_and_latex(panel, tmp_path, qtbot):
     import csv
 
     select(panel, "baseline")
     panel.pin_baseline()
-    find(panel, "wide").setExpanded(True)
+    settled(panel, qtbot)
+    panel.table.setExpanded(find(panel, "wide"), True)
     path = panel.export_table(str(tmp_path / "runs.csv"))
     lines = list(csv.reader(path.open(encoding="utf-8")))
     assert lines[0] == panel.titles()
-    shown = [item for item in rows(panel, children=True) if item.parent() is None or item.parent().isExpanded()]
+    shown = [item for item in rows(panel, children=True) if not item.parent().isValid() or panel.table.isExpanded(item.parent())]
     assert len(lines) == 1 + 5 and [line[0] for line in lines[1:]].count("wide") == 2  # three groups, and wide's two runs
-    assert lines[1:] == [[item.text(c) for c in range(len(lines[0]))] for item in shown]
+    assert lines[1:] == [[text(item, c) for c in range(len(lines[0]))] for item in shown]
     tex = panel.export_table(str(tmp_path / "runs.tex")).read_text(encoding="utf-8")
     assert "\\toprule" in tex and "\\bottomrule" in tex and "narrow" in tex
 
@@ -201,11 +225,12 @@ def test_overlay_any_metric_and_seeds_as_mean_and_spread(panel):
     assert panel.overlay.plot.getAxis("bottom").labelText == "wall time"
 
 
-def test_the_baseline_is_drawn_black_and_thick_under_its_name(panel):
+def test_the_baseline_is_drawn_black_and_thick_under_its_name(panel, qtbot):
     from pyqtgraph import PlotDataItem
 
     select(panel, "baseline")
     panel.pin_baseline()
+    settled(panel, qtbot)
     select(panel, "wide", "narrow")
     assert sorted(s.name for s in panel.overlay.series) == ["narrow", "wide (2 seeds)"]  # named as the table names them
     assert panel.overlay.baseline.name == "baseline (2 seeds)" and panel.overlay.baseline.runs == 2
@@ -269,9 +294,9 @@ def test_the_report_button_writes_the_selected_runs_record(qtbot, tmp_path, runs
     monkeypatch.setattr(MainWindow, "keep_or_discard_edits", lambda self: True)  # closing asks nobody
     window = MainWindow(RESOURCES / "presets", settings)
     qtbot.addWidget(window)
-    qtbot.waitUntil(lambda: window.runs.table.topLevelItemCount() == 3)
+    qtbot.waitUntil(lambda: window.runs.table.model().rowCount() == 3)
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args: str(tmp_path / "report"))
-    window.runs.table.sortItems(0, Qt.SortOrder.DescendingOrder)  # table order: wide, narrow, baseline
+    window.runs.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)  # table order: wide, narrow, baseline
     select(window.runs, "wide", "baseline")
     window.runs.report_selected()
     qtbot.waitUntil(lambda: "report of 4 runs written to" in window.statusBar().currentMessage(), timeout=30_000)
@@ -311,7 +336,7 @@ def test_repeats_train_the_seeds_one_after_another_and_show_as_one_group(qtbot, 
     qtbot.waitUntil(lambda: window.training_thread is None and not window.queued, timeout=120_000)
     qtbot.waitUntil(lambda: len(window.runs.records) == 2, timeout=10_000)
     assert sorted(r.config.model.seed for r in window.runs.records) == [5, 6]
-    assert [item.text(1) for item in rows(window.runs)] == ["2"]
+    assert [text(item, 1) for item in rows(window.runs)] == ["2"]
     window.shutdown()
 
 
@@ -337,7 +362,7 @@ def test_the_runs_folder_is_read_off_the_windows_thread_with_a_count_and_the_win
     ticked = []
     QTimer.singleShot(0, lambda: ticked.append(True))
     qtbot.waitUntil(lambda: bool(ticked))  # the window handles its events while the folders are read
-    assert panel.records == [] and panel.table.topLevelItemCount() == 0
+    assert panel.records == [] and panel.table.model().rowCount() == 0
     with qtbot.waitSignal(panel.loaded, timeout=10_000):
         release.set()
     assert len(panel.records) == 5 and threading.main_thread() not in readers
@@ -386,4 +411,76 @@ def test_the_status_filter_offers_every_status_and_finds_pruned_and_damaged_runs
     assert set(RunStatus) <= set(offered)
     for status, name in ((RunStatus.PRUNED, "cut"), (RunStatus.DAMAGED, "broken"), (RunStatus.COMPLETED, "kept")):
         panel.status_filter.setCurrentText(status)
-        assert column(panel, "name") == [name], status
+        assert column(settled(panel, qtbot), "name") == [name], status
+
+
+def many_records(tmp_path, count: int = 300) -> list:
+    """``count`` made-up runs in three groups (hidden 8, 16 and 32, a seed each), and a stopped run of hidden 64 with no results."""
+    import dataclasses
+
+    from engine.runs.metrics import RunMetrics
+    from engine.runs.run import RunRecord
+
+    configs = {h: small_config(tmp_path, f"model.hidden_size={h}") for h in (8, 16, 32, 64)}
+    records = []
+    for k in range(count):
+        hidden = (8, 16, 32)[k % 3]
+        config = dataclasses.replace(configs[hidden], model=dataclasses.replace(configs[hidden].model, seed=k))
+        metrics = scored_metrics(0.01 * hidden + 0.0001 * k, frequencies=[1.0])
+        records.append(RunRecord(tmp_path / f"20260101-{k:06d}-interleaved", config, metrics, None, RunNotes(name=f"h{hidden}")))
+    folder, nothing = tmp_path / f"20260101-{count:06d}-interleaved", RunMetrics.from_json({"status": "stopped"})
+    stopped = RunRecord(folder, configs[64], nothing, None, RunNotes(name="stopped"))
+    return [*records, stopped]
+
+
+def test_three_hundred_runs_fill_one_model_of_prepared_rows(qtbot, tmp_path):
+    """The table is a view on one model of prepared rows (no item per cell), its groups and their runs as the engine groups them."""
+    from gui.panels.runs import shown
+    from gui.table_model import RowsModel
+
+    panel = RunsPanel()
+    qtbot.addWidget(panel)
+    records = many_records(tmp_path)
+    with qtbot.waitSignal(panel.loaded, timeout=10_000):
+        panel.show_records(records)
+    model = panel.table.model()
+    assert isinstance(model, RowsModel) and model.rowCount() == 4 and model.columnCount() == len(panel.titles())
+    assert sorted(model.rowCount(group) for group in rows(panel)) == [0, 100, 100, 100]
+    c = panel.titles().index("test MSE")
+    h16 = find(panel, "h16")
+    runs = [model.index(k, 0, h16) for k in range(model.rowCount(h16))]
+    mse = {r.folder.name: r.metrics.test_mse for r in records}
+    assert sorted(text(run, c) for run in runs) == sorted(shown(mse[r.folder.name], panel.comparison.columns[2]) for r in records[1:300:3])
+    assert panel.shown_rows()[0] == [text(rows(panel)[0], k) for k in range(model.columnCount())]
+
+
+def test_a_number_column_sorts_by_value_with_missing_numbers_last_in_either_order(qtbot, tmp_path):
+    panel = RunsPanel()
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.loaded, timeout=10_000):
+        panel.show_records(many_records(tmp_path, 30))
+    c = panel.titles().index("test MSE")
+    panel.table.sortByColumn(c, Qt.SortOrder.AscendingOrder)
+    assert column(panel, "name") == ["h8", "h16", "h32", "stopped"] and column(panel, "test MSE")[-1] == "—"
+    panel.table.sortByColumn(c, Qt.SortOrder.DescendingOrder)
+    assert column(panel, "name") == ["h32", "h16", "h8", "stopped"]  # the run without a test MSE still last
+    h8 = find(panel, "h8")
+    firsts = [panel.table.model().index(k, c, h8).data() for k in range(panel.table.model().rowCount(h8))]
+    assert firsts == sorted(firsts, key=float, reverse=True)  # a group's runs sorted among themselves, by value
+
+
+def test_sorting_filtering_and_a_new_baseline_keep_the_sort_column_expanded_groups_and_selection(panel, qtbot):
+    c = panel.titles().index("validation MSE")
+    panel.table.sortByColumn(c, Qt.SortOrder.DescendingOrder)
+    panel.table.setExpanded(find(panel, "wide"), True)
+    select(panel, "wide seed 1", runs=True)
+    select(panel, "baseline")
+    panel.pin_baseline()
+    settled(panel, qtbot)
+    header = panel.table.header()
+    assert panel.titles()[header.sortIndicatorSection()] == "validation MSE"  # followed by its title past the Δ columns added
+    assert header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+    assert panel.table.isExpanded(find(panel, "wide")) and [r.notes.name for r in panel.selected()] == ["baseline", "baseline seed 1"]
+    panel.filter.setText("seed")
+    settled(panel, qtbot)
+    assert [r.notes.name for r in panel.selected()] == ["baseline seed 1"]  # what the filter lets through of it

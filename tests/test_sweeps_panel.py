@@ -39,8 +39,8 @@ def test_a_sweep_built_in_the_tab_runs_fills_the_table_and_loads_its_best(qtbot,
     panel.start()
     with qtbot.waitSignal(panel.process.finished, timeout=240_000):
         pass
-    qtbot.waitUntil(lambda: panel.process is None and not panel.reading and panel.table.rowCount() == 2)
-    assert panel.table.rowCount() == 2 and [r["state"] for r in panel.rows] == ["complete", "complete"]
+    qtbot.waitUntil(lambda: panel.process is None and not panel.reading and panel.table.model().rowCount() == 2)
+    assert panel.table.model().rowCount() == 2 and [r["state"] for r in panel.rows] == ["complete", "complete"]
     assert panel.objective.points.xData.tolist() == [0, 1]
     assert "importance cannot be estimated yet (2 of 10 completed trials needed)" in panel.importance.empty.label.text
     assert panel.importance.empty.label.isVisibleTo(panel.importance.plot) and not panel.importance.items  # no bars from 2 trials
@@ -125,8 +125,8 @@ def test_the_tab_comes_back_with_its_settings_and_the_last_sweep_read_off_the_wi
     assert again.study_name.text() == "kept" and again.sampler.currentText() == "random"
     assert (again.trials.value(), again.epochs.value(), again.pruning.isChecked()) == (3, 7, True)
     assert again.spec_path == spec_file and str(spec_file) in again.summary.text()
-    assert again.table.rowCount() == 0  # the study is read on a background task, the window goes on meanwhile
-    qtbot.waitUntil(lambda: again.table.rowCount() == 1, timeout=30_000)
+    assert again.table.model().rowCount() == 0  # the study is read on a background task, the window goes on meanwhile
+    qtbot.waitUntil(lambda: again.table.model().rowCount() == 1, timeout=30_000)
     assert again.rows[0]["model.hidden_size"] == 12 and again.rows[0]["validation_mse"] == 0.25
     again.shutdown()
 
@@ -169,3 +169,57 @@ def test_the_dashboard_is_not_said_to_start_once_it_is_no_longer_installed(qtbot
     panel.message.connect(messages.append)
     panel.open_dashboard()
     assert messages == []
+
+
+def test_three_hundred_trials_fill_one_model_and_numbers_sort_by_value_with_missing_last(qtbot):
+    """The trials table is a view on one model of prepared rows; a column of numbers sorts by value (settings
+    too: 8 before 128), a trial without one last in either order, text case-insensitively."""
+    from pathlib import Path
+
+    from PySide6.QtCore import QItemSelectionModel, Qt
+
+    from engine.analysis.comparison import ComparisonColumn
+    from gui.panels.runs import shown
+    from gui.table_model import RowsModel
+
+    panel = SweepsPanel()
+    qtbot.addWidget(panel)
+    states = ["complete", "Pruned", "failed"]
+    panel.rows = [
+        {
+            "number": k,
+            "state": states[k % 3],
+            "model.hidden_size": (8, 16, 128)[k % 3],
+            "validation_mse": None if k % 10 == 0 else 0.5 - k / 1000,
+            "seconds": 1.5,
+            "run_dir": f"/runs/{k};/runs/{k}-b",
+        }
+        for k in range(300)
+    ]
+    panel._fill_table()
+    model = panel.table.model()
+    assert isinstance(model, RowsModel) and model.rowCount() == 300
+    titles = ["number", "state", "model.hidden_size", "validation_mse", "seconds"]
+    assert [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())] == titles
+
+    def column(title: str) -> list[str]:
+        return [model.index(r, titles.index(title)).data() for r in range(model.rowCount())]
+
+    assert column("number") == [str(k) for k in reversed(range(300))]  # newest first, as the table opens
+    seventh = column("number").index("7")
+    assert [model.index(seventh, c).data() for c in range(5)] == ["7", "Pruned", "16", shown(0.493, ComparisonColumn("v", mse=True)), "1.5"]
+    for order in (Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder):
+        panel.table.sortByColumn(titles.index("validation_mse"), order)
+        values = column("validation_mse")
+        numbers = [float(v) for v in values[:270]]
+        assert values[270:] == ["—"] * 30 and numbers == sorted(numbers, reverse=order == Qt.SortOrder.DescendingOrder)
+    panel.table.sortByColumn(titles.index("model.hidden_size"), Qt.SortOrder.AscendingOrder)
+    assert column("model.hidden_size") == ["8"] * 100 + ["16"] * 100 + ["128"] * 100
+    panel.table.sortByColumn(titles.index("state"), Qt.SortOrder.AscendingOrder)
+    assert column("state") == ["complete"] * 100 + ["failed"] * 100 + ["Pruned"] * 100
+    opened = []
+    panel.open_run.connect(opened.append)
+    flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+    panel.table.selectionModel().select(model.index(column("number").index("42"), 0), flags)
+    panel._open_selected()
+    assert opened == [Path("/runs/42")]

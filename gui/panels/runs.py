@@ -4,19 +4,20 @@ baseline, and every other group then shows its change of test MSE against it wit
 interval and a verdict. Sorted by any column, filtered by text, tag and status; an overlay of any
 metric of the selected groups; their notes and config diff; the table exported as CSV or LaTeX;
 open, load the config of, resume, report on or delete runs. The run folders are read on a background
-task, with a count as they are read, so a large runs folder never holds up the window."""
+task, with a count as they are read, and the table's groups, comparison and rows for the filters and
+baseline are worked out there too (again on a background task when a filter or the baseline changes):
+the window's thread only swaps the prepared rows into the table's model, so a large runs folder never
+holds up the window."""
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QPoint, Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QPoint, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -28,9 +29,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QSplitter,
-    QTableWidgetItem,
-    QTreeWidget,
-    QTreeWidgetItem,
+    QTreeView,
     QVBoxLayout,
     QWidget,
 )
@@ -53,41 +52,21 @@ from engine.runs.status import RunStatus
 from engine.storage.files import atomic_write_text
 from gui.panels.run_details import RunDetails
 from gui.plots.figures import PALETTE, RunsFigure, reference_levels
-from gui.tasks import Tasks, TaskState
+from gui.table_model import PAYLOAD_ROLE, Row, RowsModel, fit_columns, number
+from gui.tasks import CancelledError, Tasks, TaskState
 from gui.widgets import button_row
 
 STATUSES = ["any status", *RunStatus]
-RECORDS_ROLE = Qt.ItemDataRole.UserRole + 1  # a row's runs: indices into RunsPanel.records
-SORT_ROLE = Qt.ItemDataRole.UserRole + 2  # a number cell's value (missing: infinity, so it sorts last)
-Cell = tuple[str, float | None]  # a cell's text, and the number it sorts by (None: sorted by its text)
+RECORDS_ROLE = PAYLOAD_ROLE  # a row's runs: indices into the records the table was made from
+RUNS_VIEW = "runs view"  # the background task working out the table for the filters and baseline
+ROWS_MEASURED = 40  # rows a column's width is measured on (beside those on screen): a fill never measures every row
+Cell = tuple[str, float | None]  # a cell's text, and the number it sorts by (None: sorted by its text; NaN: a missing number)
 # Okabe-Ito, as every chart: distinguishable for colour-blind readers
 VERDICT_COLORS = {Verdict.BETTER: PALETTE[2], Verdict.WORSE: PALETTE[1], Verdict.WITHIN_NOISE: "#777777", Verdict.CANNOT_TELL: "#777777"}
 EFFECT_TIP = (
     "Change of the group's mean from the baseline's, ± the half-width of Welch's 95 % interval, and what the interval says: "
     "better (below 0), worse (above 0), within noise (spans 0), cannot tell (a side has a single run)"
 )
-
-
-class NumberItem(QTableWidgetItem):
-    """A table cell that sorts by its number (missing values last), not by its text."""
-
-    def __init__(self, value: float | None, column: ComparisonColumn):
-        super().__init__(shown(value, column))
-        self.value = math.inf if value is None else float(value)
-
-    def __lt__(self, other: QTableWidgetItem) -> bool:
-        return self.value < other.value if isinstance(other, NumberItem) else super().__lt__(other)
-
-
-class RowItem(QTreeWidgetItem):
-    """A row of the runs tree: a number column sorts by its value (missing last), any other by its text."""
-
-    def __lt__(self, other: QTreeWidgetItem) -> bool:
-        column = self.treeWidget().sortColumn() if self.treeWidget() else 0
-        mine, theirs = self.data(column, SORT_ROLE), other.data(column, SORT_ROLE)
-        if mine is not None and theirs is not None:
-            return mine < theirs
-        return self.text(column).lower() < other.text(column).lower()
 
 
 def shown(value: float | None, column: ComparisonColumn) -> str:
@@ -156,10 +135,145 @@ def read_runs(runs_dir: Path, state: TaskState) -> list[RunRecord]:
         return []
 
 
-def _children(item: QTreeWidgetItem) -> list[QTreeWidgetItem]:
-    """An item's rows in the order shown (a table's groups, for its invisible root)."""
-    children = [item.child(k) for k in range(item.childCount())]
-    return [child for child in children if child is not None]  # every index below childCount() has one
+@dataclasses.dataclass
+class RunsView:
+    """What the table shows for one filter and baseline, worked out from the runs as read: the groups
+    the filters let through, their comparison and their prepared rows. Plain Python, made off the
+    window's thread; the window only hands its rows to the table's model."""
+
+    records: list[RunRecord]  # every run read; a row's payload indexes into them
+    text: str = ""  # the filter's text
+    status: str = ""  # the status filter ("" for any)
+    baseline: frozenset[Path] = frozenset()  # the folders of the pinned group or run
+    groups: list[RunGroup] = dataclasses.field(default_factory=list)  # the groups shown
+    comparison: Comparison = dataclasses.field(default_factory=lambda: Comparison([]))  # the shown runs, one row per run
+    row_of: dict[Path, int] = dataclasses.field(default_factory=dict)  # a shown run's row in the comparison
+    baseline_group: RunGroup | None = None  # the pinned runs as a group, under the name the table gives them
+    titles: list[str] = dataclasses.field(default_factory=list)
+    rows: list[Row] = dataclasses.field(default_factory=list)
+
+    @property
+    def filters(self) -> tuple[str, str, frozenset[Path]]:
+        return self.text, self.status, self.baseline
+
+    def effect_columns(self) -> list[str]:
+        """The comparison columns an effect against the baseline is shown for: test MSE overall and per frequency."""
+        if not self.baseline:
+            return []
+        return [t for t in self.comparison.titles() if t == "test MSE" or (t.startswith("test ") and t.endswith(" Hz"))]
+
+    def arrange(self, cells: list[Cell], n: Cell, effect: str = "") -> list[Cell]:
+        """A row's cells in the table's order: the comparison's, with n after the name and each effect
+        column (``effect`` formatted with its metric's title) after its metric."""
+        effects = set(self.effect_columns())
+        arranged = [cells[0], n]
+        for title, cell in zip(self.comparison.titles()[1:], cells[1:], strict=True):
+            arranged += [cell, (effect.format(title), None)] if title in effects else [cell]
+        return arranged
+
+    def run_cells(self, record: RunRecord) -> list[Cell]:
+        """A run's own cells, as the comparison has them."""
+        values = self.comparison.rows[self.row_of[record.folder]]
+        return [(shown(v, c), number(v)) if c.numeric else (str(v), None) for c, v in zip(self.comparison.columns, values, strict=True)]
+
+    def group_cells(self, group: RunGroup) -> list[Cell]:
+        """A group's cells: each number's mean ± std over its runs, each text's distinct values."""
+        rows = [self.comparison.rows[self.row_of[r.folder]] for r in group.runs]
+        cells: list[Cell] = []
+        for c, column in enumerate(self.comparison.columns):
+            values = [row[c] for row in rows]
+            if column.numeric:
+                text, mean = spread(values, column)
+                cells.append((text, number(mean)))
+            elif column.title == "run" and len(group.runs) > 1:
+                cells.append((f"{len(group.runs)} runs", None))
+            elif column.title == "name":
+                cells.append((group.name, None))
+            else:
+                cells.append((", ".join(dict.fromkeys(str(v) for v in values if str(v))), None))
+        return cells
+
+    def row(self, records: Sequence[RunRecord], cells: list[Cell], n: Cell, index: dict[Path, int]) -> Row:
+        arranged = self.arrange(cells, n)
+        row = Row(
+            [text for text, _ in arranged],
+            [value for _, value in arranged],
+            right=frozenset(c for c, (_, value) in enumerate(arranged) if value is not None),
+            payload=[index[r.folder] for r in records],
+        )
+        if {r.folder for r in records} == self.baseline:  # the pinned row: bold, its effect cells saying "baseline"
+            row.bold = True
+            for c in self.effect_indices():
+                row.texts[c], row.values[c] = "baseline", 0.0
+        return row
+
+    def effect_indices(self) -> list[int]:
+        return [self.titles.index(f"Δ {t}") for t in self.effect_columns()]
+
+    def set_effects(self, row: Row, group: RunGroup, baseline: RunGroup) -> None:
+        """The group's effect cells against ``baseline``, coloured by the verdict."""
+        if {r.folder for r in group.runs} == self.baseline:
+            return
+        mse = ComparisonColumn("test MSE")
+        for c, title in zip(self.effect_indices(), self.effect_columns(), strict=True):
+            metric = TEST_MSE if title == TEST_MSE else f"{TEST_MSE} {title.removeprefix('test ')}"
+            effect = Effect(baseline.metric(metric), group.metric(metric))
+            row.texts[c], row.values[c] = effect_text(effect, mse), number(effect.delta)
+            row.tips[c] = effect_tip(effect)
+            row.colours[c] = VERDICT_COLORS[effect.verdict]
+
+    def find_baseline(self) -> RunGroup | None:
+        """The pinned runs as a group: a group shown, else under the name the table gives them."""
+        runs = tuple(r for r in by_start(self.records) if r.folder in self.baseline)
+        shown = [g for g in self.groups if {r.folder for r in g.runs} == self.baseline]
+        if shown or not runs:
+            return shown[0] if shown else None
+        alone = len(runs) == 1 and runs[0].folder in self.row_of  # a run pinned on its own, its group shown
+        return RunGroup(runs, label=self.comparison.rows[self.row_of[runs[0].folder]][0] if alone else "")
+
+    def make_rows(self) -> list[Row]:
+        """A row per group (a group of several runs holds a row per run), effects against the baseline filled in."""
+        index = {r.folder: k for k, r in enumerate(self.records)}
+        rows = []
+        for group in self.groups:
+            n = len(group.runs)
+            row = self.row(group.runs, self.group_cells(group), (str(n), float(n)), index)
+            if n > 1:
+                row.children = [self.row([r], self.run_cells(r), ("", None), index) for r in group.runs]
+            if self.baseline_group is not None:
+                self.set_effects(row, group, self.baseline_group)
+            rows.append(row)
+        return rows
+
+
+def runs_view(
+    records: list[RunRecord], text: str = "", status: str = "", baseline: frozenset[Path] = frozenset(), state: TaskState | None = None
+) -> RunsView:
+    """The table for ``records`` through the filters (``text``, ``status``) with ``baseline`` pinned; a
+    background task (``state``), which stops early once it is no longer wanted."""
+
+    def go_on() -> None:
+        if state is not None and state.is_cancelled():
+            raise CancelledError(state.kind)
+
+    if state is not None:
+        state.set_progress(None, f"Comparing {len(records)} runs")
+    shown_records = [r for r in records if matches(r, text, status)]
+    groups = group_runs(by_start(shown_records))  # a group is named after its first run
+    go_on()
+    comparison = compare(shown_records)
+    go_on()
+    view = RunsView(records, text, status, baseline, groups, comparison, {r.folder: k for k, r in enumerate(shown_records)})
+    view.baseline_group = view.find_baseline()
+    view.titles = [cell for cell, _ in view.arrange([(t, None) for t in comparison.titles()], ("n", None), "Δ {}")]
+    view.rows = view.make_rows()
+    return view
+
+
+def read_view(runs_dir: Path, state: TaskState, text: str, status: str, baseline: frozenset[Path]) -> tuple[list[RunRecord], RunsView]:
+    """A background task: the runs folder read (``read_runs``) and its table for the filters and baseline given."""
+    records = read_runs(runs_dir, state)
+    return records, runs_view(records, text, status, baseline, state)
 
 
 class RunsPanel(QWidget):
@@ -174,6 +288,7 @@ class RunsPanel(QWidget):
         super().__init__(parent)
         self.tasks = tasks or Tasks(self)  # the window's, shared by its panels and ended when it closes
         self.tasks.progress.connect(self._reading)
+        self._filling = False  # the table is being filled: its selection changes are not the reader's
         self.runs_dir = Path("runs")
         self.folder_label = QLabel()
         self.baseline_label = QLabel()
@@ -182,16 +297,20 @@ class RunsPanel(QWidget):
         self.filter.setClearButtonEnabled(True)
         self.status_filter = QComboBox()
         self.status_filter.addItems(STATUSES)
-        self.table = QTreeWidget()
+        self.model = RowsModel(self)
+        self.table = QTreeView()
+        self.table.setModel(self.model)
+        self.table.setUniformRowHeights(True)  # its layout never asks every row for its height
+        self.table.header().setResizeContentsPrecision(ROWS_MEASURED)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSortingEnabled(True)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
-        self.table.itemSelectionChanged.connect(self.on_selection)
-        self.table.itemDoubleClicked.connect(lambda *_: self.open_selected())
-        self.table.itemExpanded.connect(lambda _: self.table.resizeColumnToContents(0))  # the runs' names are indented
+        self.table.selectionModel().selectionChanged.connect(lambda *_: None if self._filling else self.on_selection())
+        self.table.doubleClicked.connect(lambda *_: self.open_selected())
+        self.table.expanded.connect(lambda _: self.table.resizeColumnToContents(0))  # the runs' names are indented
         self.metric_choice = QComboBox()
         self.x_axis = QComboBox()
         self.x_axis.addItems(["epoch", "wall time"])
@@ -209,12 +328,11 @@ class RunsPanel(QWidget):
         self.status_filter.currentIndexChanged.connect(lambda _: self.apply_filter())
         self.setLayout(self._layout())
         self.records: list[RunRecord] = []
-        self.groups: list[RunGroup] = []  # the groups the table shows
-        self.comparison = Comparison([])  # the shown runs' own numbers and settings, one row per run
-        self._row_of: dict[Path, int] = {}  # a shown run's row in the comparison
+        self.view = RunsView([])  # what the table shows, for the filters and baseline it was made for
         self.baseline: frozenset[Path] = frozenset()  # the folders of the pinned group or run
         self.active_folder: Path | None = None  # the run this window is training
-        self._keep_selected: set[Path] = set()
+        self._keep_selected: set[Path] = set()  # to select again once the table shows what is being worked out
+        self._loading = False  # the runs folder was read; ``loaded`` is due once the table shows it
 
     def _layout(self) -> QVBoxLayout:
         buttons = button_row(
@@ -272,25 +390,35 @@ class RunsPanel(QWidget):
         self.active_folder = folder
 
     def refresh(self) -> None:
-        """Read the runs folder again in the background (a read under way is dropped); the selection,
-        filter, sort order and baseline stay."""
+        """Read the runs folder again in the background (a read under way is dropped), with the table for
+        the filters and baseline worked out there too; the selection, filter, sort order and baseline stay."""
         self._keep_selected |= {r.folder for r in self.selected()}
         self.folder_label.setText(f"Runs in <b>{self.runs_dir.resolve()}</b> (reading…)")
         runs_dir = self.runs_dir
-        self.tasks.start("runs", lambda state: read_runs(runs_dir, state), self.show_records)
+        text, status, baseline = self._filters()
+        self.tasks.start("runs", lambda state: read_view(runs_dir, state, text, status, baseline), lambda read: self.show_records(*read))
 
     def _reading(self, kind: str, fraction: float | None, text: str) -> None:
         if kind == "runs":
             self.folder_label.setText(f"Runs in <b>{self.runs_dir.resolve()}</b> ({text.lower()}…)")
 
-    def show_records(self, records: list[RunRecord]) -> None:
-        """The table, filters and overlay choices for ``records``, the runs folder as just read."""
+    def show_records(self, records: list[RunRecord], view: RunsView | None = None) -> None:
+        """The table, filters and overlay choices for ``records``, the runs folder as just read; ``view``
+        its table where it was worked out with the read (else it is worked out in the background)."""
         self.folder_label.setText(f"Runs in <b>{self.runs_dir.resolve()}</b>")
         self.records = records
         self._fill_metrics()
-        self.apply_filter(self._keep_selected)
-        self._keep_selected = set()
-        self.loaded.emit()
+        self._loading = True
+        self.tasks.cancel(RUNS_VIEW)  # made from the runs as they were before this read
+        if view is not None and view.records is records and view.filters == self._filters():
+            self._show_view(view)
+        else:  # the filters or baseline changed during the read
+            self.apply_filter()
+
+    @property
+    def updating(self) -> bool:
+        """The runs folder is being read, or the table worked out for the filters and baseline."""
+        return self.tasks.running("runs") or self.tasks.running(RUNS_VIEW)
 
     def _fill_metrics(self) -> None:
         current = self.metric_choice.currentText()
@@ -301,159 +429,97 @@ class RunsPanel(QWidget):
         self.metric_choice.blockSignals(False)
 
     # ----- the table ---------------------------------------------------------------------------
-    def apply_filter(self, selected: set[Path] | None = None) -> None:
-        """Group the runs the filters let through and show them, keeping the selection."""
+    @property
+    def groups(self) -> list[RunGroup]:
+        """The groups the table shows."""
+        return self.view.groups
+
+    @property
+    def comparison(self) -> Comparison:
+        """The shown runs' own numbers and settings, one row per run."""
+        return self.view.comparison
+
+    def _filters(self) -> tuple[str, str, frozenset[Path]]:
+        """What the table is made for: the filter's text, the status (any: ""), the baseline's folders."""
         status = self.status_filter.currentText()
-        status = "" if status == STATUSES[0] else status
-        shown_records = [r for r in self.records if matches(r, self.filter.text(), status)]
-        self.groups = group_runs(by_start(shown_records))  # a group is named after its first run
-        self.comparison = compare(shown_records)
-        self._row_of = {r.folder: k for k, r in enumerate(shown_records)}
-        self._fill_table({r.folder for r in self.selected()} if selected is None else selected)
+        return self.filter.text(), "" if status == STATUSES[0] else status, self.baseline
+
+    def apply_filter(self, selected: set[Path] | None = None) -> None:
+        """Group the runs the filters let through and show them, keeping the selection (and ``selected``):
+        worked out on a background task (one under way is dropped), the table swapped when it is done."""
+        self._keep_selected |= selected or set()
+        records, (text, status, baseline) = self.records, self._filters()
+        self.tasks.start(RUNS_VIEW, lambda state: runs_view(records, text, status, baseline, state), self._show_view)
 
     def titles(self) -> list[str]:
         """The table's column titles: the comparison's, with n after the name and the effects after the test MSEs."""
-        return [cell for cell, _ in self._arrange([(t, None) for t in self.comparison.titles()], ("n", None), "Δ {}")]
+        return list(self.view.titles)
 
-    def _effect_columns(self) -> list[str]:
-        """The comparison columns an effect against the baseline is shown for: test MSE overall and per frequency."""
-        if not self.baseline:
-            return []
-        return [t for t in self.comparison.titles() if t == "test MSE" or (t.startswith("test ") and t.endswith(" Hz"))]
-
-    def _arrange(self, cells: list[Cell], n: Cell, effect: str = "") -> list[Cell]:
-        """A row's cells in the table's order: the comparison's, with n after the name and each effect
-        column (``effect`` formatted with its metric's title) after its metric."""
-        effects = set(self._effect_columns())
-        arranged = [cells[0], n]
-        for title, cell in zip(self.comparison.titles()[1:], cells[1:], strict=True):
-            arranged += [cell, (effect.format(title), None)] if title in effects else [cell]
-        return arranged
-
-    def _fill_table(self, selected: set[Path]) -> None:
-        table = self.table
-        sort_column, order = table.sortColumn(), table.header().sortIndicatorOrder()
-        expanded = {self._folders(top) for top in _children(table.invisibleRootItem()) if top.isExpanded()}
-        table.blockSignals(True)
-        table.setSortingEnabled(False)
-        table.clear()
-        table.setHeaderLabels(self.titles())
-        self._index = {r.folder: k for k, r in enumerate(self.records)}
-        baseline = self.baseline_group()
-        for group in self.groups:
-            item = self._group_item(group)
-            table.addTopLevelItem(item)
-            if len(group.runs) > 1:
-                item.addChildren([self._row_item([r], self._run_cells(r), ("", None)) for r in group.runs])
-                item.setExpanded(self._folders(item) in expanded)
-            if baseline is not None:
-                self._set_effects(item, group, baseline)
-        table.setSortingEnabled(True)
-        table.sortByColumn(max(sort_column, 0), order)
-        self._select(selected)
-        table.blockSignals(False)
-        for c in range(table.columnCount()):
-            table.resizeColumnToContents(c)
-        self._show_baseline(baseline)
-        self.on_selection()
-
-    def _run_cells(self, record: RunRecord) -> list[Cell]:
-        """A run's own cells, as the comparison has them."""
-        values = self.comparison.rows[self._row_of[record.folder]]
-        return [
-            (shown(v, c), math.inf if v is None else float(v)) if c.numeric else (str(v), None)
-            for c, v in zip(self.comparison.columns, values, strict=True)
-        ]
-
-    def _group_cells(self, group: RunGroup) -> list[Cell]:
-        """A group's cells: each number's mean ± std over its runs, each text's distinct values."""
-        rows = [self.comparison.rows[self._row_of[r.folder]] for r in group.runs]
-        cells: list[Cell] = []
-        for c, column in enumerate(self.comparison.columns):
-            values = [row[c] for row in rows]
-            if column.numeric:
-                text, mean = spread(values, column)
-                cells.append((text, math.inf if mean is None else mean))
-            elif column.title == "run" and len(group.runs) > 1:
-                cells.append((f"{len(group.runs)} runs", None))
-            elif column.title == "name":
-                cells.append((group.name, None))
-            else:
-                cells.append((", ".join(dict.fromkeys(str(v) for v in values if str(v))), None))
-        return cells
-
-    def _group_item(self, group: RunGroup) -> RowItem:
-        """A group's row (for a single run, its own numbers and n = 1)."""
-        n = len(group.runs)
-        return self._row_item(list(group.runs), self._group_cells(group), (str(n), float(n)))
-
-    def _row_item(self, records: list[RunRecord], cells: list[Cell], n: Cell) -> RowItem:
-        item = RowItem()
-        for c, (text, value) in enumerate(self._arrange(cells, n)):
-            item.setText(c, text)
-            if value is not None:
-                item.setData(c, SORT_ROLE, value)
-                item.setTextAlignment(c, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        item.setData(0, RECORDS_ROLE, [self._index[r.folder] for r in records])
-        if {r.folder for r in records} == self.baseline:
-            self._mark_baseline(item)
-        return item
-
-    def _mark_baseline(self, item: RowItem) -> None:
-        """The pinned row: bold, its effect cells saying "baseline"."""
-        font = item.font(0)
-        font.setBold(True)
-        for c in range(item.columnCount()):
-            item.setFont(c, font)
-        for c in self._effect_indices():
-            item.setText(c, "baseline")
-            item.setData(c, SORT_ROLE, 0.0)
-
-    def _effect_indices(self) -> list[int]:
-        titles = self.titles()
-        return [titles.index(f"Δ {t}") for t in self._effect_columns()]
-
-    def _set_effects(self, item: RowItem, group: RunGroup, baseline: RunGroup) -> None:
-        """The group's effect cells against ``baseline``, coloured by the verdict."""
-        if self._folders(item) == self.baseline:
+    def _show_view(self, view: RunsView) -> None:
+        """The table swapped for ``view``'s rows in one reset; sort column (by its title), expanded groups and selection kept."""
+        if view.records is not self.records or view.filters != self._filters():  # made for what is no longer asked for
+            self.apply_filter()
             return
-        mse = ComparisonColumn("test MSE")
-        for c, title in zip(self._effect_indices(), self._effect_columns(), strict=True):
-            metric = TEST_MSE if title == TEST_MSE else f"{TEST_MSE} {title.removeprefix('test ')}"
-            effect = Effect(baseline.metric(metric), group.metric(metric))
-            item.setText(c, effect_text(effect, mse))
-            item.setToolTip(c, effect_tip(effect))
-            item.setForeground(c, QBrush(QColor(VERDICT_COLORS[effect.verdict])))
-            item.setData(c, SORT_ROLE, math.inf if effect.delta is None else effect.delta)
+        keep = self._keep_selected | {r.folder for r in self.selected()}
+        self._keep_selected = set()
+        top_rows = self.model.rows()
+        expanded = {self._row_folders(r) for k, r in enumerate(top_rows) if r.children and self.table.isExpanded(self.model.index_of(k))}
+        header = self.table.header()
+        sorted_by, order = header.sortIndicatorSection(), header.sortIndicatorOrder()
+        titles = self.view.titles
+        title = titles[sorted_by] if 0 <= sorted_by < len(titles) else ""
+        column = view.titles.index(title) if title in view.titles else max(0, min(sorted_by, len(view.titles) - 1))
+        self.view = view
+        self._filling = True
+        try:
+            self.model.set_rows(view.titles, view.rows, column, order)
+            self.table.sortByColumn(column, order)  # the indicator: the rows are sorted so already
+            for k, row in enumerate(self.model.rows()):
+                if row.children and self._row_folders(row) in expanded:
+                    self.table.setExpanded(self.model.index_of(k), True)
+            self._select(keep)
+        finally:
+            self._filling = False
+        fit_columns(self.table, self.model, lambda top: self.table.isExpanded(self.model.index_of(top)))
+        self._show_baseline(view.baseline_group)
+        self.on_selection()
+        if self._loading:
+            self._loading = False
+            self.loaded.emit()
 
-    def _folders(self, item: QTreeWidgetItem) -> frozenset[Path]:
-        return frozenset(self.records[k].folder for k in item.data(0, RECORDS_ROLE) or [])
+    def _row_folders(self, row: Row) -> frozenset[Path]:
+        return frozenset(self.view.records[k].folder for k in row.payload or [])
 
-    def _items(self) -> list[QTreeWidgetItem]:
-        """Every row in the order shown: each group, then its runs."""
-        items = []
-        for top in _children(self.table.invisibleRootItem()):
-            items += [top, *_children(top)]
-        return items
+    def _folders(self, index: QModelIndex) -> frozenset[Path]:
+        """The folders of the runs of the row at ``index``."""
+        return self._row_folders(self.model.row(index)) if index.isValid() else frozenset()
 
     def _select(self, folders: set[Path]) -> None:
         """Select the rows whose runs are all among ``folders`` (a group only when none of its runs is selected alone)."""
-        for item in self._items():
-            mine = self._folders(item)
-            if mine and mine <= folders and not ((parent := item.parent()) is not None and self._folders(parent) <= folders):
-                item.setSelected(True)
+        selection = QItemSelection()
+        last = self.model.columnCount() - 1
+        for k, top in enumerate(self.model.rows()):
+            mine = self._row_folders(top)
+            if mine and mine <= folders:
+                selection.select(self.model.index_of(k), self.model.index_of(k, column=last))
+                continue
+            for j, child in enumerate(top.children):
+                if (theirs := self._row_folders(child)) and theirs <= folders:
+                    selection.select(self.model.index_of(k, j), self.model.index_of(k, j, last))
+        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        self.table.selectionModel().select(selection, flags)
 
     def selected(self) -> list[RunRecord]:
         """The runs of the selected rows in the order the table shows them (a group: all its runs)."""
         chosen: dict[int, None] = {}
-        for item in self._items():
-            if item.isSelected():
-                chosen.update(dict.fromkeys(item.data(0, RECORDS_ROLE) or []))
-        return [self.records[k] for k in chosen]
+        rows = sorted((self.model.place(i), self.model.row(i)) for i in self.table.selectionModel().selectedRows())
+        for _, row in rows:
+            chosen.update(dict.fromkeys(row.payload or []))
+        return [self.view.records[k] for k in chosen]
 
     def _context_menu(self, position: QPoint) -> None:
         menu = QMenu(self)
-        menu.addAction("Set as baseline", self.pin_baseline).setEnabled(bool(self.table.selectedItems()))
+        menu.addAction("Set as baseline", self.pin_baseline).setEnabled(self.table.selectionModel().hasSelection())
         menu.addAction("Clear baseline", lambda: self.pin_baseline([])).setEnabled(bool(self.baseline))
         menu.exec(self.table.viewport().mapToGlobal(position))
 
@@ -469,12 +535,7 @@ class RunsPanel(QWidget):
 
     def baseline_group(self) -> RunGroup | None:
         """The pinned runs as a group, under the name the table gives them."""
-        runs = tuple(r for r in by_start(self.records) if r.folder in self.baseline)
-        shown = [g for g in self.groups if {r.folder for r in g.runs} == self.baseline]
-        if shown or not runs:
-            return shown[0] if shown else None
-        alone = len(runs) == 1 and runs[0].folder in self._row_of  # a run pinned on its own, its group shown
-        return RunGroup(runs, label=self.comparison.rows[self._row_of[runs[0].folder]][0] if alone else "")
+        return self.view.baseline_group
 
     def _show_baseline(self, baseline: RunGroup | None) -> None:
         if baseline is None:
@@ -501,7 +562,7 @@ class RunsPanel(QWidget):
         if self.merge_seeds.isChecked():
             units = [(g.name, [r for r in g.runs if r.folder in folders]) for g in self.groups]
         else:
-            units = [(self.comparison.rows[self._row_of[r.folder]][0], [r]) for r in records]
+            units = [(self.comparison.rows[self.view.row_of[r.folder]][0], [r]) for r in records]
         series = [s for name, runs in units if runs for s in self._curves(name, runs, metric, wall_time)]
         self.overlay.show_runs(series, metric, wall_time, levels=levels, baseline=pinned[0] if pinned else None)
 
@@ -537,9 +598,9 @@ class RunsPanel(QWidget):
     def shown_rows(self) -> list[list[str]]:
         """The table's text as shown: each group's row, then its runs' rows where it is expanded."""
         rows = []
-        for top in _children(self.table.invisibleRootItem()):
-            members = _children(top) if top.isExpanded() else []
-            rows += [[item.text(c) for c in range(self.table.columnCount())] for item in (top, *members)]
+        for k, top in enumerate(self.model.rows()):
+            members = top.children if top.children and self.table.isExpanded(self.model.index_of(k)) else []
+            rows += [list(row.texts) for row in (top, *members)]
         return rows
 
     def export_table(self, path: str | None = None) -> Path | None:

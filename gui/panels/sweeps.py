@@ -16,6 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QProcess, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QFileDialog,
@@ -28,8 +29,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSpinBox,
     QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
+    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -39,8 +39,9 @@ from engine.analysis.comparison import ComparisonColumn
 from engine.config.schema import SECTION_TYPES, Config, ConfigError, format_number, parse_value, schema_fields
 from engine.storage.files import atomic_write_text
 from engine.sweeps.space import SAMPLERS, SweepSpec, describe, load_sweep
-from gui.panels.runs import NumberItem
+from gui.panels.runs import shown
 from gui.plots.sweep_figures import ImportanceFigure, ObjectiveFigure, ParallelCoordinatesFigure, SensitivityFigure
+from gui.table_model import PAYLOAD_ROLE, Row, RowsModel, fit_columns, number
 from gui.tasks import Tasks, TaskState
 from gui.widgets import button_row, push_button
 
@@ -56,7 +57,8 @@ def headless_command(arguments: list[str]) -> tuple[str, list[str]]:
 
 
 POLL_MS = 2000
-RUN_DIR_ROLE = Qt.ItemDataRole.UserRole + 1  # a trials-table cell's run folder(s)
+RUN_DIR_ROLE = PAYLOAD_ROLE  # a trials-table row's run folder(s), ";" between them
+ROWS_MEASURED = 40  # rows a column's width is measured on (beside those on screen): a fill never measures every row
 SPACE_HINT = "one per line:  key: [choice, choice]   or   key: low..high   (add  log  for a log scale)"
 DEFAULT_SPACE = "model.hidden_size: [64, 128, 256]\ntraining.learning_rate: 1e-4..1e-2 log\n"
 LAST_SWEEP = "sweeps/last"  # the sweep file last opened or built, shown again at the next start
@@ -149,12 +151,15 @@ class SweepsPanel(QWidget):
         self.kind.addItems(["choices", "range", "log range"])
         self.summary = QLabel("Build a search space from the experiment in the editor, or open a sweep file.")
         self.summary.setWordWrap(True)
-        self.table = QTableWidget(0, 0)
+        self.model = RowsModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
         self.table.setSortingEnabled(True)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.doubleClicked.connect(self._open_selected)
         self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setResizeContentsPrecision(ROWS_MEASURED)
         self.objective = ObjectiveFigure()
         self.sensitivity = SensitivityFigure()
         self.parallel = ParallelCoordinatesFigure()
@@ -424,27 +429,20 @@ class SweepsPanel(QWidget):
             self.importance.set_importance(importance)
 
     def _fill_table(self) -> None:
+        """The trials in the table: their rows prepared here, shown in one reset, sorted as the table was (by column title)."""
         columns = [c for c in (self.rows[0] if self.rows else {}) if c != "run_dir"]
-        self.table.setSortingEnabled(False)
-        self.table.setColumnCount(len(columns))
-        self.table.setHorizontalHeaderLabels(columns)
-        self.table.setRowCount(len(self.rows))
-        for r, row in enumerate(self.rows):
-            for c, column in enumerate(columns):
-                value = row.get(column)
-                item: QTableWidgetItem
-                if isinstance(value, float) or column in ("number",):
-                    item = NumberItem(value, _column(column))
-                else:
-                    item = QTableWidgetItem("—" if value is None else format_number(value))
-                item.setData(RUN_DIR_ROLE, row.get("run_dir", ""))
-                self.table.setItem(r, c, item)
-        self.table.setSortingEnabled(True)
-        self.table.resizeColumnsToContents()
+        header = self.table.horizontalHeader()
+        sorted_by, order = header.sortIndicatorSection(), header.sortIndicatorOrder()
+        titles = self.model.titles()
+        title = titles[sorted_by] if 0 <= sorted_by < len(titles) else "number"
+        column = columns.index(title) if title in columns else 0
+        self.model.set_rows(columns, trial_rows_shown(self.rows, columns), column, order)
+        self.table.sortByColumn(column, order)  # the indicator: the rows are sorted so already
+        fit_columns(self.table, self.model)
 
     def _open_selected(self) -> None:
-        items = self.table.selectedItems()
-        run_dir = items[0].data(RUN_DIR_ROLE) if items else ""
+        rows = sorted(self.table.selectionModel().selectedRows(), key=lambda index: index.row())
+        run_dir = rows[0].data(RUN_DIR_ROLE) if rows else ""
         if run_dir:
             self.open_run.emit(Path(run_dir.split(";")[0]))
 
@@ -482,6 +480,31 @@ def read_study(state: TaskState, name: str, folder: Path, kept: Any, with_import
         return (study, spec), rows, None
     state.set_progress(None, f"Estimating the importances of {name}'s settings")
     return (study, spec), rows, parameter_importance(study, spec)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def trial_rows_shown(rows: list[dict[str, Any]], columns: list[str]) -> list[Row]:
+    """The trials table's rows: MSEs and seconds as the Runs tab shows numbers, settings as written;
+    a column holding numbers sorts by value (a trial without one last), any other by its text."""
+    numeric = {c for c in columns if c == "number" or any(_is_number(row.get(c)) for row in rows)}
+    shown_as = {c: _column(c) for c in columns}
+    made = []
+    for row in rows:
+        texts: list[str] = []
+        values: list[float | None] = []
+        for column in columns:
+            value = row.get(column)
+            if isinstance(value, float) or column == "number":
+                texts.append(shown(value, shown_as[column]))
+            else:
+                texts.append("—" if value is None else format_number(value))
+            values.append(number(value if _is_number(value) else None) if column in numeric else None)
+        right = frozenset(c for c, column in enumerate(columns) if column in numeric)
+        made.append(Row(texts, values, right=right, payload=row.get("run_dir", "")))
+    return made
 
 
 def _column(name: str) -> ComparisonColumn:
