@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 
 from engine.analysis.report import write_report
 from engine.config.schema import Config, ConfigError, load_config, save_config
+from engine.process.child_call import call_in_child
 from engine.process.events import EpochDone, RunEvaluated, RunFinished, RunJob, RunStarted
 from engine.process.training_process import BackgroundRun, TrainingProcess
 from engine.runs.checkpoint_import import import_checkpoint
@@ -54,7 +55,7 @@ from gui.panels.results import ResultsPanel
 from gui.panels.runs import RunsPanel
 from gui.panels.sweeps import SweepsPanel
 from gui.panels.training import TrainingPanel
-from gui.plots.run_graphs import export_graphs, export_report_figures, graph_files
+from gui.plots.run_graphs import export_graphs, export_report_figures
 from gui.tasks import Tasks, TaskState
 from gui.widgets import WheelGuard
 from gui.worker import TrainingWorker, join_worker, start_worker
@@ -73,17 +74,20 @@ def migrate_settings(settings: QSettings) -> None:
 
 
 def imported_run(state: TaskState, path: Path, config: Config, runs_dir: Path, template: str | None) -> RunRecord:
-    """A background task: their checkpoint evaluated into a run folder, its graphs drawn on the window's thread."""
+    """A background task: their checkpoint evaluated into a run folder, its graphs drawn in a child process."""
     state.set_progress(None, f"Importing {path.name}: evaluating it")
     run, _ = import_checkpoint(path, config, runs_dir, template)
-    state.each_on_main(graph_files(run.folder, run.config), f"Importing {path.name}: graphs written")
+    state.set_progress(None, f"Importing {path.name}: drawing its graphs")
+    call_in_child(export_graphs, run.folder, run.config, cancelled=state.is_cancelled)
     return load_run(run.folder)
 
 
 def written_report(state: TaskState, folders: list[Path], out: Path) -> Path:
-    """A background task: the report of ``folders`` written into ``out``, its figures drawn on the window's thread."""
+    """A background task: the report of ``folders`` written into ``out``, its figures drawn in a child process."""
     state.set_progress(None, f"Writing the report of {len(folders)} runs")
-    return write_report(folders, out, lambda records, folder, dpi: state.on_main(export_report_figures, records, folder, dpi))
+    return write_report(
+        folders, out, lambda records, folder, dpi: call_in_child(export_report_figures, records, folder, dpi, cancelled=state.is_cancelled)
+    )
 
 
 def open_path(path: Path) -> None:

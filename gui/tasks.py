@@ -6,40 +6,26 @@ A task is a plain callable given a ``TaskState`` (never a Qt object): it reports
 ``state.set_progress`` and checks ``state.is_cancelled()``; a generator task yields its progress
 instead (a fraction, a text, or both) and returns its result. Tasks have a kind: starting one
 cancels the running one of the same kind, whose result is then never delivered. ``Tasks.shutdown``
-cancels every task and waits for them, so no thread outlives the window. Work that must touch Qt
-widgets (drawing figures to export them) is handed back to the window's thread, a step at a time,
-with ``state.on_main``/``state.each_on_main``."""
+cancels every task and waits for them, so no thread outlives the window. Work that holds the
+interpreter for long (drawing figures to export them) goes to a child process from its task, with
+``engine.process.child_call.call_in_child(..., cancelled=state.is_cancelled)``."""
 
 from __future__ import annotations
 
 import sys
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
-T = TypeVar("T")
 PROGRESS_EVERY_S = 0.05  # progress reaches the window at most this often (a last step always does)
-_END = object()
 
 
 class CancelledError(Exception):
-    """Raised inside a task that waited on the window's thread after it was cancelled."""
-
-
-@dataclass
-class _MainCall:
-    """A call a task asked the window's thread to make, and what came of it."""
-
-    state: TaskState
-    fn: Callable[..., Any]
-    args: tuple[Any, ...]
-    done: threading.Event = field(default_factory=threading.Event)
-    result: Any = None
-    error: BaseException | None = None
+    """Raised inside a generator task whose next step is no longer wanted."""
 
 
 class _Relay(QObject):
@@ -47,7 +33,6 @@ class _Relay(QObject):
 
     progress = Signal(object, object, str)  # TaskState, fraction or None, text
     ended = Signal(object, object, object)  # TaskState, result, error or None
-    call = Signal(object)  # _MainCall
 
 
 class TaskState:
@@ -73,28 +58,6 @@ class TaskState:
 
     def cancel(self) -> None:
         self._cancelled.set()
-
-    def on_main(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(*args)`` run on the window's thread (for Qt widgets), waited for here; raises
-        CancelledError where the task is cancelled meanwhile, so closing never waits on a busy window."""
-        call = _MainCall(self, fn, args)
-        self._emit(self._relay.call, call)
-        while not call.done.wait(0.05):
-            if self.is_cancelled():
-                raise CancelledError(self.kind)
-        if call.error is not None:
-            raise call.error
-        return call.result
-
-    def each_on_main(self, steps: Iterator[T], text: str = "") -> list[T]:
-        """The items of ``steps``, each made by its own call on the window's thread, so the window handles
-        its events between them; ``text`` with a count is reported as progress."""
-        items: list[T] = []
-        while (item := self.on_main(next, steps, _END)) is not _END:
-            items.append(item)
-            if text:
-                self.set_progress(None, f"{text} {len(items)}")
-        return items
 
     def _emit(self, signal: Any, *args: Any) -> None:
         try:
@@ -143,7 +106,6 @@ class Tasks(QObject):
         self._relay = _Relay(self)
         self._relay.progress.connect(self._progress)
         self._relay.ended.connect(self._ended)
-        self._relay.call.connect(self._call)
         self._current: dict[str, _Started] = {}
         self.closed = False
 
@@ -212,13 +174,3 @@ class Tasks(QObject):
             started.failed(error)
         else:
             sys.excepthook(type(error), error, error.__traceback__)
-
-    @Slot(object)
-    def _call(self, call: _MainCall) -> None:
-        if call.state.is_cancelled():  # its task stopped waiting for it
-            return
-        try:
-            call.result = call.fn(*call.args)
-        except Exception as exc:  # raised in the task that asked for it
-            call.error = exc
-        call.done.set()

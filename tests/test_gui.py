@@ -660,6 +660,18 @@ def test_a_written_report_is_said_in_a_bar_in_view_with_a_button_that_opens_it(q
     assert not window.notice.isVisible()
 
 
+def test_the_windows_report_draws_its_figures_in_another_process_and_writes_them(qtbot, window, tmp_path, monkeypatch):
+    from engine.runs.run import Run
+
+    run = Run.start(small_config(tmp_path, "training.num_epochs=1"))
+    list(run.epochs())
+    run.finish()
+    monkeypatch.setattr("gui.plots.figures.export_figures", lambda *args: pytest.fail("a figure drawn in the window's process"))
+    window.write_report([run.folder], str(tmp_path / "out"))
+    qtbot.waitUntil(lambda: window.notice.isVisibleTo(window), timeout=60_000)
+    assert (tmp_path / "out" / "report.md").is_file() and list((tmp_path / "out").glob("*.png"))
+
+
 def test_the_best_trial_loaded_from_a_sweep_is_unsaved_and_shows_short_numbers(qtbot, window, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
+import time
 
 import pytest
 from PySide6.QtCore import QThread
 
+from engine.process.child_call import call_in_child
 from gui.tasks import Tasks, TaskState
 
 
@@ -70,20 +73,6 @@ def test_an_error_reaches_the_window_as_the_tasks_failure(qtbot, tasks):
     assert isinstance(failures[0], ZeroDivisionError)
 
 
-def test_work_handed_to_the_windows_thread_runs_there_a_step_at_a_time(qtbot, tasks):
-    threads, ticks, delivered = [], [], []
-
-    def steps():
-        for k in range(3):
-            threads.append(QThread.currentThread())
-            ticks.append(k)
-            yield k
-
-    tasks.start("export", lambda state: state.each_on_main(steps()), delivered.append)
-    qtbot.waitUntil(lambda: bool(delivered))
-    assert delivered == [[0, 1, 2]] and set(threads) == {tasks.thread()}
-
-
 def test_shutdown_cancels_every_task_and_waits_until_none_runs(qtbot):
     from PySide6.QtCore import QCoreApplication
 
@@ -98,15 +87,16 @@ def test_shutdown_cancels_every_task_and_waits_until_none_runs(qtbot):
         returned.append(True)
         return "late"
 
-    def waiting_on_the_window(state: TaskState) -> None:
+    def waiting_on_a_child(state: TaskState) -> None:
         asked.set()
-        state.on_main(pytest.fail, "never run: the window closed first")
+        call_in_child(time.sleep, 600, cancelled=state.is_cancelled)
 
     tasks.start("long", long, delivered.append)
-    tasks.start("export", waiting_on_the_window, delivered.append)
+    tasks.start("export", waiting_on_a_child, delivered.append)
     assert started.wait(10) and asked.wait(10)
-    tasks.shutdown()  # the window's thread waits here, so the export's call cannot be made: it is cancelled
+    tasks.shutdown()  # the export's child process is ended rather than waited for
     assert returned == [True] and not tasks.running() and tasks.pool.activeThreadCount() == 0
+    assert not multiprocessing.active_children()
     QCoreApplication.processEvents()  # what the tasks queued before they ended is handled, and dropped
     assert delivered == []
     assert tasks.start("late", long, delivered.append).is_cancelled() and not tasks.running()  # refused once shut down

@@ -1,5 +1,5 @@
-"""A run's PNGs written by a process with no window (the command line, the training process), or by
-the window a figure at a time between its events.
+"""The PNGs of a run, a report or a sweep, written by a process with no window: the command line, the
+training process, or a child process the window starts for them.
 
 Qt and pyqtgraph are imported on the first call only, so handing this function to a training
 process costs it nothing until its run has finished."""
@@ -7,11 +7,10 @@ process costs it nothing until its run has finished."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 from engine.config.schema import Config
-from engine.runs.run import RunRecord, load_run
+from engine.runs.run import RunRecord
 from engine.sweeps.space import SweepSpec
 
 
@@ -28,15 +27,6 @@ def export_graphs(folder: Path, config: Config) -> list[Path]:
     from gui.plots.figures import export_run_graphs
 
     return export_run_graphs(folder, config)
-
-
-def graph_files(folder: Path, config: Config) -> Iterator[Path]:
-    """RUN/graphs/*.png as ``export_graphs`` writes them, each ``next`` drawing and writing one figure,
-    so a window can write them between its events (call ``next`` on the window's thread)."""
-    from gui.plots.figures import export_figures, figures_for_record
-
-    for figure in figures_for_record(load_run(folder), config):
-        yield from export_figures([figure], Path(folder) / "graphs", config.visualization.dpi)
 
 
 def export_report_figures(records: list[RunRecord], folder: Path, dpi: int) -> list[Path]:
