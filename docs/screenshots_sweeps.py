@@ -9,7 +9,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -56,7 +56,7 @@ def main() -> None:
         if sweeps.process is not None:
             QTimer.singleShot(500, wait_for_end)
             return
-        sweeps.table.sortItems(sweeps.table.horizontalHeader().logicalIndex(0))
+        sweeps.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         QTimer.singleShot(800, lambda: (grab("5b-sweeps-done"), window.shutdown(), app.exit(0)))
 
     QTimer.singleShot(1500, started)
