@@ -12,7 +12,7 @@ sweep from its Sweeps tab instead (the config as base, 3 epochs a trial, one wor
 ticks count from the first trial the tab shows (it reads the study on its own timer).
 
 With ``--actions`` nothing trains: a runs folder holds ``--runs`` copies of one small finished run
-and a sweep ``--trials`` finished trials, and the window does, one after another, what reads or
+and a sweep ``--trials`` finished trials; once the window has been open 2 s, it does, one after another, what reads or
 writes them: open the Runs tab (its refresh), write a report of five runs, import a plain PyTorch
 checkpoint, read the sweep with its importances, and redraw the signal preview after an edit. Each
 action's ticks (from its start until its result is shown, plus 0.3 s) are summarised on their own
@@ -38,6 +38,7 @@ from gui.app import RESOURCES, SOURCE_ROOT, create_app, freeze_startup_heap
 from gui.main_window import MainWindow
 
 TICK_S = 0.010
+STARTUP_S = 2  # with --actions: the window is left to open this long before the first action
 
 
 def start_sweep(window: MainWindow, config: Path, folder: Path) -> None:
@@ -167,6 +168,9 @@ def measure_actions(run_count: int, trial_count: int) -> list[tuple[str, float, 
         window.open_config(base)
         spec_file = finished_sweep(window, base, folder, trial_count)
         freeze_startup_heap()  # as the app does once its window is up
+        settle = QEventLoop()  # the window's start-up (polishing every widget, its first paint) is not an action's
+        QTimer.singleShot(STARTUP_S * 1000, settle.quit)
+        settle.exec()
         lateness: list[float] = []
         last = [time.perf_counter()]
 

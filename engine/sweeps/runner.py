@@ -744,6 +744,13 @@ def parameter_importance(study: optuna.Study, spec: SweepSpec) -> Importance:
         return Importance({}, "importance cannot be estimated: the completed trials hold too few distinct values")
 
 
+def study_importance(name: str, sweep_dir: Path) -> Importance:
+    """The importances of the study ``name`` in its embedded journal in ``sweep_dir``, read afresh: a child
+    process computes them this way, since fANOVA's forest holds the interpreter for seconds."""
+    study, spec = load_study(name, storage_for(None, sweep_dir))
+    return parameter_importance(study, spec)
+
+
 def write_outputs(study: optuna.Study, spec: SweepSpec, sweep_dir: Path, figures: SweepFigures | None = None) -> Importance:
     """trials.csv, ranking.md, importance.csv and (given an exporter) the sweep's figures; returns the importance."""
     rows = trial_rows(study, spec)

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from engine.analysis.comparison import ComparisonColumn
 from engine.config.schema import SECTION_TYPES, Config, ConfigError, format_number, parse_value, schema_fields
+from engine.process.child_call import call_in_child
 from engine.storage.files import atomic_write_text
 from engine.sweeps.space import SAMPLERS, SweepSpec, describe, load_sweep
 from gui.panels.runs import shown
@@ -471,15 +472,16 @@ class SweepsPanel(QWidget):
 
 
 def read_study(state: TaskState, name: str, folder: Path, kept: Any, with_importance: bool) -> tuple[Any, list[dict[str, Any]], Any]:
-    """A background task: the study (the one kept reads only what is new), its rows, and its importances."""
-    from engine.sweeps.runner import load_study, parameter_importance, storage_for, trial_rows
+    """A background task: the study (the one kept reads only what is new), its rows, and its importances,
+    estimated in a child process (a forest fitted in this one would starve the window of the interpreter)."""
+    from engine.sweeps.runner import load_study, storage_for, study_importance, trial_rows
 
     study, spec = kept or load_study(name, storage_for(None, folder))
     rows = trial_rows(study, spec)
     if not with_importance:
         return (study, spec), rows, None
     state.set_progress(None, f"Estimating the importances of {name}'s settings")
-    return (study, spec), rows, parameter_importance(study, spec)
+    return (study, spec), rows, call_in_child(study_importance, name, folder, cancelled=state.is_cancelled)
 
 
 def _is_number(value: Any) -> bool:
