@@ -94,7 +94,7 @@ class ResultsPanel(QWidget):
         self.tabs.clear()
         self.figures = []
         self._unbuilt = figures_for_record(record, record.config or Config())
-        self._add_next_figure()
+        self._next_figure.start()  # the title and table first, in this turn; each figure in a turn of its own
         m = record.metrics
         named = f"<b>{html.escape(record.notes.name)}</b> ({record.folder.name})" if record.notes.name else f"<b>{record.folder.name}</b>"
         note = f"<br><i>{html.escape(record.notes.note)}</i>" if record.notes.note else ""
