@@ -550,7 +550,7 @@ class MainWindow(QMainWindow):
         folder = self.last_run_folder
         run = f"run {folder.name}" if folder else "run"
         self.say(f"{run} {event.status}" + (f": {event.message}" if event.message else ""), folder)
-        self.runs.refresh()
+        self.runs.refresh_when_shown()
 
     def _thread_done(self) -> None:
         if self.training_thread is None:  # already ended by shutdown()
@@ -584,8 +584,8 @@ class MainWindow(QMainWindow):
         )
 
     def _imported(self, source: Path, record: RunRecord) -> None:
-        self.runs.refresh()
-        self.open_run(record)
+        self.open_run(record)  # first: the Results tab in front, the Runs tab reads the folder once shown again
+        self.runs.refresh_when_shown()
         self.say(f"imported {source} as {record.folder}", record.folder)
 
     def write_report(self, folders: list[Path], out: str | None = None) -> None:

@@ -189,6 +189,25 @@ def test_the_error_analysis_figures_show_the_test_errors_and_the_train_test_gap(
     assert len(list(figures_for_run(None, predictions, 0, 100, 100.0, RunMetrics()))) == len(figures) - 1  # no metrics: no bars
 
 
+def test_a_figure_of_several_panels_is_built_a_panel_per_step(qtbot):
+    from gui.plots.figures import PanelsFigure, figure_steps, figures_for_run
+
+    t = np.arange(400) / 100.0
+    frequencies = (1.0, 3.0, 5.0)
+    targets = np.vstack([np.sin(2 * np.pi * f * t) for f in frequencies])
+    predictions = {"frequencies": np.array(frequencies), "t": t, "mixture": targets.mean(axis=0), "targets": targets, "outputs": targets}
+    steps = list(figure_steps(None, predictions, 0, 100, 100.0, RunMetrics()))
+    figures = [step for step in steps if step is not None]
+    for figure in figures:
+        qtbot.addWidget(figure)
+    panelled = [f for f in figures if isinstance(f, PanelsFigure)]
+    assert len(panelled) == 3 and all(len(f.panels) == len(frequencies) for f in panelled)
+    for figure in panelled:  # its panels' steps come right before it
+        at = next(k for k, step in enumerate(steps) if step is figure)
+        assert steps[at - len(frequencies) : at] == [None] * len(frequencies)
+    assert [f.file_stem for f in figures] == [f.file_stem for f in figures_for_run(None, predictions, 0, 100, 100.0, RunMetrics())]
+
+
 def test_the_extraction_figure_shows_model_and_known_model_per_draw_beside_the_spec_test_and_zeros(make):
     from gui.plots.figures import ExtractionFigure
 

@@ -148,5 +148,8 @@ def test_file_import_in_the_window_opens_the_imported_run(qtbot, tmp_path, monke
     folder = window.results.record.folder
     assert folder.parent == tmp_path / "runs" and importers and threading.main_thread() not in importers
     assert {p.name for p in (folder / "graphs").glob("*.png")} >= {"loss_curve.png", "graph1_comparison.png"}
-    qtbot.waitUntil(lambda: any(r.folder == folder for r in window.runs.records))  # read in the background
+    window.show()
+    qtbot.waitExposed(window)
+    window.tabs.setCurrentWidget(window.runs)  # the Runs tab reads the folder once shown, in the background
+    qtbot.waitUntil(lambda: any(r.folder == folder for r in window.runs.records))
     window.shutdown()

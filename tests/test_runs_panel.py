@@ -334,6 +334,9 @@ def test_repeats_train_the_seeds_one_after_another_and_show_as_one_group(qtbot, 
     window.start_training()
     assert len(window.queued) == 1 and not window.repeats.isEnabled()
     qtbot.waitUntil(lambda: window.training_thread is None and not window.queued, timeout=120_000)
+    window.show()
+    qtbot.waitExposed(window)
+    window.tabs.setCurrentWidget(window.runs)  # the tab reads the runs folder once shown
     qtbot.waitUntil(lambda: len(window.runs.records) == 2, timeout=10_000)
     assert sorted(r.config.model.seed for r in window.runs.records) == [5, 6]
     assert [text(item, 1) for item in rows(window.runs)] == ["2"]
@@ -484,3 +487,24 @@ def test_sorting_filtering_and_a_new_baseline_keep_the_sort_column_expanded_grou
     panel.filter.setText("seed")
     settled(panel, qtbot)
     assert [r.notes.name for r in panel.selected()] == ["baseline seed 1"]  # what the filter lets through of it
+
+
+def test_a_hidden_runs_tab_reads_the_folder_when_shown_not_while_another_tab_draws(qtbot, runs_dir):
+    from PySide6.QtWidgets import QLabel, QTabWidget
+
+    tabs = QTabWidget()
+    qtbot.addWidget(tabs)
+    panel = RunsPanel()
+    panel.runs_dir = runs_dir
+    tabs.addTab(QLabel("another tab"), "other")
+    tabs.addTab(panel, "Runs")
+    tabs.show()
+    qtbot.waitExposed(tabs)
+    panel.refresh_when_shown()
+    assert not panel.tasks.running("runs") and not panel.records  # nothing read while hidden
+    with qtbot.waitSignal(panel.loaded, timeout=10_000):
+        tabs.setCurrentWidget(panel)
+    assert panel.records
+    panel.refresh_when_shown()  # in view: read at once
+    assert panel.tasks.running("runs")
+    qtbot.waitUntil(lambda: not panel.tasks.running("runs"))

@@ -27,12 +27,13 @@ from engine.config.schema import Config, non_causal_reason
 from engine.runs.metrics import RunMetrics
 from engine.runs.run import RunRecord
 from engine.storage.files import atomic_write_json, atomic_write_text
-from gui.plots.figures import Figure, export_figures, figures_for_record
+from gui.plots.figures import Figure, export_figures, figure_steps_for_record, figures_for_record
 from gui.widgets import button_row
 
 PASS, FAIL = QColor("#d9f2e3"), QColor("#fbe0d6")
 POOR_QUALITY = 0.2  # a test MSE above this share of the zero-output MSE is marked: the model extracts little
 METRICS = ["train MSE", "test MSE", "extraction MSE", "known-model MSE", "test ÷ zero-output", "gap", "gap rule", "memorisation z"]
+_BUILT = object()  # the figure steps have run out
 FIGURE_TITLES = {
     "loss_curve": "Loss",
     "per_frequency_mse": "Per-frequency MSE",
@@ -83,7 +84,7 @@ class ResultsPanel(QWidget):
         layout.addWidget(splitter, 1)
         self.record: RunRecord | None = None
         self.figures: list[Figure] = []
-        self._unbuilt: Iterator[Figure] = iter(())
+        self._unbuilt: Iterator[Figure | None] = iter(())
         self._next_figure = QTimer(self, singleShot=True, interval=0)
         self._next_figure.timeout.connect(self._add_next_figure)
         self.dpi = 300
@@ -93,7 +94,7 @@ class ResultsPanel(QWidget):
         self.dpi = (record.config or Config()).visualization.dpi
         self.tabs.clear()
         self.figures = []
-        self._unbuilt = figures_for_record(record, record.config or Config())
+        self._unbuilt = figure_steps_for_record(record, record.config or Config())
         self._next_figure.start()  # the title and table first, in this turn; each figure in a turn of its own
         m = record.metrics
         named = f"<b>{html.escape(record.notes.name)}</b> ({record.folder.name})" if record.notes.name else f"<b>{record.folder.name}</b>"
@@ -107,12 +108,14 @@ class ResultsPanel(QWidget):
         self._fill_table(m)
 
     def _add_next_figure(self) -> None:
-        """Add one figure per event-loop turn: building all five at once held the window 0.1 s."""
-        figure = next(self._unbuilt, None)
-        if figure is None:
+        """Build the figures a step per event-loop turn (a figure, or a panel of one with several): a
+        figure of four panels built at once held the window 0.1-0.2 s."""
+        step = next(self._unbuilt, _BUILT)
+        if step is _BUILT:
             return
-        self.figures.append(figure)
-        self.tabs.addTab(figure, FIGURE_TITLES.get(figure.file_stem, figure.file_stem))
+        if isinstance(step, Figure):
+            self.figures.append(step)
+            self.tabs.addTab(step, FIGURE_TITLES.get(step.file_stem, step.file_stem))
         self._next_figure.start()
 
     def _fill_table(self, m: RunMetrics) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QPoint, Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -289,6 +290,7 @@ class RunsPanel(QWidget):
         self.tasks = tasks or Tasks(self)  # the window's, shared by its panels and ended when it closes
         self.tasks.progress.connect(self._reading)
         self._filling = False  # the table is being filled: its selection changes are not the reader's
+        self._stale = False  # the runs folder changed while the tab was hidden: read it when shown
         self.runs_dir = Path("runs")
         self.folder_label = QLabel()
         self.baseline_label = QLabel()
@@ -389,9 +391,24 @@ class RunsPanel(QWidget):
         """The run this window is training (None: none), which Delete refuses."""
         self.active_folder = folder
 
+    def refresh_when_shown(self) -> None:
+        """Read the runs folder again now where the tab is in view, else once it is shown: a read of
+        hundreds of runs in a thread of the window's process slows everything the window draws meanwhile
+        (the figures of a run just imported took 0.4 s instead of 0.04 s)."""
+        if self.isVisible():
+            self.refresh()
+        else:
+            self._stale = True
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
+
     def refresh(self) -> None:
         """Read the runs folder again in the background (a read under way is dropped), with the table for
         the filters and baseline worked out there too; the selection, filter, sort order and baseline stay."""
+        self._stale = False
         self._keep_selected |= {r.folder for r in self.selected()}
         self.folder_label.setText(f"Runs in <b>{self.runs_dir.resolve()}</b> (reading…)")
         runs_dir = self.runs_dir

@@ -309,6 +309,12 @@ class PanelsFigure(Figure):
         raise NotImplementedError
 
     def _layout(self, count: int) -> None:
+        for _ in self.panel_steps(count):
+            pass
+
+    def panel_steps(self, count: int) -> Iterator[None]:
+        """Lay out ``count`` panels (none where there are as many already), one per ``next``: a panel
+        costs the window about 25 ms to build, so a window builds four across its events."""
         if len(self.panels) == count:
             return
         self.clear()
@@ -322,6 +328,7 @@ class PanelsFigure(Figure):
             self.panels.append(self._make_panel(plot, i))
             if self.shared_x and i + cols < count:
                 plot.getAxis("bottom").showLabel(False)
+            yield
 
 
 class GridFigure(PanelsFigure):
@@ -863,11 +870,27 @@ def figures_for_run(
     metrics: RunMetrics | None = None,
 ) -> Iterator[Figure]:
     """The result figures (Graphs 1 and 2, loss, per-frequency MSE, FFT) and the error analysis, filled from a
-    run's history, predictions and metrics; built one at a time, so a window can build them between its events."""
+    run's history, predictions and metrics; built one at a time."""
+    steps = figure_steps(history, predictions, comparison_index, time_window, sampling_rate, metrics)
+    return (figure for figure in steps if figure is not None)
+
+
+def figure_steps(
+    history: History | None,
+    predictions: dict[str, np.ndarray] | None,
+    comparison_index: int,
+    time_window: int,
+    sampling_rate: float,
+    metrics: RunMetrics | None = None,
+) -> Iterator[Figure | None]:
+    """``figures_for_run`` a step per ``next``: a finished figure, or None after part of one (a panel of
+    one with several, or a figure built but not yet filled), so a window building them between its
+    events never spends more than about 30 ms in one."""
     metrics = metrics or RunMetrics()
     reference = metrics.reference
     levels = reference_levels(None if reference is None else reference_values(reference.zero_output_mse, reference.known_model_mse))
     loss = LossFigure()
+    yield None  # built; filled in the next step: the two together came to 50 ms
     loss.set_levels(levels)
     if history is not None:
         loss.show_history(history)
@@ -876,6 +899,7 @@ def figures_for_run(
         return
     frequencies = [float(f) for f in predictions["frequencies"]]
     per_freq = PerFrequencyFigure()
+    yield None
     per_freq.set_levels(levels)
     per_freq.show_history(history if history is not None else History(tuple(frequencies)))
     yield per_freq
@@ -893,12 +917,15 @@ def figures_for_run(
     )
     yield comparison
     grid = GridFigure()
+    yield from grid.panel_steps(len(frequencies))
     grid.set_data(t, predictions["targets"][:, window], predictions["outputs"][:, window], frequencies)
     yield grid
     fft = SpectrumFigure()
+    yield from fft.panel_steps(len(frequencies))
     fft.set_data(predictions["mixture"], predictions["targets"], predictions["outputs"], frequencies, sampling_rate)
     yield fft
     distribution = ErrorDistributionFigure()
+    yield from distribution.panel_steps(len(frequencies))
     distribution.set_data(predictions["outputs"], predictions["targets"], frequencies)
     yield distribution
     over_time = ErrorOverTimeFigure()
@@ -924,10 +951,14 @@ def export_figures(figures: Iterable[Figure], folder: Path, dpi: int) -> list[Pa
 
 def figures_for_record(record: RunRecord, config: Config) -> Iterator[Figure]:
     """The result figures of a run folder, laid out by ``config``'s visualization settings."""
+    return (figure for figure in figure_steps_for_record(record, config) if figure is not None)
+
+
+def figure_steps_for_record(record: RunRecord, config: Config) -> Iterator[Figure | None]:
+    """``figures_for_record`` a step per ``next``, as ``figure_steps`` makes them."""
     v = config.visualization
-    return figures_for_run(
-        record.history, record.predictions(), v.comparison_freq_idx, v.time_window, config.data.sampling_rate, record.metrics
-    )
+    predictions = record.predictions()
+    return figure_steps(record.history, predictions, v.comparison_freq_idx, v.time_window, config.data.sampling_rate, record.metrics)
 
 
 def report_figures(records: list[RunRecord]) -> list[Figure]:
