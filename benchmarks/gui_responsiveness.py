@@ -15,7 +15,7 @@ With ``--actions`` nothing trains: a runs folder holds ``--runs`` copies of one 
 and a sweep ``--trials`` finished trials; once the window has been open 2 s, it does, one after another, what reads or
 writes them: open the Runs tab (its refresh), write a report of five runs, import a plain PyTorch
 checkpoint, read the sweep with its importances, and redraw the signal preview after an edit. Each
-action's ticks (from its start until its result is shown, plus 0.3 s) are summarised on their own
+action's ticks (from its start until its result is shown and the window has been idle 0.3 s) are summarised on their own
 line, with the seconds it took; the Runs tab's line is the time it takes to open.
 """
 
@@ -39,6 +39,9 @@ from gui.main_window import MainWindow
 
 TICK_S = 0.010
 STARTUP_S = 2  # with --actions: the window is left to open this long before the first action
+QUIET_S = 0.3  # with --actions: an action ends once its result is in and the ticks have come on time this long
+QUIET_TICKS = round(QUIET_S / TICK_S)
+QUIET_LATE_S = 0.005  # "on time": at most this late
 
 
 def start_sweep(window: MainWindow, config: Path, folder: Path) -> None:
@@ -193,8 +196,12 @@ def measure_actions(run_count: int, trial_count: int) -> list[tuple[str, float, 
             start()
             loop.exec()
             seconds = time.perf_counter() - began
-            QTimer.singleShot(300, loop.quit)  # what the result's arrival costs the frames after it
+            quiet = QTimer(interval=QUIET_S * 1000)  # what the result's arrival costs the frames after it: until
+            quiet.timeout.connect(lambda: loop.quit() if max(lateness[-QUIET_TICKS:]) < QUIET_LATE_S else None)
+            quiet.start()  # the window has been idle QUIET_S (it may still be drawing the result), at most 10 s more
+            QTimer.singleShot(10_000, loop.quit)
             loop.exec()
+            quiet.stop()
             done_signal.disconnect(quit_on)
             results.append((name, seconds, np.array(lateness)))
 
