@@ -214,7 +214,7 @@ def measure_actions(run_count: int, trial_count: int) -> list[tuple[str, float, 
 
         def read_sweep() -> None:
             window.tabs.setCurrentWidget(window.sweeps)
-            window.sweeps.open_sweep_file(str(spec_file))
+            window.sweeps.choose_sweep_file(str(spec_file))
 
         def edit_data() -> None:
             window.tabs.setCurrentIndex(0)

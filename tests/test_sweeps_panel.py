@@ -51,6 +51,30 @@ def test_a_sweep_built_in_the_tab_runs_fills_the_table_and_loads_its_best(qtbot,
     assert loaded and loaded[0].model.hidden_size == best["model.hidden_size"] and loaded[0].training.num_epochs == 2
 
 
+def test_a_chosen_sweep_file_is_read_off_the_windows_thread_and_a_bad_one_names_its_problem(qtbot, tmp_path, monkeypatch):
+    import threading
+
+    base = tmp_path / "experiment.yaml"
+    base.write_text(dump_config(small_config(tmp_path)))
+    good = tmp_path / "sweep.yaml"
+    good.write_text("base: experiment.yaml\nstudy: chosen\nparameters:\n  model.hidden_size: [8, 16]\n")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("base: experiment.yaml\nstudy: bad\nparameters:\n  model.hidden_siz: [8]\n")
+    readers = []
+    real = sweeps_panel.load_sweep
+    monkeypatch.setattr(sweeps_panel, "load_sweep", lambda path: readers.append(threading.current_thread()) or real(path))
+    panel = SweepsPanel()
+    qtbot.addWidget(panel)
+    panel.sweeps_dir = tmp_path / "sweeps"
+    panel.choose_sweep_file(str(good))
+    qtbot.waitUntil(lambda: panel.spec is not None)
+    assert panel.spec.study == "chosen" and "model.hidden_size: one of 8, 16" in panel.summary.text()
+    assert readers and threading.main_thread() not in readers
+    panel.choose_sweep_file(str(bad))
+    qtbot.waitUntil(lambda: panel.spec is None)
+    assert "did you mean 'model.hidden_size'" in panel.summary.text() and not panel.start_button.isEnabled()
+
+
 def test_a_bad_space_is_named_in_the_tab_and_start_stays_off(qtbot, tmp_path):
     base = tmp_path / "experiment.yaml"
     base.write_text(dump_config(small_config(tmp_path)))

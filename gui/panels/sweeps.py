@@ -205,7 +205,7 @@ class SweepsPanel(QWidget):
         form.addRow(QLabel("Search space (" + SPACE_HINT + ")"))
         form.addRow(self.space)
         self.use_button = push_button("Use this space", self.build_from_form)
-        self.open_button = push_button("Open sweep file…", self.open_sweep_file)
+        self.open_button = push_button("Open sweep file…", self.choose_sweep_file)
         self.start_button = push_button("Start", self.start)
         self.stop_button = push_button("Stop", self.stop)
         self.buttons = button_row(
@@ -301,30 +301,46 @@ class SweepsPanel(QWidget):
         atomic_write_text(path, text)
         return path if self.open_sweep_file(str(path)) else None
 
-    def open_sweep_file(self, path: str | None = None, read: bool = True) -> bool:
-        """A sweep file checked and described, and its study's trials read (unless ``read`` is False)."""
+    def choose_sweep_file(self, path: str | None = None) -> None:
+        """A sweep file (asked for where ``path`` is None) read and checked in the background, then shown
+        with its study's trials: parsing it and its base config held the window 50-70 ms."""
         if not path:
             path, _ = QFileDialog.getOpenFileName(
                 self, "Open a sweep file", str(self.base_path.parent if self.base_path else Path.cwd()), "YAML (*.yaml *.yml)"
             )
         if not path:
-            return False
+            return
+        chosen = Path(path)
+        self.summary.setText(f"<b>{chosen}</b><br>reading…")
+        self.tasks.start("sweep file", lambda state: load_sweep(chosen), lambda spec: self._show_spec(chosen, spec), self._refuse)
+
+    def open_sweep_file(self, path: str, read: bool = True) -> bool:
+        """A sweep file checked and described, and its study's trials read (unless ``read`` is False)."""
+        self.tasks.cancel("sweep file")  # one chosen earlier and still being read must not replace this one
         try:
-            self.spec = load_sweep(Path(path))
+            spec = load_sweep(Path(path))
         except ConfigError as exc:
-            self.spec = None
-            self.summary.setText("<b>The sweep file has problems:</b><br>" + "<br>".join(exc.messages))
-            self._set_running(False)
+            self._refuse(exc)
             return False
-        self.spec_path, self._study, self.rows = Path(path), None, []
-        self.summary.setText(f"<b>{path}</b><br>" + "<br>".join(describe(self.spec)))
-        if self.settings is not None:
-            self.settings.setValue(LAST_SWEEP, str(Path(path).resolve()))
+        self._show_spec(Path(path), spec, read)
+        return True
+
+    def _refuse(self, error: BaseException) -> None:
+        """A sweep file that cannot be used: its problems (or why it cannot be read) in place of its description."""
+        self.spec = None
+        problems = error.messages if isinstance(error, ConfigError) else [f"{error.__class__.__name__}: {error}"]
+        self.summary.setText("<b>The sweep file has problems:</b><br>" + "<br>".join(problems))
         self._set_running(False)
-        self._show_rows(self.spec)  # the last sweep's trials go
+
+    def _show_spec(self, path: Path, spec: SweepSpec, read: bool = True) -> None:
+        self.spec, self.spec_path, self._study, self.rows = spec, path, None, []
+        self.summary.setText(f"<b>{path}</b><br>" + "<br>".join(describe(spec)))
+        if self.settings is not None:
+            self.settings.setValue(LAST_SWEEP, str(path.resolve()))
+        self._set_running(False)
+        self._show_rows(spec)  # the last sweep's trials go
         if read:
             self.refresh()
-        return True
 
     def _rebase(self, base: Path) -> bool:
         """The sweep file again beside ``base`` (the edits saved as a new file), with that file as its base."""
