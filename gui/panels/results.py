@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -72,11 +72,12 @@ class ResultsPanel(QWidget):
         side_layout.setContentsMargins(0, 0, 0, 0)
         side_layout.addWidget(self.verdict)
         side_layout.addWidget(self.table, 1)
-        splitter = QSplitter()
+        self.splitter = splitter = QSplitter()
         splitter.addWidget(self.tabs)
         splitter.addWidget(side)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
+        self._split = False  # the figures' share is set once, when first shown
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
@@ -88,6 +89,15 @@ class ResultsPanel(QWidget):
         self._next_figure = QTimer(self, singleShot=True, interval=0)
         self._next_figure.timeout.connect(self._add_next_figure)
         self.dpi = 300
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        """Shown the first time: three quarters of the width for the figures, whether or not one is built
+        yet (split by the panes' own size hints, an empty figure pane got a sliver)."""
+        super().showEvent(event)
+        if not self._split:
+            self._split = True
+            width = self.splitter.width()
+            self.splitter.setSizes([width * 3 // 4, width - width * 3 // 4])
 
     def show_run(self, record: RunRecord) -> None:
         self.record = record
