@@ -91,13 +91,24 @@ class ResultsPanel(QWidget):
         self.dpi = 300
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
-        """Shown the first time: three quarters of the width for the figures, whether or not one is built
-        yet (split by the panes' own size hints, an empty figure pane got a sliver)."""
+        """Shown the first time: the verdict table's width (at least a quarter) to the side, the rest to the
+        figures, whether or not one is built yet (split by the panes' own size hints, an empty figure pane
+        got a sliver)."""
         super().showEvent(event)
         if not self._split:
             self._split = True
-            width = self.splitter.width()
-            self.splitter.setSizes([width * 3 // 4, width - width * 3 // 4])
+            self._fit_side(sum(self.splitter.sizes()) // 4)
+
+    def _fit_side(self, at_least: int) -> None:
+        """The side pane at least ``at_least`` wide and wide enough for every column of the verdict table."""
+        total = sum(self.splitter.sizes())
+        if not self._split or total <= 0:
+            return
+        table = self.table
+        needed = table.verticalHeader().sizeHint().width() + table.horizontalHeader().length() + 2 * table.frameWidth() + 2
+        side = min(max(needed, at_least), total // 2)
+        self.splitter.setSizes([total - side, side])
+        table.updateGeometries()  # its scroll bars follow the new width now, not an event later
 
     def show_run(self, record: RunRecord) -> None:
         self.record = record
@@ -143,6 +154,7 @@ class ResultsPanel(QWidget):
                     item.setBackground(QBrush(colour))
                 self.table.setItem(r, k, item)
         self.table.resizeColumnsToContents()
+        self._fit_side(self.splitter.sizes()[1])  # every frequency's verdict in view, beside the figures
         self.verdict.setText("<br>".join(verdict_lines(found, m)))
 
     def export_current(self, path: str | None = None) -> Path | None:

@@ -861,17 +861,8 @@ def _positive(values: ArrayLike) -> np.ndarray:
     return np.where(values > 0, values, np.nan)
 
 
-def figures_for_run(
-    history: History | None,
-    predictions: dict[str, np.ndarray] | None,
-    comparison_index: int,
-    time_window: int,
-    sampling_rate: float,
-    metrics: RunMetrics | None = None,
-) -> Iterator[Figure]:
-    """The result figures (Graphs 1 and 2, loss, per-frequency MSE, FFT) and the error analysis, filled from a
-    run's history, predictions and metrics; built one at a time."""
-    steps = figure_steps(history, predictions, comparison_index, time_window, sampling_rate, metrics)
+def finished_figures(steps: Iterable[Figure | None]) -> Iterator[Figure]:
+    """The figures of ``figure_steps``, each once it is complete: for an export, which needs no pauses."""
     return (figure for figure in steps if figure is not None)
 
 
@@ -883,9 +874,10 @@ def figure_steps(
     sampling_rate: float,
     metrics: RunMetrics | None = None,
 ) -> Iterator[Figure | None]:
-    """``figures_for_run`` a step per ``next``: a finished figure, or None after part of one (a panel of
-    one with several, or a figure built but not yet filled), so a window building them between its
-    events never spends more than about 30 ms in one."""
+    """The result figures (Graphs 1 and 2, loss, per-frequency MSE, FFT) and the error analysis, filled from a
+    run's history, predictions and metrics, a step per ``next``: a finished figure, or None after part of
+    one (a panel of one with several, or a figure built but not yet filled), so a window building them
+    between its events never spends more than about 30 ms in one."""
     metrics = metrics or RunMetrics()
     reference = metrics.reference
     levels = reference_levels(None if reference is None else reference_values(reference.zero_output_mse, reference.known_model_mse))
@@ -951,7 +943,7 @@ def export_figures(figures: Iterable[Figure], folder: Path, dpi: int) -> list[Pa
 
 def figures_for_record(record: RunRecord, config: Config) -> Iterator[Figure]:
     """The result figures of a run folder, laid out by ``config``'s visualization settings."""
-    return (figure for figure in figure_steps_for_record(record, config) if figure is not None)
+    return finished_figures(figure_steps_for_record(record, config))
 
 
 def figure_steps_for_record(record: RunRecord, config: Config) -> Iterator[Figure | None]:
