@@ -23,6 +23,7 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 2  # a cell's sort value: its number (NaN
 PAYLOAD_ROLE = Qt.ItemDataRole.UserRole + 1  # a row's payload, the same in every column
 _ROOT = QModelIndex()  # the invisible root, as a default argument
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+ROWS_MEASURED = 40  # rows a view's own resize to contents measures (beside those on screen): never every row
 _DISPLAY, _ALIGN, _FONT, _FOREGROUND, _TIP = (
     int(Qt.ItemDataRole.DisplayRole),
     int(Qt.ItemDataRole.TextAlignmentRole),

@@ -53,14 +53,13 @@ from engine.runs.status import RunStatus
 from engine.storage.files import atomic_write_text
 from gui.panels.run_details import RunDetails
 from gui.plots.figures import PALETTE, RunsFigure, reference_levels
-from gui.table_model import PAYLOAD_ROLE, Row, RowsModel, fit_columns, number
+from gui.table_model import PAYLOAD_ROLE, ROWS_MEASURED, Row, RowsModel, fit_columns, number
 from gui.tasks import CancelledError, Tasks, TaskState
 from gui.widgets import button_row
 
 STATUSES = ["any status", *RunStatus]
 RECORDS_ROLE = PAYLOAD_ROLE  # a row's runs: indices into the records the table was made from
 RUNS_VIEW = "runs view"  # the background task working out the table for the filters and baseline
-ROWS_MEASURED = 40  # rows a column's width is measured on (beside those on screen): a fill never measures every row
 Cell = tuple[str, float | None]  # a cell's text, and the number it sorts by (None: sorted by its text; NaN: a missing number)
 # Okabe-Ito, as every chart: distinguishable for colour-blind readers
 VERDICT_COLORS = {Verdict.BETTER: PALETTE[2], Verdict.WORSE: PALETTE[1], Verdict.WITHIN_NOISE: "#777777", Verdict.CANNOT_TELL: "#777777"}
@@ -427,10 +426,10 @@ class RunsPanel(QWidget):
         self._fill_metrics()
         self._loading = True
         self.tasks.cancel(RUNS_VIEW)  # made from the runs as they were before this read
-        if view is not None and view.records is records and view.filters == self._filters():
-            self._show_view(view)
-        else:  # the filters or baseline changed during the read
+        if view is None:
             self.apply_filter()
+        else:
+            self._show_view(view)  # worked out again there if the filters or baseline changed during the read
 
     @property
     def updating(self) -> bool:

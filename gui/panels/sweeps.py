@@ -42,7 +42,7 @@ from engine.storage.files import atomic_write_text
 from engine.sweeps.space import SAMPLERS, SweepSpec, describe, load_sweep
 from gui.panels.runs import shown
 from gui.plots.sweep_figures import ImportanceFigure, ObjectiveFigure, ParallelCoordinatesFigure, SensitivityFigure
-from gui.table_model import PAYLOAD_ROLE, Row, RowsModel, fit_columns, number
+from gui.table_model import PAYLOAD_ROLE, ROWS_MEASURED, Row, RowsModel, fit_columns, number
 from gui.tasks import Tasks, TaskState
 from gui.widgets import button_row, push_button
 
@@ -59,9 +59,9 @@ def headless_command(arguments: list[str]) -> tuple[str, list[str]]:
 
 POLL_MS = 2000
 RUN_DIR_ROLE = PAYLOAD_ROLE  # a trials-table row's run folder(s), ";" between them
-ROWS_MEASURED = 40  # rows a column's width is measured on (beside those on screen): a fill never measures every row
 SPACE_HINT = "one per line:  key: [choice, choice]   or   key: low..high   (add  log  for a log scale)"
 DEFAULT_SPACE = "model.hidden_size: [64, 128, 256]\ntraining.learning_rate: 1e-4..1e-2 log\n"
+SWEEP_FILE = "sweep file"  # the background task reading a chosen sweep file
 LAST_SWEEP = "sweeps/last"  # the sweep file last opened or built, shown again at the next start
 
 
@@ -312,11 +312,11 @@ class SweepsPanel(QWidget):
             return
         chosen = Path(path)
         self.summary.setText(f"<b>{chosen}</b><br>reading…")
-        self.tasks.start("sweep file", lambda state: load_sweep(chosen), lambda spec: self._show_spec(chosen, spec), self._refuse)
+        self.tasks.start(SWEEP_FILE, lambda state: load_sweep(chosen), lambda spec: self._show_spec(chosen, spec), self._refuse)
 
     def open_sweep_file(self, path: str, read: bool = True) -> bool:
         """A sweep file checked and described, and its study's trials read (unless ``read`` is False)."""
-        self.tasks.cancel("sweep file")  # one chosen earlier and still being read must not replace this one
+        self.tasks.cancel(SWEEP_FILE)  # one chosen earlier and still being read must not replace this one
         try:
             spec = load_sweep(Path(path))
         except ConfigError as exc:
@@ -509,6 +509,7 @@ def trial_rows_shown(rows: list[dict[str, Any]], columns: list[str]) -> list[Row
     a column holding numbers sorts by value (a trial without one last), any other by its text."""
     numeric = {c for c in columns if c == "number" or any(_is_number(row.get(c)) for row in rows)}
     shown_as = {c: _column(c) for c in columns}
+    right = frozenset(c for c, column in enumerate(columns) if column in numeric)
     made = []
     for row in rows:
         texts: list[str] = []
@@ -520,7 +521,6 @@ def trial_rows_shown(rows: list[dict[str, Any]], columns: list[str]) -> list[Row
             else:
                 texts.append("—" if value is None else format_number(value))
             values.append(number(value if _is_number(value) else None) if column in numeric else None)
-        right = frozenset(c for c, column in enumerate(columns) if column in numeric)
         made.append(Row(texts, values, right=right, payload=row.get("run_dir", "")))
     return made
 
