@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -57,7 +56,7 @@ from gui.panels.sweeps import SweepsPanel
 from gui.panels.training import TrainingPanel
 from gui.plots.run_graphs import export_graphs, export_report_figures
 from gui.tasks import Tasks, TaskState
-from gui.widgets import WheelGuard
+from gui.widgets import PageTabs, WheelGuard
 from gui.worker import TrainingWorker, join_worker, start_worker
 
 SETTINGS_VERSION = 1
@@ -167,7 +166,7 @@ class MainWindow(QMainWindow):
         experiment.addWidget(self.form)
         experiment.addWidget(self.preview)
         experiment.setSizes([420, 1000])
-        self.tabs = QTabWidget()
+        self.tabs = PageTabs()
         self.tabs.addTab(experiment, "Experiment")
         self.tabs.addTab(self.training, "Training")
         self.tabs.addTab(self.results, "Results")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QHBoxLayout, QPushButton
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
+from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QHBoxLayout, QPushButton, QTabWidget, QWidget
 
 
 def push_button(text: str, slot: Callable[[], object]) -> QPushButton:
@@ -39,3 +39,13 @@ class WheelGuard(QObject):
             event.ignore()  # unaccepted, Qt hands the wheel on to the parents: the scroll area
             return True
         return False
+
+
+class PageTabs(QTabWidget):
+    """Tabs whose page is painted once when shown. Qt posts every newly shown widget a deferred
+    update; left in the queue, those arrive after the page's first paint and paint it all again.
+    Delivered as the page is shown, they join that one paint."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.currentChanged.connect(lambda _index: QCoreApplication.sendPostedEvents(None, QEvent.Type.UpdateLater))

@@ -83,8 +83,21 @@ def test_a_hidden_panel_draws_nothing_and_catches_up_when_shown(panel, qtbot, mo
     monkeypatch.setattr(panel.loss, "show_history", lambda *args: drawn.append("curves"))
     monkeypatch.setattr(panel.outputs, "set_outputs", lambda *args: drawn.append("outputs"))
     panel.start(started(5))
+    drawn.clear()  # the start makes the curves once, before any epoch
     panel.add_epoch(report(1, 5), np.zeros((1, 10)))
     panel.redraw()
     assert not panel.isVisible() and drawn == []
     panel.show()
     qtbot.waitUntil(lambda: drawn.count("curves") >= 1 and drawn.count("outputs") >= 1, timeout=5_000)
+
+
+def test_the_curves_are_made_as_the_run_starts_and_its_epochs_only_fill_them(panel):
+    """Making plot items is the costly part of a first draw: done at the start, no epoch's frame pays for it."""
+    panel.starting()
+    panel.start(started(5))
+    made = [item for pair in panel.per_frequency.curves + panel.loss.curves for item in pair]
+    assert len(panel.per_frequency.curves) == 1 and made
+    panel.add_epoch(report(1, 5), None)
+    panel.redraw(everything=True)
+    assert [item for pair in panel.per_frequency.curves for item in pair] == made[:2]
+    assert panel.per_frequency.columns["1 Hz"].tolist() == [0.2]

@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QSplitter,
     QTableView,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -44,7 +43,7 @@ from gui.panels.runs import shown
 from gui.plots.sweep_figures import ImportanceFigure, ObjectiveFigure, ParallelCoordinatesFigure, SensitivityFigure
 from gui.table_model import PAYLOAD_ROLE, ROWS_MEASURED, Row, RowsModel, fit_columns, number
 from gui.tasks import Tasks, TaskState
-from gui.widgets import button_row, push_button
+from gui.widgets import PageTabs, button_row, push_button
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout holding main.py
 
@@ -236,7 +235,7 @@ class SweepsPanel(QWidget):
         left.addWidget(scroll)
         left.addWidget(trials)
         left.setSizes([500, 400])
-        figures = QTabWidget()
+        figures = PageTabs()
         figures.addTab(self.objective, "Objective")
         figures.addTab(self.sensitivity, "Sensitivity")
         figures.addTab(self.parallel, "Parallel coordinates")

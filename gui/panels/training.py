@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -29,8 +28,18 @@ from engine.storage.files import atomic_write_text
 from engine.training.history import EpochReport, History
 from gui.plots.figures import GridFigure, LossFigure, PerFrequencyFigure, reference_levels
 
-REDRAW_MS = 125  # one part per tick: curves and output grid each refresh every 250 ms
-CURVES, OUTPUTS = "curves", "outputs"
+REDRAW_MS = 100  # one figure per tick, so a tick's repaint is one figure's: each refreshes every 300 ms
+
+
+class Part(Enum):
+    """A figure of the panel, redrawn on its own timer tick."""
+
+    LOSS = "loss"
+    PER_FREQUENCY = "per-frequency"
+    OUTPUTS = "outputs"
+
+
+CURVES = (Part.LOSS, Part.PER_FREQUENCY)  # what the curve controls change
 
 
 class RunState(Enum):
@@ -127,13 +136,13 @@ class TrainingPanel(QWidget):
         self.dpi = 300
         self.predictions: np.ndarray | None = None
         self.shown_samples: int | None = None  # samples shown in the output grid; None before the first run
-        self._pending: list[str] = []  # parts to redraw, in order
+        self._pending: list[Part] = []  # parts to redraw, in order
         self.timer = QTimer(self, interval=REDRAW_MS)
         self.timer.timeout.connect(self.redraw)
         self.timer.start()
         for widget in (self.smoothing, self.x_axis):
             signal = widget.valueChanged if isinstance(widget, QSlider) else widget.currentIndexChanged
-            signal.connect(lambda *_: self._mark(CURVES))
+            signal.connect(lambda *_: self._mark(*CURVES))
         self.log_y.toggled.connect(self._set_log)
         self.loss.scene().sigMouseMoved.connect(lambda pos: self._hover(self.loss, pos))
         self.per_frequency.scene().sigMouseMoved.connect(lambda pos: self._hover(self.per_frequency, pos))
@@ -158,13 +167,14 @@ class TrainingPanel(QWidget):
         for figure in (self.loss, self.per_frequency):
             figure.set_epoch_span(event.num_epochs)
             figure.set_levels(reference_levels(event.reference))
+            self._draw_curves(figure)  # makes its curves now, as the run starts, not in a frame while it trains
         self.progress.setRange(0, event.num_epochs)
         done = len(self.history)
         self.progress.setValue(done)
         resumed = f"resumed at epoch {done}; " if done else ""
         started = f"Run {event.folder.name} started on {event.device}: {resumed}training epoch {done + 1}…"
         self._set_state(RunState.PAUSED if self.paused else RunState.TRAINING, started)
-        self._mark(CURVES, OUTPUTS)
+        self._mark(Part.OUTPUTS)
 
     def evaluated(self, event: RunEvaluated) -> None:
         """The run's numbers exist: its end state now, while its graphs are still being written."""
@@ -205,7 +215,7 @@ class TrainingPanel(QWidget):
             f"elapsed {format_seconds(report.wall_seconds)}{eta}"
         )
 
-    def _mark(self, *parts: str) -> None:
+    def _mark(self, *parts: Part) -> None:
         self._pending += [part for part in parts if part not in self._pending]
 
     def add_epoch(self, report: EpochReport, predictions: np.ndarray | None) -> None:
@@ -217,7 +227,7 @@ class TrainingPanel(QWidget):
         self.progress.setValue(report.epoch)
         self.last_report = report
         self._set_state(RunState.EVALUATING if report.epoch >= report.num_epochs else self.state)
-        self._mark(CURVES, OUTPUTS)
+        self._mark(*Part)
 
     def _set_log(self, on: bool) -> None:
         for figure in (self.loss, self.per_frequency):
@@ -226,24 +236,22 @@ class TrainingPanel(QWidget):
     def redraw(self, everything: bool = False) -> None:
         """Draw one pending part per timer tick, so no single repaint holds the event loop long;
         ``everything`` draws all that is pending (before an export). A hidden panel draws nothing: its
-        parts stay pending until it is shown, so another tab's frames never pay for it."""
+        parts stay pending until a tick after it is shown, so neither another tab's frames nor the
+        frame that shows this tab pay for them."""
         if not everything and not self.isVisible():
             return
         while self._pending and self.shown_samples is not None:
-            draw = self._draw_curves if self._pending.pop(0) == CURVES else self._draw_outputs
-            draw()
+            part = self._pending.pop(0)
+            if part is Part.OUTPUTS:
+                self._draw_outputs()
+            else:
+                self._draw_curves(self.loss if part is Part.LOSS else self.per_frequency)
             if not everything:
                 return
 
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
-        """Shown again: draw what arrived while hidden at once, not a timer tick later."""
-        super().showEvent(event)
-        self.redraw()
-
-    def _draw_curves(self) -> None:
+    def _draw_curves(self, figure: LossFigure | PerFrequencyFigure) -> None:
         wall_time, smoothing = self.x_axis.currentText() == "wall time", self.smoothing.value() / 100
-        self.loss.show_history(self.history, smoothing, wall_time)
-        self.per_frequency.show_history(self.history, smoothing, wall_time)
+        figure.show_history(self.history, smoothing, wall_time)
 
     def _draw_outputs(self) -> None:
         self.outputs.set_outputs(None if self.predictions is None else self.predictions[:, : self.shown_samples])

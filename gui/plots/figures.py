@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from numpy.typing import ArrayLike
-from PySide6.QtCore import QBuffer, QCoreApplication, QIODevice, QRectF, QSize, Qt
+from PySide6.QtCore import QBuffer, QCoreApplication, QEvent, QIODevice, QObject, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QApplication, QGraphicsItem, QSizePolicy
@@ -157,6 +157,15 @@ def _style_plot(plot: pg.PlotItem, title: str, x_label: str, x_unit: str | None,
     plot.setDownsampling(auto=True, mode="peak")
 
 
+class _KeepSceneActive(QObject):
+    """Drops a scene's deactivation. A view hidden with its tab deactivates its scene, and the
+    reactivation when it is shown again repaints every plot, axis and label a second time; the
+    figures draw nothing that differs between active and inactive."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        return event.type() == QEvent.Type.WindowDeactivate
+
+
 class Figure(pg.GraphicsLayoutWidget):
     """A figure of one or more plots with a size in inches for export."""
 
@@ -166,6 +175,8 @@ class Figure(pg.GraphicsLayoutWidget):
     def __init__(self) -> None:
         super().__init__()
         self.ci.setContentsMargins(8, 8, 16, 8)
+        self._keep_active = _KeepSceneActive(self)
+        self.scene().installEventFilter(self._keep_active)
 
     @contextmanager
     def _laid_out_for_export(self):
@@ -508,7 +519,7 @@ class LossFigure(CurveFigure):
         """Train loss, validation MSE (when measured) and test MSE per epoch, the epoch best.pt holds marked."""
         x = history.wall_seconds if wall_time else history.epoch
         series = [("train loss", pen("#333333", THIN), history.train_loss)]
-        if np.isfinite(history.validation_mse).any():
+        if np.isfinite(history.validation_mse).any() or not len(history):  # before the first epoch: expected
             series.append(("validation MSE", pen("#009E73", THIN), history.validation_mse))
         series.append(("test MSE", pen("#D55E00", THIN), history.test_mse))  # last, on top: validation often runs beside it
         self.set_curves(x, series, smoothing, "wall time" if wall_time else "epoch")
