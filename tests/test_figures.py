@@ -158,7 +158,7 @@ def test_exported_loss_curve_has_validation_and_the_best_epoch(qtbot):
 
 
 def test_the_error_analysis_figures_show_the_test_errors_and_the_train_test_gap(qtbot):
-    from gui.plots.figures import ErrorDistributionFigure, ErrorOverTimeFigure, figure_steps, finished_figures
+    from gui.plots.figures import ErrorDistributionFigure, ErrorOverTimeFigure, figure_plan, finished_figures, plan_steps
 
     rng = np.random.default_rng(1)
     t = np.arange(400) / 100.0
@@ -171,7 +171,7 @@ def test_the_error_analysis_figures_show_the_test_errors_and_the_train_test_gap(
         train={"mse": 0.04, "per_frequency": [{"frequency_hz": 1.0, "mse": 0.04}, {"frequency_hz": 3.0, "mse": 0.05}]},
         generalization_gap_per_frequency=[{"frequency_hz": 1.0, "gap": 0.1}, {"frequency_hz": 3.0, "gap": 0.0}],
     )
-    figures = list(finished_figures(figure_steps(None, predictions, 0, 100, 100.0, metrics)))
+    figures = list(finished_figures(plan_steps(figure_plan(None, predictions, 0, 100, 100.0, metrics))))
     for figure in figures:
         qtbot.addWidget(figure)
     stems = [f.file_stem for f in figures]
@@ -186,18 +186,18 @@ def test_the_error_analysis_figures_show_the_test_errors_and_the_train_test_gap(
     bars = figures[-1]
     ticks = [label for _, label in bars.plot.getAxis("bottom")._tickLevels[0]]
     assert ticks == ["1 Hz (gap 10.0%)", "3 Hz (gap 0.0%)"]
-    without_metrics = list(finished_figures(figure_steps(None, predictions, 0, 100, 100.0, RunMetrics())))
+    without_metrics = list(finished_figures(plan_steps(figure_plan(None, predictions, 0, 100, 100.0, RunMetrics()))))
     assert len(without_metrics) == len(figures) - 1  # no metrics: no bars
 
 
 def test_a_figure_of_several_panels_is_built_a_panel_per_step(qtbot):
-    from gui.plots.figures import PanelsFigure, figure_steps, finished_figures
+    from gui.plots.figures import PanelsFigure, figure_plan, finished_figures, plan_steps
 
     t = np.arange(400) / 100.0
     frequencies = (1.0, 3.0, 5.0)
     targets = np.vstack([np.sin(2 * np.pi * f * t) for f in frequencies])
     predictions = {"frequencies": np.array(frequencies), "t": t, "mixture": targets.mean(axis=0), "targets": targets, "outputs": targets}
-    steps = list(figure_steps(None, predictions, 0, 100, 100.0, RunMetrics()))
+    steps = list(plan_steps(figure_plan(None, predictions, 0, 100, 100.0, RunMetrics())))
     figures = [step for step in steps if step is not None]
     for figure in figures:
         qtbot.addWidget(figure)
@@ -206,7 +206,7 @@ def test_a_figure_of_several_panels_is_built_a_panel_per_step(qtbot):
     for figure in panelled:  # its panels' steps come right before it
         at = next(k for k, step in enumerate(steps) if step is figure)
         assert steps[at - len(frequencies) : at] == [None] * len(frequencies)
-    again = finished_figures(figure_steps(None, predictions, 0, 100, 100.0, RunMetrics()))
+    again = finished_figures(plan_steps(figure_plan(None, predictions, 0, 100, 100.0, RunMetrics())))
     assert [f.file_stem for f in figures] == [f.file_stem for f in again]
 
 

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -27,13 +26,12 @@ from engine.config.schema import Config, non_causal_reason
 from engine.runs.metrics import RunMetrics
 from engine.runs.run import RunRecord
 from engine.storage.files import atomic_write_json, atomic_write_text
-from gui.plots.figures import Figure, export_figures, figure_steps_for_record, figures_for_record
-from gui.widgets import button_row
+from gui.plots.figures import Figure, PlannedFigure, export_figures, figure_plan_for_record, finished_figures, plan_steps
+from gui.widgets import PageTabs, button_row
 
 PASS, FAIL = QColor("#d9f2e3"), QColor("#fbe0d6")
 POOR_QUALITY = 0.2  # a test MSE above this share of the zero-output MSE is marked: the model extracts little
 METRICS = ["train MSE", "test MSE", "extraction MSE", "known-model MSE", "test ÷ zero-output", "gap", "gap rule", "memorisation z"]
-_BUILT = object()  # the figure steps have run out
 FIGURE_TITLES = {
     "loss_curve": "Loss",
     "per_frequency_mse": "Per-frequency MSE",
@@ -47,6 +45,21 @@ FIGURE_TITLES = {
 }
 
 
+class FigurePage(QWidget):
+    """A tab's page that holds its figure once built: the tab is listed before its figure exists."""
+
+    def __init__(self, planned: PlannedFigure):
+        super().__init__()
+        self.planned = planned
+        self.figure: Figure | None = None
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+
+    def hold(self, figure: Figure) -> None:
+        self.figure = figure
+        self._layout.addWidget(figure)
+
+
 class ResultsPanel(QWidget):
     """One run's figures and numbers; quality, the generalization rule (train vs test gap ≤ threshold) and memorisation apart."""
 
@@ -55,7 +68,7 @@ class ResultsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.title = QLabel("Open a run from the Runs tab, or finish a training, to see its results.")
-        self.tabs = QTabWidget()
+        self.tabs = PageTabs()
         # a row per metric and a column per frequency: the verdicts stay in view however many metrics there are
         self.table = QTableWidget(len(METRICS), 0)
         self.table.setVerticalHeaderLabels(METRICS)
@@ -84,10 +97,11 @@ class ResultsPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(splitter, 1)
         self.record: RunRecord | None = None
-        self.figures: list[Figure] = []
-        self._unbuilt: Iterator[Figure | None] = iter(())
-        self._next_figure = QTimer(self, singleShot=True, interval=0)
-        self._next_figure.timeout.connect(self._add_next_figure)
+        self.pages: list[FigurePage] = []
+        self._building: tuple[FigurePage, Iterator[Figure | None]] | None = None
+        self._next_step = QTimer(self, singleShot=True, interval=0)
+        self._next_step.timeout.connect(self._build_step)
+        self.tabs.currentChanged.connect(self._build_shown)
         self.dpi = 300
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
@@ -98,6 +112,7 @@ class ResultsPanel(QWidget):
         if not self._split:
             self._split = True
             self._fit_side(sum(self.splitter.sizes()) // 4)
+        self._build_shown()
 
     def _fit_side(self, at_least: int) -> None:
         """The side pane at least ``at_least`` wide and wide enough for every column of the verdict table."""
@@ -112,11 +127,15 @@ class ResultsPanel(QWidget):
 
     def show_run(self, record: RunRecord) -> None:
         self.record = record
-        self.dpi = (record.config or Config()).visualization.dpi
+        config = record.config or Config()
+        self.dpi = config.visualization.dpi
+        self._building = None
         self.tabs.clear()
-        self.figures = []
-        self._unbuilt = figure_steps_for_record(record, record.config or Config())
-        self._next_figure.start()  # the title and table first, in this turn; each figure in a turn of its own
+        for page in self.pages:
+            page.deleteLater()
+        self.pages = [FigurePage(planned) for planned in figure_plan_for_record(record, config)]
+        for page in self.pages:
+            self.tabs.addTab(page, FIGURE_TITLES.get(page.planned.file_stem, page.planned.file_stem))
         m = record.metrics
         named = f"<b>{html.escape(record.notes.name)}</b> ({record.folder.name})" if record.notes.name else f"<b>{record.folder.name}</b>"
         note = f"<br><i>{html.escape(record.notes.note)}</i>" if record.notes.note else ""
@@ -128,16 +147,32 @@ class ResultsPanel(QWidget):
         )
         self._fill_table(m)
 
-    def _add_next_figure(self) -> None:
-        """Build the figures a step per event-loop turn (a figure, or a panel of one with several): a
-        figure of four panels built at once held the window 0.1-0.2 s."""
-        step = next(self._unbuilt, _BUILT)
-        if step is _BUILT:
+    @property
+    def figures(self) -> list[Figure]:
+        """The figures built so far, in tab order."""
+        return [page.figure for page in self.pages if page.figure is not None]
+
+    def _build_shown(self) -> None:
+        """Start building the figure of the tab in view, unless it is built or another is being built: a
+        figure is built only once seen, so opening a run costs the window one figure, not nine."""
+        page = self.tabs.currentWidget()
+        if self._building is None and self.isVisible() and isinstance(page, FigurePage) and page.figure is None:
+            self._building = (page, page.planned.steps())
+            self._next_step.start()  # the title and table first, in this turn
+
+    def _build_step(self) -> None:
+        """One step of the figure being built per event-loop turn (a figure, or a panel of one with
+        several): a figure of four panels built at once held the window 0.1-0.2 s."""
+        if self._building is None:
             return
-        if isinstance(step, Figure):
-            self.figures.append(step)
-            self.tabs.addTab(step, FIGURE_TITLES.get(step.file_stem, step.file_stem))
-        self._next_figure.start()
+        page, steps = self._building
+        step = next(steps, None)
+        if step is None:
+            self._next_step.start()
+            return
+        page.hold(step)
+        self._building = None
+        self._build_shown()  # the tab in view may have changed meanwhile
 
     def _fill_table(self, m: RunMetrics) -> None:
         self.table.setColumnCount(0)
@@ -158,14 +193,17 @@ class ResultsPanel(QWidget):
         self.verdict.setText("<br>".join(verdict_lines(found, m)))
 
     def export_current(self, path: str | None = None) -> Path | None:
-        figure = self.tabs.currentWidget()
-        if not isinstance(figure, Figure):
+        page = self.tabs.currentWidget()
+        if not isinstance(page, FigurePage):
             return None
         if not path:
-            path, _ = QFileDialog.getSaveFileName(self, "Export graph", str(self._folder() / f"{figure.file_stem}.png"), "PNG (*.png)")
+            start = str(self._folder() / f"{page.planned.file_stem}.png")
+            path, _ = QFileDialog.getSaveFileName(self, "Export graph", start, "PNG (*.png)")
         if not path:
             return None
-        self._fresh_figures()[self.figures.index(figure)].export_png(Path(path), self.dpi)
+        # a figure of its own, so the export never disturbs the one on view, which may not be built yet
+        (figure,) = finished_figures(page.planned.steps())
+        figure.export_png(Path(path), self.dpi)
         self.exported.emit(f"graph exported to {path}")
         return Path(path)
 
@@ -178,15 +216,9 @@ class ResultsPanel(QWidget):
             folder = QFileDialog.getExistingDirectory(self, "Export all graphs to", str(self._folder() / "graphs"))
         if not folder or self.record is None:
             return []
-        paths = export_figures(self._fresh_figures(), Path(folder), self.dpi)
+        paths = export_figures(finished_figures(plan_steps(page.planned for page in self.pages)), Path(folder), self.dpi)
         self.exported.emit(f"{len(paths)} graphs exported to {folder}")
         return paths
-
-    def _fresh_figures(self) -> list[Figure]:
-        """Newly built figures of the run, for exports, so they never disturb the figures on view."""
-        record = self.record
-        assert record is not None  # figures are on view, and exported, only while a run is shown
-        return list(figures_for_record(record, record.config or Config()))
 
     def export_metrics(self, path: str | None = None) -> None:
         if self.record is None:

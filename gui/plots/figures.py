@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import chain
 from math import ceil, floor, log10
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -846,16 +849,17 @@ class ExtractionFigure(Figure):
         self.zeros.setData(span, [zero_output_mse] * 2 if zero_output_mse else [np.nan, np.nan])
 
 
-def train_vs_test_figure(results: Results) -> BarsFigure:
+TRAIN_VS_TEST, TRAIN_VS_TEST_TITLE = "train_vs_test", "Train vs test MSE per frequency"
+
+
+def fill_train_vs_test(figure: BarsFigure, results: Results) -> None:
     """Train and test MSE per frequency side by side, the gap written under each frequency."""
-    figure = BarsFigure("Train vs test MSE per frequency", "train_vs_test")
     train, test = results.train.by_frequency(), results.test.by_frequency()
     gaps = {float(row.frequency_hz): row.gap for row in results.gap_per_frequency}
     frequencies = list(test)
     categories = [f"{f:g} Hz (gap {gaps[f]:.1%})" if f in gaps else f"{f:g} Hz" for f in frequencies]
     series = [("train", [train.get(f) for f in frequencies]), ("test", [test.get(f) for f in frequencies])]
     figure.set_bars(categories, series, colors=["#7f7f7f", "#D55E00"])
-    return figure
 
 
 def _measured(x: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -873,73 +877,121 @@ def _positive(values: ArrayLike) -> np.ndarray:
 
 
 def finished_figures(steps: Iterable[Figure | None]) -> Iterator[Figure]:
-    """The figures of ``figure_steps``, each once it is complete: for an export, which needs no pauses."""
+    """The figures of ``plan_steps``, each once it is complete: for an export, which needs no pauses."""
     return (figure for figure in steps if figure is not None)
 
 
-def figure_steps(
+@dataclass(frozen=True)
+class PlannedFigure:
+    """A result figure named before it is built, so a window can list it and build it only once shown."""
+
+    file_stem: str
+    steps: Callable[[], Iterator[Figure | None]]  # builds it a step per ``next``; the figure is the last
+
+
+def _built_in_two(make: Callable[[], Figure], fill: Callable[[Any], None]) -> Callable[[], Iterator[Figure | None]]:
+    """A figure made in one step and filled in the next: the two together came to 30-50 ms."""
+
+    def steps() -> Iterator[Figure | None]:
+        figure = make()
+        yield None
+        fill(figure)
+        yield figure
+
+    return steps
+
+
+def _built_by_panel(make: Callable[[], PanelsFigure], count: int, fill: Callable[[Any], None]) -> Callable[[], Iterator[Figure | None]]:
+    """A figure of ``count`` panels, a panel per step, then filled."""
+
+    def steps() -> Iterator[Figure | None]:
+        figure = make()
+        yield from figure.panel_steps(count)
+        fill(figure)
+        yield figure
+
+    return steps
+
+
+def figure_plan(
     history: History | None,
     predictions: dict[str, np.ndarray] | None,
     comparison_index: int,
     time_window: int,
     sampling_rate: float,
     metrics: RunMetrics | None = None,
-) -> Iterator[Figure | None]:
-    """The result figures (Graphs 1 and 2, loss, per-frequency MSE, FFT) and the error analysis, filled from a
-    run's history, predictions and metrics, a step per ``next``: a finished figure, or None after part of
-    one (a panel of one with several, or a figure built but not yet filled), so a window building them
-    between its events never spends more than about 30 ms in one."""
+) -> list[PlannedFigure]:
+    """The result figures (loss, per-frequency MSE, Graphs 1 and 2, FFT) and the error analysis of a
+    run's history, predictions and metrics, each built in steps of about 30 ms at most."""
     metrics = metrics or RunMetrics()
     reference = metrics.reference
     levels = reference_levels(None if reference is None else reference_values(reference.zero_output_mse, reference.known_model_mse))
-    loss = LossFigure()
-    yield None  # built; filled in the next step: the two together came to 50 ms
-    loss.set_levels(levels)
-    if history is not None:
-        loss.show_history(history)
-    yield loss
+
+    def fill_loss(loss: LossFigure) -> None:
+        loss.set_levels(levels)
+        if history is not None:
+            loss.show_history(history)
+
+    plan = [PlannedFigure(LossFigure.file_stem, _built_in_two(LossFigure, fill_loss))]
     if predictions is None:
-        return
+        return plan
     frequencies = [float(f) for f in predictions["frequencies"]]
-    per_freq = PerFrequencyFigure()
-    yield None
-    per_freq.set_levels(levels)
-    per_freq.show_history(history if history is not None else History(tuple(frequencies)))
-    yield per_freq
+    count = len(frequencies)
     window = slice(0, min(time_window, predictions["t"].size))
-    t = predictions["t"][window]
-    index = min(comparison_index, len(frequencies) - 1)
-    comparison = ComparisonFigure()
-    comparison.set_data(
-        t,
-        predictions["mixture"][window],
-        predictions["targets"][index, window],
-        predictions["outputs"][index, window],
-        index,
-        frequencies[index],
-    )
-    yield comparison
-    grid = GridFigure()
-    yield from grid.panel_steps(len(frequencies))
-    grid.set_data(t, predictions["targets"][:, window], predictions["outputs"][:, window], frequencies)
-    yield grid
-    fft = SpectrumFigure()
-    yield from fft.panel_steps(len(frequencies))
-    fft.set_data(predictions["mixture"], predictions["targets"], predictions["outputs"], frequencies, sampling_rate)
-    yield fft
-    distribution = ErrorDistributionFigure()
-    yield from distribution.panel_steps(len(frequencies))
-    distribution.set_data(predictions["outputs"], predictions["targets"], frequencies)
-    yield distribution
-    over_time = ErrorOverTimeFigure()
-    over_time.set_data(predictions["t"], predictions["outputs"], predictions["targets"], frequencies, sampling_rate)
-    yield over_time
-    if metrics.results is not None:
-        yield train_vs_test_figure(metrics.results)
-    if metrics.shifted is not None:
-        figure = ExtractionFigure()
-        figure.set_metrics(metrics.shifted, metrics.test_mse, None if reference is None else reference.zero_output_mse)
-        yield figure
+    t, targets, outputs = predictions["t"], predictions["targets"], predictions["outputs"]
+    index = min(comparison_index, count - 1)
+
+    def fill_per_frequency(figure: PerFrequencyFigure) -> None:
+        figure.set_levels(levels)
+        figure.show_history(history if history is not None else History(tuple(frequencies)))
+
+    def fill_comparison(figure: ComparisonFigure) -> None:
+        figure.set_data(
+            t[window], predictions["mixture"][window], targets[index, window], outputs[index, window], index, frequencies[index]
+        )
+
+    plan += [
+        PlannedFigure(PerFrequencyFigure.file_stem, _built_in_two(PerFrequencyFigure, fill_per_frequency)),
+        PlannedFigure(ComparisonFigure.file_stem, _built_in_two(ComparisonFigure, fill_comparison)),
+        PlannedFigure(
+            GridFigure.file_stem,
+            _built_by_panel(GridFigure, count, lambda g: g.set_data(t[window], targets[:, window], outputs[:, window], frequencies)),
+        ),
+        PlannedFigure(
+            SpectrumFigure.file_stem,
+            _built_by_panel(
+                SpectrumFigure, count, lambda f: f.set_data(predictions["mixture"], targets, outputs, frequencies, sampling_rate)
+            ),
+        ),
+        PlannedFigure(
+            ErrorDistributionFigure.file_stem,
+            _built_by_panel(ErrorDistributionFigure, count, lambda d: d.set_data(outputs, targets, frequencies)),
+        ),
+        PlannedFigure(
+            ErrorOverTimeFigure.file_stem,
+            _built_in_two(ErrorOverTimeFigure, lambda e: e.set_data(t, outputs, targets, frequencies, sampling_rate)),
+        ),
+    ]
+    if (results := metrics.results) is not None:
+        plan.append(
+            PlannedFigure(
+                TRAIN_VS_TEST,
+                _built_in_two(lambda: BarsFigure(TRAIN_VS_TEST_TITLE, TRAIN_VS_TEST), lambda b: fill_train_vs_test(b, results)),
+            )
+        )
+    if (shifted := metrics.shifted) is not None:
+        zero = None if reference is None else reference.zero_output_mse
+        plan.append(
+            PlannedFigure(
+                ExtractionFigure.file_stem, _built_in_two(ExtractionFigure, lambda e: e.set_metrics(shifted, metrics.test_mse, zero))
+            )
+        )
+    return plan
+
+
+def plan_steps(plan: Iterable[PlannedFigure]) -> Iterator[Figure | None]:
+    """The steps of every planned figure in turn: for an export, which builds them all."""
+    return chain.from_iterable(planned.steps() for planned in plan)
 
 
 def export_figures(figures: Iterable[Figure], folder: Path, dpi: int) -> list[Path]:
@@ -954,14 +1006,15 @@ def export_figures(figures: Iterable[Figure], folder: Path, dpi: int) -> list[Pa
 
 def figures_for_record(record: RunRecord, config: Config) -> Iterator[Figure]:
     """The result figures of a run folder, laid out by ``config``'s visualization settings."""
-    return finished_figures(figure_steps_for_record(record, config))
+    return finished_figures(plan_steps(figure_plan_for_record(record, config)))
 
 
-def figure_steps_for_record(record: RunRecord, config: Config) -> Iterator[Figure | None]:
-    """``figures_for_record`` a step per ``next``, as ``figure_steps`` makes them."""
+def figure_plan_for_record(record: RunRecord, config: Config) -> list[PlannedFigure]:
+    """``figure_plan`` of a run folder's history, predictions and metrics."""
     v = config.visualization
-    predictions = record.predictions()
-    return figure_steps(record.history, predictions, v.comparison_freq_idx, v.time_window, config.data.sampling_rate, record.metrics)
+    return figure_plan(
+        record.history, record.predictions(), v.comparison_freq_idx, v.time_window, config.data.sampling_rate, record.metrics
+    )
 
 
 def report_figures(records: list[RunRecord]) -> list[Figure]:
