@@ -1,8 +1,9 @@
-"""A tab switch paints the page it shows once: figures and widgets alike."""
+"""A figure is painted once per change, and a tab switch paints the page it shows once."""
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
@@ -80,3 +81,24 @@ def test_a_page_whose_figure_changed_while_hidden_is_painted_fewer_times_than_qt
     _, folded = paints_on_showing_again(qtbot, PageTabs(), change_while_hidden=True)
     _, plain = paints_on_showing_again(qtbot, QTabWidget(), change_while_hidden=True)
     assert folded < plain
+
+
+def test_a_figure_given_new_data_is_painted_once(qtbot):
+    """Its plots take their new ranges, and its axes their new ticks, before the paint, not during it
+    (which painted the figure a second time for the axes)."""
+    page, figure, _ = page_with_figure()
+    qtbot.addWidget(page)
+    page.resize(800, 600)
+    page.show()
+    qtbot.waitExposed(page)
+    settle()
+    counter = PaintCounter()
+    figure.viewport().installEventFilter(counter)
+    first = signal_set([1.0, 3.0])
+    for scale in (0.5, 0.8, 0.6, 1.0):  # new values, as after an edit of the data: new ranges, new ticks
+        signals = replace(first, mixture=first.mixture * scale, targets=first.targets * scale, components=first.components * scale)
+        counter.paints.clear()
+        figure.set_data(signals, slice(0, 100), 1)
+        qtbot.waitUntil(lambda: counter.paints[figure.viewport()] >= 1)
+        settle()
+        assert counter.paints[figure.viewport()] == 1

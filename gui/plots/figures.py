@@ -156,6 +156,9 @@ def _style_plot(plot: pg.PlotItem, title: str, x_label: str, x_unit: str | None,
     plot.showGrid(x=True, y=True, alpha=0.25)
     for axis in ("bottom", "left"):
         plot.getAxis(axis).enableAutoSIPrefix(False)
+    # the y axis keeps the widest labels' width: narrower labels would shift the plot, and its paint
+    # after new data would lay the figure out again and paint it a second time
+    plot.getAxis("left").setStyle(autoReduceTextSpace=False)
     plot.setClipToView(True)
     plot.setDownsampling(auto=True, mode="peak")
 
@@ -180,6 +183,11 @@ class Figure(pg.GraphicsLayoutWidget):
         self.ci.setContentsMargins(8, 8, 16, 8)
         self._keep_active = _KeepSceneActive(self)
         self.scene().installEventFilter(self._keep_active)
+
+    def settle(self) -> None:
+        """Range the plots and tick the axes for new data now: left to the paint, they change during it
+        and the whole figure is painted a second time for them."""
+        self.scene().prepareForPaint()
 
     @contextmanager
     def _laid_out_for_export(self):
@@ -374,6 +382,7 @@ class GridFigure(PanelsFigure):
         """The model's outputs, (N, len(t)), or None to show the targets alone."""
         for i, (_, _, output) in enumerate(self.panels):
             output.setData(self.t, outputs[i] if outputs is not None else np.full_like(self.t, np.nan))
+        self.settle()
 
 
 class CurveFigure(Figure):
@@ -490,6 +499,7 @@ class CurveFigure(Figure):
         elif self.empty or self.single:
             self.plot.enableAutoRange()
         self.empty, self.single = empty, single
+        self.settle()
 
     def csv_text(self) -> str:
         """The plotted raw columns as CSV."""
@@ -607,6 +617,7 @@ class RunsFigure(Figure):
         self.legend.setVisible(bool(drawn))
         self.empty.show(not drawn)
         self.plot.enableAutoRange()
+        self.settle()
 
     def _draw_run(self, run: RunSeries, colour: str, width: float, name: str | None) -> None:
         """One curve, over its min-max band when it is a group's mean."""
@@ -769,6 +780,7 @@ class SignalFigure(Figure):
         freqs, mag = spectrum(signals.mixture, sampling_rate)
         visible = spectrum_range(freqs, frequencies)
         self.fft.setData(freqs[visible], mag[visible])
+        self.settle()
 
 
 class ErrorDistributionFigure(PanelsFigure):
