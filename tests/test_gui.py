@@ -10,7 +10,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QItemSelectionModel, QPoint, QPointF, QRect, QSettings, Qt, QThread
+from PySide6.QtCore import QCoreApplication, QItemSelectionModel, QPoint, QPointF, QRect, QSettings, Qt, QThread
 from PySide6.QtGui import QImage, QKeySequence, QWheelEvent
 from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox, QLabel, QPushButton
 
@@ -611,6 +611,17 @@ def test_the_form_is_never_squeezed_behind_a_sideways_scroll_in_a_small_window(q
     scroll = window.form.findChild(QScrollArea)
     qtbot.waitUntil(lambda: scroll.horizontalScrollBar().maximum() == 0)  # every field and its Remove button in full
     assert window.preview.width() >= 400  # and the preview keeps room to be read
+
+
+def test_no_tab_widens_a_window_sized_for_a_small_screen(qtbot, window):
+    window.resize(760, 600)
+    window.show()
+    qtbot.waitExposed(window)
+    for index in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(index)
+        QCoreApplication.sendPostedEvents()
+        assert window.minimumSizeHint().width() <= 760, window.tabs.tabText(index)
+        assert window.width() == 760, window.tabs.tabText(index)
 
 
 # ----- fitting the screen, outcomes in view, help ---------------------------------------------------

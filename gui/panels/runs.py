@@ -293,6 +293,7 @@ class RunsPanel(QWidget):
         self.runs_dir = Path("runs")
         self.folder_label = QLabel()
         self.baseline_label = QLabel()
+        self.baseline_label.setWordWrap(True)  # one line would set the window's least width past a small screen's
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("Filter: text in name, note or folder; #tag for a tag")
         self.filter.setClearButtonEnabled(True)
