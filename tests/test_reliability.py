@@ -21,7 +21,7 @@ import main
 from engine.config.schema import SECTION_TYPES, Config, ConfigError, config_from_dict, dump_config, load_config, parse_yaml, schema_fields
 from engine.runs.integrity import damaged_files
 from engine.runs.run import Run, RunError
-from engine.storage.files import atomic_write_text
+from engine.storage.files import atomic_write_text, system_folder
 from engine.training.checkpoints import load_checkpoint, read_torch_file
 from engine.training.history import History
 from tests.conftest import ROOT, small_config
@@ -181,6 +181,7 @@ def test_folders_that_escape_into_system_folders_are_resolved_and_refused(tmp_pa
     text = str(info.value)
     assert "training.runs_dir" in text and "resolves to /etc/lstm-runs" in text
     assert "data.data_dir" in text and "/usr" in text
+    assert system_folder("/usr") is not None and system_folder("/binaries/runs") is None  # a folder, not a name's start
     up = config_from_dict({"training": {"runs_dir": "../elsewhere"}})  # outside the project but a user folder: allowed
     run = Run.start(small_config(tmp_path, f"training.runs_dir={up.training.runs_dir}"))
     assert run.folder.parent == tmp_path.parent / "elsewhere"  # shown resolved, no .. left

@@ -472,26 +472,29 @@ def _check_value(key: str, f: dataclasses.Field, value: Any) -> tuple[Any, list[
     meta = f.metadata
     if kind is list:
         return _check_list(key, meta, value)
-    bad = [ConfigProblem(key, f"{value!r} is not allowed; allowed: {_allowed(f, kind)}")]
+
+    def bad() -> tuple[None, list[ConfigProblem]]:  # made only for a bad value: a run list validates thousands of good ones
+        return None, [ConfigProblem(key, f"{value!r} is not allowed; allowed: {_allowed(f, kind)}")]
+
     if kind is str:
         if not isinstance(value, str) or (value == "" and "choices" not in meta) or "\x00" in value:
-            return None, bad
+            return bad()
         if "choices" in meta and value not in meta["choices"]:
-            return None, bad
+            return bad()
         return value, []
     if kind is bool or isinstance(value, bool) or not isinstance(value, (int, float)):
-        return (value, []) if kind is bool and isinstance(value, bool) else (None, bad)
+        return (value, []) if kind is bool and isinstance(value, bool) else bad()
     if kind is int:
         if isinstance(value, float) and not value.is_integer():
-            return None, bad
-        value = int(value)
+            return bad()
+        number: int | float = int(value)
     else:
         if not _finite(value):
-            return None, bad
-        value = float(value)
-    if value < meta.get("min", -math.inf) or value > meta.get("max", math.inf):
-        return None, bad
-    return value, []
+            return bad()
+        number = float(value)
+    if number < meta.get("min", -math.inf) or number > meta.get("max", math.inf):
+        return bad()
+    return number, []
 
 
 def _check_list(key: str, meta: Any, value: Any) -> tuple[Any, list[ConfigProblem]]:

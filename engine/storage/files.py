@@ -14,6 +14,7 @@ from typing import Any, BinaryIO
 POSIX_SYSTEM_FOLDERS = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc", "/sbin", "/sys", "/usr", "/System")
 WINDOWS_SYSTEM_FOLDERS = tuple(os.environ.get(name, "") for name in ("SystemRoot", "ProgramFiles", "ProgramFiles(x86)"))
 SYSTEM_FOLDERS = tuple(Path(p) for p in (*POSIX_SYSTEM_FOLDERS, *WINDOWS_SYSTEM_FOLDERS) if p)
+_SYSTEM_PREFIXES = tuple((folder, os.path.normcase(folder).rstrip("\\/")) for folder in SYSTEM_FOLDERS)
 
 
 def system_folder(path: str | Path) -> tuple[Path, Path] | None:
@@ -22,8 +23,9 @@ def system_folder(path: str | Path) -> tuple[Path, Path] | None:
         resolved = Path(path).expanduser().resolve()
     except (OSError, RuntimeError, ValueError):  # unresolvable names fail later, at the write, with a message
         return None
-    for folder in SYSTEM_FOLDERS:
-        if resolved == folder or folder in resolved.parents:
+    text = os.path.normcase(resolved)
+    for folder, prefix in _SYSTEM_PREFIXES:  # the folder itself or inside it, compared as text: listing
+        if text == prefix or text.startswith(prefix + os.sep):  # hundreds of runs checks each one's folders
             return resolved, folder
     return None
 
