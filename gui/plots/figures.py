@@ -901,24 +901,17 @@ class PlannedFigure:
     steps: Callable[[], Iterator[Figure | None]]  # builds it a step per ``next``; the figure is the last
 
 
-def _built_in_two(make: Callable[[], Figure], fill: Callable[[Any], None]) -> Callable[[], Iterator[Figure | None]]:
-    """A figure made in one step and filled in the next: the two together came to 30-50 ms."""
+def _built_in_steps(make: Callable[[], Figure], fill: Callable[[Any], None], panels: int = 0) -> Callable[[], Iterator[Figure | None]]:
+    """A figure made in one step (with ``panels``: a panel per step) and filled in the next: a figure
+    made and filled at once came to 30-50 ms, one of four panels to 0.1-0.2 s."""
 
     def steps() -> Iterator[Figure | None]:
         figure = make()
-        yield None
-        fill(figure)
-        yield figure
-
-    return steps
-
-
-def _built_by_panel(make: Callable[[], PanelsFigure], count: int, fill: Callable[[Any], None]) -> Callable[[], Iterator[Figure | None]]:
-    """A figure of ``count`` panels, a panel per step, then filled."""
-
-    def steps() -> Iterator[Figure | None]:
-        figure = make()
-        yield from figure.panel_steps(count)
+        if panels:
+            assert isinstance(figure, PanelsFigure)  # only a figure of panels is laid out by them
+            yield from figure.panel_steps(panels)
+        else:
+            yield None
         fill(figure)
         yield figure
 
@@ -944,7 +937,7 @@ def figure_plan(
         if history is not None:
             loss.show_history(history)
 
-    plan = [PlannedFigure(LossFigure.file_stem, _built_in_two(LossFigure, fill_loss))]
+    plan = [PlannedFigure(LossFigure.file_stem, _built_in_steps(LossFigure, fill_loss))]
     if predictions is None:
         return plan
     frequencies = [float(f) for f in predictions["frequencies"]]
@@ -963,39 +956,43 @@ def figure_plan(
         )
 
     plan += [
-        PlannedFigure(PerFrequencyFigure.file_stem, _built_in_two(PerFrequencyFigure, fill_per_frequency)),
-        PlannedFigure(ComparisonFigure.file_stem, _built_in_two(ComparisonFigure, fill_comparison)),
+        PlannedFigure(PerFrequencyFigure.file_stem, _built_in_steps(PerFrequencyFigure, fill_per_frequency)),
+        PlannedFigure(ComparisonFigure.file_stem, _built_in_steps(ComparisonFigure, fill_comparison)),
         PlannedFigure(
             GridFigure.file_stem,
-            _built_by_panel(GridFigure, count, lambda g: g.set_data(t[window], targets[:, window], outputs[:, window], frequencies)),
+            _built_in_steps(
+                GridFigure, panels=count, fill=lambda g: g.set_data(t[window], targets[:, window], outputs[:, window], frequencies)
+            ),
         ),
         PlannedFigure(
             SpectrumFigure.file_stem,
-            _built_by_panel(
-                SpectrumFigure, count, lambda f: f.set_data(predictions["mixture"], targets, outputs, frequencies, sampling_rate)
+            _built_in_steps(
+                SpectrumFigure,
+                panels=count,
+                fill=lambda f: f.set_data(predictions["mixture"], targets, outputs, frequencies, sampling_rate),
             ),
         ),
         PlannedFigure(
             ErrorDistributionFigure.file_stem,
-            _built_by_panel(ErrorDistributionFigure, count, lambda d: d.set_data(outputs, targets, frequencies)),
+            _built_in_steps(ErrorDistributionFigure, panels=count, fill=lambda d: d.set_data(outputs, targets, frequencies)),
         ),
         PlannedFigure(
             ErrorOverTimeFigure.file_stem,
-            _built_in_two(ErrorOverTimeFigure, lambda e: e.set_data(t, outputs, targets, frequencies, sampling_rate)),
+            _built_in_steps(ErrorOverTimeFigure, lambda e: e.set_data(t, outputs, targets, frequencies, sampling_rate)),
         ),
     ]
     if (results := metrics.results) is not None:
         plan.append(
             PlannedFigure(
                 TRAIN_VS_TEST,
-                _built_in_two(lambda: BarsFigure(TRAIN_VS_TEST_TITLE, TRAIN_VS_TEST), lambda b: fill_train_vs_test(b, results)),
+                _built_in_steps(lambda: BarsFigure(TRAIN_VS_TEST_TITLE, TRAIN_VS_TEST), lambda b: fill_train_vs_test(b, results)),
             )
         )
     if (shifted := metrics.shifted) is not None:
         zero = None if reference is None else reference.zero_output_mse
         plan.append(
             PlannedFigure(
-                ExtractionFigure.file_stem, _built_in_two(ExtractionFigure, lambda e: e.set_metrics(shifted, metrics.test_mse, zero))
+                ExtractionFigure.file_stem, _built_in_steps(ExtractionFigure, lambda e: e.set_metrics(shifted, metrics.test_mse, zero))
             )
         )
     return plan
