@@ -8,18 +8,21 @@ instead (a fraction, a text, or both) and returns its result. Tasks have a kind:
 cancels the running one of the same kind, whose result is then never delivered. ``Tasks.shutdown``
 cancels every task and waits for them, so no thread outlives the window. Work that holds the
 interpreter for long (drawing figures to export them) goes to a child process from its task, with
-``engine.process.child_call.call_in_child(..., cancelled=state.is_cancelled)``."""
+``engine.process.child_call.call_in_child(..., cancelled=state.is_cancelled)``.
+
+Work that must stay on the window's thread (making and filling figures) is a generator run by ``Steps``,
+one step per event-loop turn: the window paints and answers between steps."""
 
 from __future__ import annotations
 
 import sys
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal, Slot
 
 PROGRESS_EVERY_S = 0.05  # progress reaches the window at most this often (a last step always does)
 
@@ -174,3 +177,42 @@ class Tasks(QObject):
             started.failed(error)
         else:
             sys.excepthook(type(error), error, error.__traceback__)
+
+
+class Steps(QObject):
+    """Runs a generator on the window's thread, one ``next`` per event-loop turn, so no step holds the
+    window longer than itself; starting another drops the one under way, which never finishes."""
+
+    finished = Signal()  # the steps ran to their end
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._steps: Iterator[object] | None = None
+        self._next = QTimer(self, singleShot=True, interval=0)
+        self._next.timeout.connect(self._step)
+
+    def start(self, steps: Iterator[object]) -> None:
+        """Run ``steps`` from the next turn on, in place of any under way."""
+        self._steps = steps
+        self._next.start()
+
+    def running(self) -> bool:
+        return self._steps is not None
+
+    def cancel(self) -> None:
+        self._steps = None
+        self._next.stop()
+
+    def _step(self) -> None:
+        if self._steps is None:
+            return
+        try:
+            next(self._steps)
+        except StopIteration:
+            self._steps = None
+            self.finished.emit()
+            return
+        except BaseException:
+            self._steps = None  # a failed step ends its steps; the error goes on to the excepthook
+            raise
+        self._next.start()

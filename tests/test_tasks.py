@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import time
+from itertools import pairwise
 
 import pytest
 from PySide6.QtCore import QThread
@@ -100,3 +101,46 @@ def test_shutdown_cancels_every_task_and_waits_until_none_runs(qtbot):
     QCoreApplication.processEvents()  # what the tasks queued before they ended is handled, and dropped
     assert delivered == []
     assert tasks.start("late", long, delivered.append).is_cancelled() and not tasks.running()  # refused once shut down
+
+
+def test_steps_run_one_per_event_loop_turn_and_a_new_start_drops_the_old(qtbot):
+    from PySide6.QtCore import QCoreApplication, QTimer
+
+    from gui.tasks import Steps
+
+    steps, done, turns = Steps(), [], []
+    steps.finished.connect(lambda: done.append(list(turns)))
+    ticker = QTimer(interval=0)  # another turn's work, between the steps
+    ticker.timeout.connect(lambda: turns.append("turn"))
+
+    def counting(name: str, count: int):
+        for k in range(count):
+            turns.append(f"{name}{k}")
+            yield
+
+    steps.start(counting("old", 5))
+    QCoreApplication.processEvents()  # one step, then the old steps are replaced before they end
+    steps.start(counting("new", 3))
+    ticker.start()
+    qtbot.waitUntil(lambda: bool(done))
+    ticker.stop()
+    ran = [t for t in done[0] if t != "turn"]
+    assert ran == ["old0", "new0", "new1", "new2"] and done == [done[0]] and not steps.running()
+    between = done[0][done[0].index("new0") :]
+    assert not any("turn" not in (a, b) for a, b in pairwise(between)), between  # other work between any two steps
+
+
+def test_a_failing_step_ends_its_steps(qtbot):
+    from gui.tasks import Steps
+
+    steps = Steps()
+
+    def failing():
+        yield
+        raise ValueError("bad data")
+
+    with qtbot.captureExceptions() as caught:
+        steps.start(failing())
+        qtbot.waitUntil(lambda: bool(caught))
+    errors = [str(e[1]) for e in caught]
+    assert errors == ["bad data"] and not steps.running()

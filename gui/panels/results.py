@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QBrush, QColor, QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -27,6 +27,7 @@ from engine.runs.metrics import RunMetrics
 from engine.runs.run import RunRecord
 from engine.storage.files import atomic_write_json, atomic_write_text
 from gui.plots.figures import Figure, PlannedFigure, export_figures, figure_plan_for_record, finished_figures, plan_steps
+from gui.tasks import Steps
 from gui.widgets import PageTabs, button_row
 
 PASS, FAIL = QColor("#d9f2e3"), QColor("#fbe0d6")
@@ -58,6 +59,16 @@ class FigurePage(QWidget):
     def hold(self, figure: Figure) -> None:
         self.figure = figure
         self._layout.addWidget(figure)
+
+
+def _built(page: FigurePage) -> Iterator[None]:
+    """The page's figure built a step per ``next`` (a figure, or a panel of one with several): a figure of
+    four panels built at once held the window 0.1-0.2 s."""
+    for step in page.planned.steps():
+        if step is not None:  # the figure, the last step
+            page.hold(step)
+            return
+        yield
 
 
 class ResultsPanel(QWidget):
@@ -98,9 +109,8 @@ class ResultsPanel(QWidget):
         layout.addWidget(splitter, 1)
         self.record: RunRecord | None = None
         self.pages: list[FigurePage] = []
-        self._building: tuple[FigurePage, Iterator[Figure | None]] | None = None
-        self._next_step = QTimer(self, singleShot=True, interval=0)
-        self._next_step.timeout.connect(self._build_step)
+        self.building = Steps(self)  # the figure of the tab in view, a step per event-loop turn
+        self.building.finished.connect(self._build_shown)  # the tab in view may have changed meanwhile
         self.tabs.currentChanged.connect(self._build_shown)
         self.dpi = 300
 
@@ -129,7 +139,7 @@ class ResultsPanel(QWidget):
         self.record = record
         config = record.config or Config()
         self.dpi = config.visualization.dpi
-        self._building = None
+        self.building.cancel()
         self.tabs.clear()
         for page in self.pages:
             page.deleteLater()
@@ -156,23 +166,8 @@ class ResultsPanel(QWidget):
         """Start building the figure of the tab in view, unless it is built or another is being built: a
         figure is built only once seen, so opening a run costs the window one figure, not nine."""
         page = self.tabs.currentWidget()
-        if self._building is None and self.isVisible() and isinstance(page, FigurePage) and page.figure is None:
-            self._building = (page, page.planned.steps())
-            self._next_step.start()  # the title and table first, in this turn
-
-    def _build_step(self) -> None:
-        """One step of the figure being built per event-loop turn (a figure, or a panel of one with
-        several): a figure of four panels built at once held the window 0.1-0.2 s."""
-        if self._building is None:
-            return
-        page, steps = self._building
-        step = next(steps, None)
-        if step is None:
-            self._next_step.start()
-            return
-        page.hold(step)
-        self._building = None
-        self._build_shown()  # the tab in view may have changed meanwhile
+        if not self.building.running() and self.isVisible() and isinstance(page, FigurePage) and page.figure is None:
+            self.building.start(_built(page))  # the title and table first, in this turn
 
     def _fill_table(self, m: RunMetrics) -> None:
         self.table.setColumnCount(0)
