@@ -71,6 +71,20 @@ def test_preview_legend_names_the_current_frequencies_when_their_count_is_unchan
     assert labels == ["S", "2 Hz", "3 Hz", "5 Hz", "7 Hz"]
 
 
+def test_the_preview_is_given_its_data_a_plot_per_step(make):
+    """Each step leaves the plots after it as they were: a window running a step per turn paints one plot at a time."""
+    figure = make(SignalFigure)
+    figure.set_data(signal_set([1, 3, 5, 7]), slice(0, 100), 0)
+    spectrum = figure.fft.yData.copy()
+    steps = figure.data_steps(signal_set([2, 3, 5, 7]), slice(0, 150), 1)
+    next(steps)
+    assert figure.mixture.xData.size == 150 and figure.clean.xData.size == 100 and (figure.fft.yData == spectrum).all()
+    next(steps)
+    assert figure.clean.xData.size == 150 and (figure.fft.yData == spectrum).all()
+    assert next(steps, "ended") == "ended"
+    assert not np.array_equal(figure.fft.yData, spectrum)
+
+
 def test_epoch_axis_ticks_only_integers_wall_time_ticks_normally(make):
     figure = make(LossFigure)
     history = history_of([0.5, 0.3, 0.2], [0.6, 0.4, 0.3], wall=[0.4, 0.9, 1.3])

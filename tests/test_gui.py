@@ -50,7 +50,7 @@ def start(qtbot, win: MainWindow, epochs: int):
 
 
 def test_editing_a_data_field_updates_the_preview(qtbot, window):
-    qtbot.waitUntil(lambda: window.preview.signals is not None)  # generated on a background task
+    qtbot.waitUntil(lambda: window.preview.signals is not None and not window.preview.drawing.running())  # generated on a background task
     before = window.preview.signals.mixture.copy()
     with qtbot.waitSignal(window.preview.drawn):
         window.form.editors["data.frequencies"].spins[0].setValue(2)
@@ -588,6 +588,7 @@ def test_the_preview_window_never_claims_more_samples_than_the_data_has(qtbot, t
 
     panel = PreviewPanel()
     qtbot.addWidget(panel)
+    panel.show()  # a hidden preview draws once shown
     long = apply_overrides(small_config(tmp_path), ["data.sampling_rate=1000", "data.duration=2.0"])  # 2000 samples
     with qtbot.waitSignal(panel.drawn):
         panel.set_config(long)
@@ -600,6 +601,52 @@ def test_the_preview_window_never_claims_more_samples_than_the_data_has(qtbot, t
     with qtbot.waitSignal(panel.drawn):
         panel.set_config(long)
     assert panel.window_size.value() == 1000  # the window asked for comes back with the data
+
+
+def test_the_preview_is_drawn_after_the_turn_that_asks_and_says_drawn_only_for_the_last_config(qtbot, tmp_path):
+    """The window answers between the preview's plots; a set replaced while being drawn is never called drawn."""
+    from engine.config.schema import apply_overrides
+    from gui.panels.preview import PreviewPanel
+
+    panel = PreviewPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    first = apply_overrides(small_config(tmp_path), ["data.duration=2.0"])
+    with qtbot.waitSignal(panel.drawn):
+        panel.set_config(first)
+    drawn: list[int] = []
+    panel.drawn.connect(lambda: drawn.append(panel.signals.n_samples))
+    panel.redraw()
+    assert panel.drawing.running() and not drawn  # drawn from the next turn on, a plot per turn
+    qtbot.waitUntil(lambda: bool(drawn))
+    drawn.clear()
+    longer = apply_overrides(first, ["data.duration=3.0"])
+    panel.redraw()
+    panel.set_config(longer)  # while the first set is being drawn
+    qtbot.waitUntil(lambda: bool(drawn))
+    assert drawn == [panel.signals.n_samples] and panel.signals.n_samples == round(3.0 * first.data.sampling_rate)
+    assert panel.figure.mixture.xData.size == min(panel.window_size.value(), panel.signals.n_samples)
+
+
+def test_a_hidden_preview_holds_a_new_set_and_draws_it_once_shown(qtbot, tmp_path):
+    """Nothing is drawn out of view: the figure keeps the set it showed until its tab is shown again."""
+    from engine.config.schema import apply_overrides
+    from gui.panels.preview import PreviewPanel
+
+    panel = PreviewPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    short = apply_overrides(small_config(tmp_path), ["data.duration=2.0"])
+    with qtbot.waitSignal(panel.drawn):
+        panel.set_config(short)
+    drawn_samples = panel.figure.mixture.xData.size
+    panel.hide()
+    with qtbot.waitSignal(panel.drawn):
+        panel.set_config(apply_overrides(short, ["data.duration=3.0"]))
+    assert panel.signals.n_samples > drawn_samples and panel.figure.mixture.xData.size == drawn_samples
+    with qtbot.waitSignal(panel.drawn):
+        panel.show()
+    assert panel.figure.mixture.xData.size == min(panel.signals.n_samples, panel.window_size.value())
 
 
 def test_the_form_is_never_squeezed_behind_a_sideways_scroll_in_a_small_window(qtbot, window):

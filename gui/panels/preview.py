@@ -1,16 +1,18 @@
 """Signal preview: S, its clean components, one noisy component and the FFT of S, following
 the data settings as they are edited (debounced by the form). The set is generated on a background
-task: a long recording never holds up the form, and an edit made meanwhile replaces it."""
+task: a long recording never holds up the form, and an edit made meanwhile replaces it. It is drawn
+a plot per event-loop turn, so the window answers between them."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from engine.config.schema import Config
 from engine.signals.dataset import SignalSet, draws_anew, first_training_set
 from gui.plots.figures import SignalFigure
-from gui.tasks import Tasks
+from gui.tasks import Steps, Tasks
 
 
 def _first_set_key(config: Config) -> tuple:
@@ -19,13 +21,17 @@ def _first_set_key(config: Config) -> tuple:
 
 
 class PreviewPanel(QWidget):
-    drawn = Signal()  # the preview shows the set that trains first under the last config given
+    # the preview shows the set that trains first under the last config given (hidden: holds it, to draw when shown)
+    drawn = Signal()
 
     def __init__(self, tasks: Tasks | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.tasks = tasks or Tasks(self)  # the window's, shared by its panels and ended when it closes
         self.signals: SignalSet | None = None
         self.figure = SignalFigure()
+        self.drawing = Steps(self)
+        self.drawing.finished.connect(self.drawn)
+        self.stale = False  # a set came while hidden: drawn once the panel is shown
         self.component = QComboBox()
         self.window_size = QSpinBox()
         self.window_size.setRange(10, 10_000_000)
@@ -60,8 +66,9 @@ class PreviewPanel(QWidget):
             self.component.setCurrentIndex(min(config.visualization.comparison_freq_idx, len(labels) - 1))
             self.component.blockSignals(False)
         if data_changed:
+            self.drawing.cancel()  # the set being drawn is no longer the one that trains first
             self.tasks.start("preview", lambda state: first_training_set(config), self._show_signals)
-        elif not self.tasks.running("preview"):  # the set shown is this config's already
+        elif not self.tasks.running("preview") and not self.drawing.running():  # the set shown is this config's already
             self.drawn.emit()
 
     def _show_signals(self, signals: SignalSet) -> None:
@@ -71,15 +78,26 @@ class PreviewPanel(QWidget):
         self.window_size.setValue(self.wanted_window)
         self.window_size.blockSignals(False)
         self.redraw()
-        self.drawn.emit()
 
     def _window_chosen(self, samples: int) -> None:
         self.wanted_window = samples
         self.redraw()
 
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if self.stale:
+            self.redraw()
+
     def redraw(self) -> None:
+        """Draw the set a plot per event-loop turn, or, while hidden, once shown: a hidden figure drawn
+        anew is painted whole, every axis ticked again, as its tab is shown (20-30 ms at once)."""
         s, index = self.signals, max(self.component.currentIndex(), 0)
         if s is None or index >= len(s.frequencies):  # the set of the new frequencies is on its way
             return
+        self.stale = not self.isVisible()
+        if self.stale:
+            self.drawing.cancel()
+            self.drawn.emit()
+            return
         shown = slice(0, self.window_size.value())
-        self.figure.set_data(s, shown, index)
+        self.drawing.start(self.figure.data_steps(s, shown, index))
