@@ -39,7 +39,11 @@ def test_a_sweep_built_in_the_tab_runs_fills_the_table_and_loads_its_best(qtbot,
     panel.start()
     with qtbot.waitSignal(panel.process.finished, timeout=240_000):
         pass
-    qtbot.waitUntil(lambda: panel.process is None and not panel.reading and panel.table.model().rowCount() == 2)
+
+    def shown() -> bool:  # the study read, then drawn a figure per event-loop turn
+        return not panel.reading and not panel.drawing.running()
+
+    qtbot.waitUntil(lambda: panel.process is None and shown() and panel.table.model().rowCount() == 2)
     assert panel.table.model().rowCount() == 2 and [r["state"] for r in panel.rows] == ["complete", "complete"]
     assert panel.objective.points.xData.tolist() == [0, 1]
     assert "importance cannot be estimated yet (2 of 10 completed trials needed)" in panel.importance.empty.label.text
