@@ -11,14 +11,13 @@ from typing import Any, cast
 
 import pyqtgraph as pg
 import PySide6
-from PySide6.QtCore import QPoint, QRect, QSettings, QSize, Qt, QThread, QTimer, QUrl
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence, QShowEvent
+from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QRect, QSettings, QSize, Qt, QThread, QTimer, QUrl
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
-    QFrame,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
@@ -28,10 +27,13 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -101,36 +103,66 @@ def fitted(area: QRect) -> QRect:
     return rect
 
 
-class OutcomeBar(QFrame):
-    """A bar above the tabs saying what an action produced, with Open for the file or folder it wrote:
-    in view however the window is sized, unlike a status bar message that the next one replaces."""
+class OutcomeBar(QWidget):
+    """What an action produced, with Open for the file or folder it wrote, in the row of the tabs: in
+    view on every tab, unlike a status bar message that the next one replaces, and never taller than
+    the tabs, so its coming and going never moves or resizes a page (a resized figure is laid out and
+    ticked anew). The message is cut in the middle where the row is too short; its tooltip holds it all."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setStyleSheet("OutcomeBar { background: palette(alternate-base); }")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
+        self.setStyleSheet("OutcomeBar { background: palette(alternate-base); border-radius: 3px; }")
         self.path: Path | None = None
+        self.message = ""
         self.text = QLabel()
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.open_button = QPushButton("Open")
+        self.text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # as wide as the row allows
+        self.open_button = QToolButton()
+        self.open_button.setText("Open")
         self.open_button.clicked.connect(lambda: self.path is not None and open_path(self.path))
-        self.close_button = QPushButton("✕")
+        self.close_button = QToolButton()
+        self.close_button.setText("✕")
+        self.close_button.setAutoRaise(True)
         self.close_button.setToolTip("Hide this message")
-        self.close_button.setFlat(True)
         self.close_button.clicked.connect(self.hide)
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 2, 2, 2)
+        layout.setContentsMargins(8, 0, 0, 0)
+        layout.setSpacing(4)
         layout.addWidget(self.text, 1)
         layout.addWidget(self.open_button)
         layout.addWidget(self.close_button)
         self.hide()
 
     def say(self, text: str, path: Path | None = None) -> None:
-        self.text.setText(text)
+        self.message = text
+        self.text.setToolTip(text)
         self.path = path
         self.open_button.setVisible(path is not None)
         self.open_button.setToolTip(f"Open {path}" if path else "")
         self.show()
+        self.updateGeometry()  # the tab row gives the bar the width of its new message, as far as it reaches
+        if (tabs := self.parentWidget()) is not None:  # placed now, never painted a moment where it was
+            QCoreApplication.sendPostedEvents(tabs, QEvent.Type.LayoutRequest)
+        self._elide()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        """Wide enough for the whole message, as far as the room beside the tabs reaches (the tab
+        widget places its corner at the width asked, even past its own left edge)."""
+        hint = super().sizeHint()
+        wanted = hint.width() + self.text.fontMetrics().horizontalAdvance(self.message) + 8
+        tabs = self.parentWidget()
+        if isinstance(tabs, QTabWidget):
+            wanted = min(wanted, tabs.width() - tabs.tabBar().sizeHint().width() - 16)
+        return QSize(max(wanted, self.minimumSizeHint().width()), hint.height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = max(self.text.width(), 0)
+        self.text.setText(self.text.fontMetrics().elidedText(self.message, Qt.TextElideMode.ElideMiddle, width))
 
 
 class MainWindow(QMainWindow):
@@ -173,13 +205,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.runs, "Runs")
         self.tabs.addTab(self.sweeps, "Sweeps")
         self.notice = OutcomeBar()
-        central = QWidget()
-        column = QVBoxLayout(central)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(0)
-        column.addWidget(self.notice)
-        column.addWidget(self.tabs, 1)
-        self.setCentralWidget(central)
+        self.tabs.setCornerWidget(self.notice, Qt.Corner.TopRightCorner)
+        self.setCentralWidget(self.tabs)
         self.fitted_once = False
         self.device_label = QLabel()
         self.task_label = QLabel()
@@ -631,7 +658,7 @@ class MainWindow(QMainWindow):
             self.task_progress.hide()
 
     def say(self, text: str, path: Path | None = None) -> None:
-        """An outcome in the bar above the tabs (with Open for ``path``) and in the status bar."""
+        """An outcome in the bar beside the tabs (with Open for ``path``) and in the status bar."""
         self.notice.say(text, path)
         self.statusBar().showMessage(text)
 

@@ -708,14 +708,30 @@ def test_a_written_report_is_said_in_a_bar_in_view_with_a_button_that_opens_it(q
     monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
     window.show()
     qtbot.waitExposed(window)
+    page = window.tabs.currentWidget().geometry()
     window.write_report([tmp_path / "run"], str(tmp_path / "out"))
     qtbot.waitUntil(lambda: window.notice.isVisible())  # written on a background task
-    assert str(report) in window.notice.text.text() and threading.main_thread() not in writers
+    assert str(report) in window.notice.message and threading.main_thread() not in writers
+    assert window.notice.text.toolTip() == window.notice.message  # whole, where the row shows it cut
     assert window.frameGeometry().contains(window.notice.mapTo(window, window.notice.rect().bottomRight()))
+    assert window.tabs.currentWidget().geometry() == page  # beside the tabs: no page moves or shrinks for it
     window.notice.open_button.click()
     assert opened == [QUrl.fromLocalFile(str(report))]
     window.notice.close_button.click()
     assert not window.notice.isVisible()
+
+
+def test_a_long_outcome_is_cut_in_the_middle_to_the_room_beside_the_tabs(qtbot, window):
+    window.resize(900, 700)
+    window.show()
+    qtbot.waitExposed(window)
+    long = "report written to /" + "/".join(f"folder{k}" for k in range(60)) + "/report.md"
+    window.say(long)
+    shown = window.notice.text.text()
+    assert shown != long and shown.startswith("report written to") and shown.endswith("report.md") and "…" in shown
+    bar = window.notice.geometry()
+    assert window.tabs.rect().contains(bar) and not bar.intersects(window.tabs.tabBar().geometry())
+    assert window.notice.height() <= window.tabs.tabBar().height()
 
 
 def test_the_windows_report_draws_its_figures_in_another_process_and_writes_them(qtbot, window, tmp_path, monkeypatch):
