@@ -287,7 +287,6 @@ class RunsPanel(QWidget):
     def __init__(self, tasks: Tasks | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.tasks = tasks or Tasks(self)  # the window's, shared by its panels and ended when it closes
-        self.tasks.progress.connect(self._reading)
         self._filling = False  # the table is being filled: its selection changes are not the reader's
         self._stale = False  # the runs folder changed while the tab was hidden: read it when shown
         self.runs_dir = Path("runs")
@@ -410,14 +409,11 @@ class RunsPanel(QWidget):
         the filters and baseline worked out there too; the selection, filter, sort order and baseline stay."""
         self._stale = False
         self._keep_selected |= {r.folder for r in self.selected()}
+        # how far it is goes to the status bar: a label retyped at each step laid the tab out again
         self.folder_label.setText(f"Runs in <b>{self.runs_dir.resolve()}</b> (reading…)")
         runs_dir = self.runs_dir
         text, status, baseline = self._filters()
         self.tasks.start("runs", lambda state: read_view(runs_dir, state, text, status, baseline), lambda read: self.show_records(*read))
-
-    def _reading(self, kind: str, fraction: float | None, text: str) -> None:
-        if kind == "runs":
-            self.folder_label.setText(f"Runs in <b>{self.runs_dir.resolve()}</b> ({text.lower()}…)")
 
     def show_records(self, records: list[RunRecord], view: RunsView | None = None) -> None:
         """The table, filters and overlay choices for ``records``, the runs folder as just read; ``view``
