@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPoint
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
-from gui.plots.figures import SignalFigure
+from gui.plots.figures import SignalFigure, color
 from gui.widgets import PageTabs
 from tests.test_figures import signal_set
 
@@ -102,3 +103,25 @@ def test_a_figure_given_new_data_is_painted_once(qtbot):
         qtbot.waitUntil(lambda: counter.paints[figure.viewport()] >= 1)
         settle()
         assert counter.paints[figure.viewport()] == 1
+
+
+def test_the_previews_legend_shows_the_selected_components_colour_after_a_change(qtbot):
+    """A legend's samples are painted anew with their curves' new pens, not left as first painted."""
+    page, figure, _ = page_with_figure()
+    qtbot.addWidget(page)
+    page.resize(800, 700)
+    page.show()
+    qtbot.waitExposed(page)
+    settle()  # painted with the first component's colour
+    for _ in figure.data_steps(signal_set([1.0, 3.0]), slice(0, 100), 1):
+        settle()  # a paint between steps, as the window's event loop gives them
+    settle()
+    sample = figure.noisy_plot.legend.items[0][0]
+    box = figure.mapFromScene(sample.sceneBoundingRect()).boundingRect().translated(figure.viewport().mapTo(page, QPoint()))
+    shown = page.screen().grabWindow(page.winId(), box.x(), box.y(), box.width(), box.height()).toImage()  # as on screen
+    wanted = QColor(color(1))
+
+    def near(pixel: QColor) -> bool:
+        return abs(pixel.red() - wanted.red()) + abs(pixel.green() - wanted.green()) + abs(pixel.blue() - wanted.blue()) < 60
+
+    assert any(near(shown.pixelColor(x, y)) for x in range(shown.width()) for y in range(shown.height()))

@@ -163,6 +163,13 @@ def _style_plot(plot: pg.PlotItem, title: str, x_label: str, x_unit: str | None,
     plot.setDownsampling(auto=True, mode="peak")
 
 
+def _restyle_samples(legend: pg.LegendItem) -> None:
+    """Have a legend's samples painted again: a sample shows its curve's pen and symbol as of its last
+    paint, and a paint of the curves alone leaves it as it was."""
+    for sample, _ in legend.items:
+        sample.update()
+
+
 class _KeepSceneActive(QObject):
     """Drops a scene's deactivation. A view hidden with its tab deactivates its scene, and the
     reactivation when it is shown again repaints every plot, axis and label a second time; the
@@ -486,8 +493,7 @@ class CurveFigure(Figure):
             raw.setVisible(smoothing > 0)
             smooth.setData(*_measured(x, ema(values, smoothing) if smoothing > 0 else values))
             smooth.setSymbol(symbol)
-        for sample, _ in self.legend.items:  # a sample shows its curve's symbol as of its last paint
-            sample.update()
+        _restyle_samples(self.legend)
         self._draw_levels()
         empty = not any(np.isfinite(values).any() for values in list(self.columns.values())[1:])
         single = not empty and np.nanmin(x) == np.nanmax(x)
@@ -786,6 +792,7 @@ class SignalFigure(Figure):
         self.clean.setPen(pen(selected, 2.0))
         self.noisy.setData(t, signals.components[selected, shown])
         self.noisy.setPen(pen(selected, 1.0, alpha=150))
+        _restyle_samples(self.noisy_plot.legend)
         self.settle()
         yield
         sampling_rate = 1.0 / (signals.t[1] - signals.t[0]) if signals.n_samples > 1 else 1.0
