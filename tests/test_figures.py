@@ -85,6 +85,23 @@ def test_the_preview_is_given_its_data_a_plot_per_step(make):
     assert not np.array_equal(figure.fft.yData, spectrum)
 
 
+def test_a_plots_context_menu_is_made_at_its_first_right_click(make, qtbot):
+    """Not made with the figure (a fifth of its making), but there when asked for, with pyqtgraph's view options."""
+    from PySide6.QtCore import Qt
+
+    figure = make(LossFigure)
+    figure.resize(800, 500)
+    figure.show()
+    qtbot.waitExposed(figure)
+    view = figure.plot.vb
+    assert view.menu is None
+    centre = figure.mapFromScene(view.sceneBoundingRect().center())
+    qtbot.mouseClick(figure.viewport(), Qt.MouseButton.RightButton, pos=centre)
+    qtbot.waitUntil(lambda: view.menu is not None and view.menu.isVisible())
+    assert "View All" in [action.text() for action in view.menu.actions()]
+    view.menu.hide()
+
+
 def test_epoch_axis_ticks_only_integers_wall_time_ticks_normally(make):
     figure = make(LossFigure)
     history = history_of([0.5, 0.3, 0.2], [0.6, 0.4, 0.3], wall=[0.4, 0.9, 1.3])

@@ -143,7 +143,7 @@ def _single_plot(
     figure: pg.GraphicsLayoutWidget, title: str, x_label: str, x_unit: str | None, y_label: str, log: bool = True
 ) -> tuple[pg.PlotItem, pg.LegendItem]:
     """The one plot of a one-plot figure: its y axis (log by default) ticked as curves are, styled, with a legend."""
-    plot = figure.addPlot(axisItems={"left": CurveAxis("left")})
+    plot = figure.add_plot(axisItems={"left": CurveAxis("left")})
     _style_plot(plot, title, x_label, x_unit, y_label)
     plot.setLogMode(y=log)
     return plot, _legend(plot, labelTextSize="8pt")
@@ -179,6 +179,19 @@ class _KeepSceneActive(QObject):
         return event.type() == QEvent.Type.WindowDeactivate
 
 
+class MenuOnDemandViewBox(pg.ViewBox):
+    """A view box whose context menu (pyqtgraph's view options) is made at its first right-click:
+    made with every plot, it was a fifth of the time to make a figure on the window's thread."""
+
+    def __init__(self) -> None:
+        super().__init__(enableMenu=False)
+
+    def mouseClickEvent(self, ev: Any) -> None:  # noqa: N802 - pyqtgraph's name
+        if ev.button() == Qt.MouseButton.RightButton and self.menu is None:
+            self.setMenuEnabled(True)
+        super().mouseClickEvent(ev)
+
+
 class Figure(pg.GraphicsLayoutWidget):
     """A figure of one or more plots with a size in inches for export."""
 
@@ -190,6 +203,10 @@ class Figure(pg.GraphicsLayoutWidget):
         self.ci.setContentsMargins(8, 8, 16, 8)
         self._keep_active = _KeepSceneActive(self)
         self.scene().installEventFilter(self._keep_active)
+
+    def add_plot(self, **kwargs: Any) -> pg.PlotItem:
+        """pyqtgraph's ``addPlot``, its view box making its context menu when first asked for."""
+        return self.ci.addPlot(viewBox=MenuOnDemandViewBox(), **kwargs)
 
     def settle(self) -> None:
         """Range the plots and tick the axes for new data now: left to the paint, they change during it
@@ -305,7 +322,7 @@ class ComparisonFigure(Figure):
 
     def __init__(self) -> None:
         super().__init__()
-        self.plot = self.addPlot()
+        self.plot = self.add_plot()
         _style_plot(self.plot, "Graph 1", "time", "s", "amplitude")
         _legend(self.plot)
         self.mixture = self.plot.plot(pen=pen(GREY, 1.0, alpha=140), name="noisy mixture S")
@@ -351,7 +368,7 @@ class PanelsFigure(Figure):
         self.panels = []
         for i in range(count):
             axes = {"bottom": CurveAxis("bottom"), "left": CurveAxis("left")} if self.curve_axes else None
-            plot = self.addPlot(row=i // cols, col=i % cols, axisItems=axes)
+            plot = self.add_plot(row=i // cols, col=i % cols, axisItems=axes)
             if self.with_legend:
                 _legend(plot, labelTextSize="8pt")
             self.panels.append(self._make_panel(plot, i))
@@ -399,7 +416,7 @@ class CurveFigure(Figure):
 
     def __init__(self, title: str) -> None:
         super().__init__()
-        self.plot = self.addPlot(axisItems={"bottom": CurveAxis("bottom"), "left": CurveAxis("left")})
+        self.plot = self.add_plot(axisItems={"bottom": CurveAxis("bottom"), "left": CurveAxis("left")})
         _style_plot(self.plot, title, "epoch", None, "MSE")
         self.plot.getAxis("bottom").set_integer(True)
         self.plot.setLogMode(y=True)
@@ -574,7 +591,7 @@ class RunsFigure(Figure):
 
     def __init__(self) -> None:
         super().__init__()
-        self.plot = self.addPlot(axisItems={"bottom": CurveAxis("bottom"), "left": CurveAxis("left")})
+        self.plot = self.add_plot(axisItems={"bottom": CurveAxis("bottom"), "left": CurveAxis("left")})
         _style_plot(self.plot, "Runs compared", "epoch", None, "MSE")
         self.plot.setLogMode(y=True)
         self.legend = _legend(self.plot, columns=2, labelTextSize="8pt")  # run names are long
@@ -751,13 +768,13 @@ class SignalFigure(Figure):
 
     def __init__(self) -> None:
         super().__init__()
-        self.time_plot = self.addPlot(row=0, col=0)
+        self.time_plot = self.add_plot(row=0, col=0)
         _style_plot(self.time_plot, "Noisy mixture S and its clean components", "time", "s", "amplitude")
         _legend(self.time_plot, labelTextSize="8pt")
-        self.noisy_plot = self.addPlot(row=1, col=0)
+        self.noisy_plot = self.add_plot(row=1, col=0)
         _style_plot(self.noisy_plot, "Selected component: clean vs noisy", "time", "s", "amplitude")
         _legend(self.noisy_plot, labelTextSize="8pt")
-        self.fft_plot = self.addPlot(row=2, col=0)
+        self.fft_plot = self.add_plot(row=2, col=0)
         _style_plot(self.fft_plot, "FFT of S", "frequency", "Hz", "|FFT|")
         self.mixture = self.time_plot.plot(pen=pen(GREY, 1.0), name="S")
         self.components: list[pg.PlotDataItem] = []
@@ -920,9 +937,12 @@ class PlannedFigure:
     steps: Callable[[], Iterator[Figure | None]]  # builds it a step per ``next``; the figure is the last
 
 
-def _built_in_steps(make: Callable[[], Figure], fill: Callable[[Any], None], panels: int = 0) -> Callable[[], Iterator[Figure | None]]:
-    """A figure made in one step (with ``panels``: a panel per step) and filled in the next: a figure
-    made and filled at once came to 30-50 ms, one of four panels to 0.1-0.2 s."""
+def _built_in_steps(
+    make: Callable[[], Figure], fill: Callable[[Any], Iterator[None] | None], panels: int = 0
+) -> Callable[[], Iterator[Figure | None]]:
+    """A figure made in one step (with ``panels``: a panel per step) and filled in the next, or in
+    the steps ``fill`` yields: a figure made and filled at once came to 30-50 ms, one of four panels
+    to 0.1-0.2 s."""
 
     def steps() -> Iterator[Figure | None]:
         figure = make()
@@ -931,7 +951,9 @@ def _built_in_steps(make: Callable[[], Figure], fill: Callable[[Any], None], pan
             yield from figure.panel_steps(panels)
         else:
             yield None
-        fill(figure)
+        filling = fill(figure)
+        if filling is not None:
+            yield from filling
         yield figure
 
     return steps
@@ -951,8 +973,9 @@ def figure_plan(
     reference = metrics.reference
     levels = reference_levels(None if reference is None else reference_values(reference.zero_output_mse, reference.known_model_mse))
 
-    def fill_loss(loss: LossFigure) -> None:
+    def fill_loss(loss: LossFigure) -> Iterator[None]:
         loss.set_levels(levels)
+        yield  # the curves in a turn of their own: with the levels, 20-30 ms
         if history is not None:
             loss.show_history(history)
 
@@ -965,8 +988,9 @@ def figure_plan(
     t, targets, outputs = predictions["t"], predictions["targets"], predictions["outputs"]
     index = min(comparison_index, count - 1)
 
-    def fill_per_frequency(figure: PerFrequencyFigure) -> None:
+    def fill_per_frequency(figure: PerFrequencyFigure) -> Iterator[None]:
         figure.set_levels(levels)
+        yield
         figure.show_history(history if history is not None else History(tuple(frequencies)))
 
     def fill_comparison(figure: ComparisonFigure) -> None:

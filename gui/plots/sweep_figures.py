@@ -39,7 +39,7 @@ class ObjectiveFigure(Figure):
 
     def __init__(self) -> None:
         super().__init__()
-        self.plot = self.addPlot(axisItems={"left": CurveAxis("left"), "bottom": CurveAxis("bottom")})
+        self.plot = self.add_plot(axisItems={"left": CurveAxis("left"), "bottom": CurveAxis("bottom")})
         _style_plot(self.plot, "Objective by trial", "trial", None, "validation MSE")
         self.plot.setLogMode(y=True)
         self.plot.getAxis("bottom").set_integer(True)
@@ -94,7 +94,7 @@ class ParallelCoordinatesFigure(Figure):
 
     def __init__(self) -> None:
         super().__init__()
-        self.plot = self.addPlot()
+        self.plot = self.add_plot()
         _style_plot(self.plot, "Parallel coordinates (each axis from its lowest to its highest value)", "", None, "scaled value")
         self.bands = [
             self.plot.plot(pen=pg.mkPen((0, 114, 178, 60 + 195 * (b + 1) // self.shades), width=1.4), connect="finite")
