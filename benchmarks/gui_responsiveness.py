@@ -215,9 +215,8 @@ def measure_actions(run_count: int, trial_count: int) -> list[tuple[str, float, 
         edit = window.form.editors["data.duration"]
 
         def open_runs_tab() -> None:
-            window.tabs.setCurrentWidget(window.runs)  # a folder not yet read is read as its tab is shown
-            if not window.tasks.running("runs"):
-                window.runs.refresh()
+            window.runs.refresh_when_shown()  # the folder changed since its last listing (a run ended, an import)
+            window.tabs.setCurrentWidget(window.runs)  # and is read again as its tab is shown
 
         def read_sweep() -> None:
             window.tabs.setCurrentWidget(window.sweeps)

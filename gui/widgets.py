@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QHBoxLayout, QPushButton, QTabWidget, QWidget
 
 
@@ -49,3 +49,39 @@ class PageTabs(QTabWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.currentChanged.connect(lambda _index: QCoreApplication.sendPostedEvents(None, QEvent.Type.UpdateLater))
+
+
+class AfterPaint(QObject):
+    """Calls ``action`` once ``widget`` has next been painted (at the latest ``at_most_ms`` after being
+    armed, should it not be painted): a read started in a thread of the window's process beside a tab's
+    first paint competes with that paint for the interpreter and made it three times as long."""
+
+    def __init__(self, widget: QWidget, action: Callable[[], object], at_most_ms: int = 250):
+        super().__init__(widget)
+        self.widget, self.action = widget, action
+        self.armed = False
+        self._latest = QTimer(self, singleShot=True, interval=at_most_ms)
+        self._latest.timeout.connect(self._fire)
+
+    def arm(self) -> None:
+        if not self.armed:
+            self.armed = True
+            self.widget.installEventFilter(self)
+            self._latest.start()
+
+    def disarm(self) -> None:
+        """The action is not wanted any more (it was done another way)."""
+        if self.armed:
+            self.armed = False
+            self._latest.stop()
+            self.widget.removeEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.Paint and self.armed:
+            QTimer.singleShot(0, self._fire)  # once this paint is done
+        return False
+
+    def _fire(self) -> None:
+        if self.armed:
+            self.disarm()
+            self.action()

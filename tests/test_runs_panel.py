@@ -508,3 +508,35 @@ def test_a_hidden_runs_tab_reads_the_folder_when_shown_not_while_another_tab_dra
     panel.refresh_when_shown()  # in view: read at once
     assert panel.tasks.running("runs")
     qtbot.waitUntil(lambda: not panel.tasks.running("runs"))
+
+
+def test_a_stale_runs_tab_starts_its_read_once_painted(qtbot, runs_dir):
+    """The read runs in a thread of the window's process: started beside the tab's first paint, it slowed that paint."""
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QLabel, QTabWidget
+
+    class Paints(QObject):
+        count = 0
+
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+            if event.type() == QEvent.Type.Paint:
+                Paints.count += 1
+            return False
+
+    tabs = QTabWidget()
+    qtbot.addWidget(tabs)
+    panel = RunsPanel()
+    panel.runs_dir = runs_dir
+    tabs.addTab(QLabel("another tab"), "other")
+    tabs.addTab(panel, "Runs")
+    tabs.show()
+    qtbot.waitExposed(tabs)
+    panel.refresh_when_shown()
+    paints = Paints()
+    panel.folder_label.installEventFilter(paints)
+    began = panel.tasks.start
+    paints_at_start: list[int] = []
+    panel.tasks.start = lambda *args, **kwargs: paints_at_start.append(Paints.count) or began(*args, **kwargs)
+    with qtbot.waitSignal(panel.loaded, timeout=10_000):
+        tabs.setCurrentWidget(panel)
+    assert paints_at_start[0] >= 1

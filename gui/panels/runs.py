@@ -55,7 +55,7 @@ from gui.panels.run_details import RunDetails
 from gui.plots.figures import PALETTE, RunsFigure, reference_levels
 from gui.table_model import PAYLOAD_ROLE, ROWS_MEASURED, Row, RowsModel, fit_columns, number
 from gui.tasks import CancelledError, Tasks, TaskState
-from gui.widgets import button_row
+from gui.widgets import AfterPaint, button_row
 
 STATUSES = ["any status", *RunStatus]
 RECORDS_ROLE = PAYLOAD_ROLE  # a row's runs: indices into the records the table was made from
@@ -291,6 +291,7 @@ class RunsPanel(QWidget):
         self._stale = False  # the runs folder changed while the tab was hidden: read it when shown
         self.runs_dir = Path("runs")
         self.folder_label = QLabel()
+        self._read_once_painted = AfterPaint(self.folder_label, self.refresh)  # a tab shown with an old listing
         self.baseline_label = QLabel()
         self.baseline_label.setWordWrap(True)  # one line would set the window's least width past a small screen's
         self.filter = QLineEdit()
@@ -402,12 +403,14 @@ class RunsPanel(QWidget):
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
         if self._stale:
-            self.refresh()
+            self._stale = False
+            self._read_once_painted.arm()
 
     def refresh(self) -> None:
         """Read the runs folder again in the background (a read under way is dropped), with the table for
         the filters and baseline worked out there too; the selection, filter, sort order and baseline stay."""
         self._stale = False
+        self._read_once_painted.disarm()
         self._keep_selected |= {r.folder for r in self.selected()}
         # how far it is goes to the status bar: a label retyped at each step laid the tab out again
         self.folder_label.setText(f"Runs in <b>{self.runs_dir.resolve()}</b> (reading…)")
