@@ -603,17 +603,24 @@ def test_the_preview_window_never_claims_more_samples_than_the_data_has(qtbot, t
     assert panel.window_size.value() == 1000  # the window asked for comes back with the data
 
 
-def test_the_preview_is_drawn_after_the_turn_that_asks_and_says_drawn_only_for_the_last_config(qtbot, tmp_path):
-    """The window answers between the preview's plots; a set replaced while being drawn is never called drawn."""
-    from engine.config.schema import apply_overrides
+def shown_preview(qtbot, config):
+    """A preview panel in view, drawn for ``config``."""
     from gui.panels.preview import PreviewPanel
 
     panel = PreviewPanel()
     qtbot.addWidget(panel)
     panel.show()
-    first = apply_overrides(small_config(tmp_path), ["data.duration=2.0"])
     with qtbot.waitSignal(panel.drawn):
-        panel.set_config(first)
+        panel.set_config(config)
+    return panel
+
+
+def test_the_preview_is_drawn_after_the_turn_that_asks_and_says_drawn_only_for_the_last_config(qtbot, tmp_path):
+    """The window answers between the preview's plots; a set replaced while being drawn is never called drawn."""
+    from engine.config.schema import apply_overrides
+
+    first = apply_overrides(small_config(tmp_path), ["data.duration=2.0"])
+    panel = shown_preview(qtbot, first)
     drawn: list[int] = []
     panel.drawn.connect(lambda: drawn.append(panel.signals.n_samples))
     panel.redraw()
@@ -631,14 +638,9 @@ def test_the_preview_is_drawn_after_the_turn_that_asks_and_says_drawn_only_for_t
 def test_a_hidden_preview_holds_a_new_set_and_draws_it_once_shown(qtbot, tmp_path):
     """Nothing is drawn out of view: the figure keeps the set it showed until its tab is shown again."""
     from engine.config.schema import apply_overrides
-    from gui.panels.preview import PreviewPanel
 
-    panel = PreviewPanel()
-    qtbot.addWidget(panel)
-    panel.show()
     short = apply_overrides(small_config(tmp_path), ["data.duration=2.0"])
-    with qtbot.waitSignal(panel.drawn):
-        panel.set_config(short)
+    panel = shown_preview(qtbot, short)
     drawn_samples = panel.figure.mixture.xData.size
     panel.hide()
     with qtbot.waitSignal(panel.drawn):

@@ -489,7 +489,8 @@ def test_sorting_filtering_and_a_new_baseline_keep_the_sort_column_expanded_grou
     assert [r.notes.name for r in panel.selected()] == ["baseline seed 1"]  # what the filter lets through of it
 
 
-def test_a_hidden_runs_tab_reads_the_folder_when_shown_not_while_another_tab_draws(qtbot, runs_dir):
+def hidden_runs_tab(qtbot, runs_dir):
+    """(tabs, panel): a Runs tab behind another tab in view, told its folder changed."""
     from PySide6.QtWidgets import QLabel, QTabWidget
 
     tabs = QTabWidget()
@@ -501,6 +502,11 @@ def test_a_hidden_runs_tab_reads_the_folder_when_shown_not_while_another_tab_dra
     tabs.show()
     qtbot.waitExposed(tabs)
     panel.refresh_when_shown()
+    return tabs, panel
+
+
+def test_a_hidden_runs_tab_reads_the_folder_when_shown_not_while_another_tab_draws(qtbot, runs_dir):
+    tabs, panel = hidden_runs_tab(qtbot, runs_dir)
     assert not panel.tasks.running("runs") and not panel.records  # nothing read while hidden
     with qtbot.waitSignal(panel.loaded, timeout=10_000):
         tabs.setCurrentWidget(panel)
@@ -512,31 +518,14 @@ def test_a_hidden_runs_tab_reads_the_folder_when_shown_not_while_another_tab_dra
 
 def test_a_stale_runs_tab_starts_its_read_once_painted(qtbot, runs_dir):
     """The read runs in a thread of the window's process: started beside the tab's first paint, it slowed that paint."""
-    from PySide6.QtCore import QEvent, QObject
-    from PySide6.QtWidgets import QLabel, QTabWidget
+    from tests.test_repaints import PaintCounter
 
-    class Paints(QObject):
-        count = 0
-
-        def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
-            if event.type() == QEvent.Type.Paint:
-                Paints.count += 1
-            return False
-
-    tabs = QTabWidget()
-    qtbot.addWidget(tabs)
-    panel = RunsPanel()
-    panel.runs_dir = runs_dir
-    tabs.addTab(QLabel("another tab"), "other")
-    tabs.addTab(panel, "Runs")
-    tabs.show()
-    qtbot.waitExposed(tabs)
-    panel.refresh_when_shown()
-    paints = Paints()
-    panel.folder_label.installEventFilter(paints)
+    tabs, panel = hidden_runs_tab(qtbot, runs_dir)
+    counter = PaintCounter()
+    panel.folder_label.installEventFilter(counter)
     began = panel.tasks.start
     paints_at_start: list[int] = []
-    panel.tasks.start = lambda *args, **kwargs: paints_at_start.append(Paints.count) or began(*args, **kwargs)
+    panel.tasks.start = lambda *args, **kwargs: paints_at_start.append(counter.paints[panel.folder_label]) or began(*args, **kwargs)
     with qtbot.waitSignal(panel.loaded, timeout=10_000):
         tabs.setCurrentWidget(panel)
     assert paints_at_start[0] >= 1
