@@ -973,13 +973,13 @@ def figure_plan(
     reference = metrics.reference
     levels = reference_levels(None if reference is None else reference_values(reference.zero_output_mse, reference.known_model_mse))
 
-    def fill_loss(loss: LossFigure) -> Iterator[None]:
-        loss.set_levels(levels)
+    def fill_curves(figure: LossFigure | PerFrequencyFigure, shown: History | None) -> Iterator[None]:
+        figure.set_levels(levels)
         yield  # the curves in a turn of their own: with the levels, 20-30 ms
-        if history is not None:
-            loss.show_history(history)
+        if shown is not None:
+            figure.show_history(shown)
 
-    plan = [PlannedFigure(LossFigure.file_stem, _built_in_steps(LossFigure, fill_loss))]
+    plan = [PlannedFigure(LossFigure.file_stem, _built_in_steps(LossFigure, lambda loss: fill_curves(loss, history)))]
     if predictions is None:
         return plan
     frequencies = [float(f) for f in predictions["frequencies"]]
@@ -987,11 +987,7 @@ def figure_plan(
     window = slice(0, min(time_window, predictions["t"].size))
     t, targets, outputs = predictions["t"], predictions["targets"], predictions["outputs"]
     index = min(comparison_index, count - 1)
-
-    def fill_per_frequency(figure: PerFrequencyFigure) -> Iterator[None]:
-        figure.set_levels(levels)
-        yield
-        figure.show_history(history if history is not None else History(tuple(frequencies)))
+    per_frequency_history = history if history is not None else History(tuple(frequencies))  # its legend either way
 
     def fill_comparison(figure: ComparisonFigure) -> None:
         figure.set_data(
@@ -999,7 +995,10 @@ def figure_plan(
         )
 
     plan += [
-        PlannedFigure(PerFrequencyFigure.file_stem, _built_in_steps(PerFrequencyFigure, fill_per_frequency)),
+        PlannedFigure(
+            PerFrequencyFigure.file_stem,
+            _built_in_steps(PerFrequencyFigure, lambda figure: fill_curves(figure, per_frequency_history)),
+        ),
         PlannedFigure(ComparisonFigure.file_stem, _built_in_steps(ComparisonFigure, fill_comparison)),
         PlannedFigure(
             GridFigure.file_stem,
