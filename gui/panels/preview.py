@@ -31,7 +31,7 @@ class PreviewPanel(QWidget):
         self.figure = SignalFigure()
         self.drawing = Steps(self)
         self.drawing.finished.connect(self.drawn)
-        self.stale = False  # a set came while hidden: drawn once the panel is shown
+        self._stale = False  # a set came while hidden: drawn once the panel is shown
         self.component = QComboBox()
         self.window_size = QSpinBox()
         self.window_size.setRange(10, 10_000_000)
@@ -85,7 +85,7 @@ class PreviewPanel(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
-        if self.stale:
+        if self._stale:
             self.redraw()
 
     def redraw(self) -> None:
@@ -94,8 +94,8 @@ class PreviewPanel(QWidget):
         s, index = self.signals, max(self.component.currentIndex(), 0)
         if s is None or index >= len(s.frequencies):  # the set of the new frequencies is on its way
             return
-        self.stale = not self.isVisible()
-        if self.stale:
+        self._stale = not self.isVisible()
+        if self._stale:
             self.drawing.cancel()
             self.drawn.emit()
             return
